@@ -1,0 +1,57 @@
+# GANsemble compendium. `make` (or `make help`) lists the targets.
+# Everything runs inside .venv, created from the exact pins in pyproject.toml.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+KERNEL := gansemble
+# Stage commands (papermill, jupytext, gansemble) must resolve to the environment's copies.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data reproduce reproduce-paper test test-fast bench lint format clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), \
+		"need Python 3.11 or 3.12, found " + sys.version.split()[0]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (gansemble)"
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv with the pinned packages and register the Jupyter kernel
+
+data: $(STAMP) ## materialise data/raw offline (DVC cache, or regenerate + verify the default)
+	$(PY) -m gansemble_lib fetch-data
+
+reproduce: data ## run the whole pipeline (dvc repro) on the data in data/raw
+	dvc repro
+	@dvc status
+
+reproduce-paper: data ## switch params.yaml to the paper profile and run (GPU advised)
+	$(PY) -m gansemble_lib profile paper
+	dvc repro
+
+test: $(STAMP) ## run the test suite (includes a tiny end-to-end pipeline run)
+	$(PY) -m pytest
+
+test-fast: $(STAMP) ## run the tests without the slow pipeline smoke tests
+	$(PY) -m pytest -m "not slow"
+
+bench: $(STAMP) ## benchmarks (render throughput vs matplotlib)
+	$(PY) benchmarks/bench_render.py
+
+lint: $(STAMP) ## ruff checks
+	$(PY) -m ruff check gansemble_lib tests benchmarks notebooks
+
+format: $(STAMP) ## ruff formatting fixes
+	$(PY) -m ruff check --fix gansemble_lib tests benchmarks notebooks
+
+clean: ## remove pipeline outputs (kept in the DVC cache; `dvc checkout` restores them)
+	rm -rf data/prepared reports/notebooks reports/figures reports/tables reports/metrics

@@ -1,0 +1,1 @@
+"""GANsemble compendium library."""

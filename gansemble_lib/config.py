@@ -1,0 +1,158 @@
+"""Typed, validated parameters: one frozen dataclass per ``params.yaml`` section.
+
+The dataclasses are the single source of truth: their defaults *are* the laptop profile,
+their ``help`` metadata becomes the comments in ``params.yaml`` (see :mod:`.profiles`), and
+loading checks every key and value so that a typo fails with the key's name and the allowed
+values instead of surfacing later as a strange result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import DataError
+
+
+def param(default: Any, help: str, *, choices: tuple | None = None, ge: float | None = None,
+          le: float | None = None, gt: float | None = None, lt: float | None = None) -> Any:
+    """A dataclass field carrying its documentation and its allowed values."""
+    meta = {"help": help, "choices": choices, "ge": ge, "le": le, "gt": gt, "lt": lt}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PrepareParams:
+    """data/raw -> working images, spectra on one axis, and the split manifest."""
+
+    seed: int = param(0, "seed of the split and of the imbalance subsampling")
+    image_size: int = param(64, "working image size in pixels (square); the paper used 128",
+                            ge=16, le=1024)
+    channels: int = param(1, "image channels: 1 (gray) or 3 (RGB, as the paper)", choices=(1, 3))
+    axis_start: float | None = param(None, "first wavenumber of the common axis; null = the "
+                                     "start of the range every spectrum covers")
+    axis_stop: float | None = param(None, "last wavenumber of the common axis; null = the end "
+                                    "of the range every spectrum covers")
+    axis_points: int = param(1000, "points on the common wavenumber axis", ge=16)
+    baseline: str = param("als", "baseline removal", choices=("none", "als", "rolling_min"))
+    baseline_lambda: float = param(1e5, "ALS smoothness (larger = stiffer baseline)", gt=0)
+    baseline_p: float = param(0.01, "ALS asymmetry (weight of points above the baseline)",
+                              gt=0, lt=1)
+    normalisation: str = param("minmax", "normalisation of the stored spectra (the polar "
+                               "rendering always rescales each spectrum to 0..1)",
+                               choices=("minmax", "l2", "area"))
+    line_width: float = param(1.0, "width of the rendered polar curve in pixels", gt=0, le=8)
+    test_fraction: float = param(0.2, "share of each class held out as the real test split "
+                                 "(at least one sample per class)", gt=0, lt=0.5)
+    val_fraction: float = param(0.15, "share of each class held out for validation "
+                                "(at least one sample per class)", gt=0, lt=0.5)
+    imbalance_profile: str = param("natural", "subsampling of the TRAIN split: natural (as "
+                                   "given), paper (the paper's class ratios), exponential",
+                                   choices=("natural", "paper", "exponential"))
+    imbalance_ratio: float = param(10.0, "max/min class ratio of the exponential profile", ge=1)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExploreParams:
+    """Notebook 01: what the (im)balance of the prepared data looks like."""
+
+    seed: int = param(0, "seed for picking the example images")
+    images_per_class: int = param(4, "polar images shown per class in the grid", ge=1, le=16)
+
+
+SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams}
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (
+        annotation,)
+    for option in options:
+        if option is type(None) and value is None:
+            return True
+        if option is bool and isinstance(value, bool):
+            return True
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+        if option is str and isinstance(value, str):
+            return True
+    return False
+
+
+def _check_value(section: str, field: dataclasses.Field, annotation: Any, value: Any,
+                 source: str) -> Any:
+    where = f"{section}.{field.name}"
+    meta = field.metadata
+    if not _type_ok(value, annotation):
+        kind = " or ".join(getattr(t, "__name__", str(t)) for t in
+                           (typing.get_args(annotation) or (annotation,)))
+        raise DataError(f"{where} = {value!r} has the wrong type", path=source,
+                        fix=f"give a value of type {kind} ({meta['help']})")
+    if isinstance(value, int) and not isinstance(value, bool) and float in (
+            typing.get_args(annotation) or (annotation,)):
+        value = float(value)
+    if meta["choices"] is not None and value not in meta["choices"]:
+        allowed = ", ".join(repr(c) for c in meta["choices"])
+        raise DataError(f"{where} = {value!r} is not allowed", path=source,
+                        fix=f"use one of: {allowed}")
+    if value is not None and not isinstance(value, str):
+        bounds = {"ge": (lambda v, b: v >= b, ">="), "le": (lambda v, b: v <= b, "<="),
+                  "gt": (lambda v, b: v > b, ">"), "lt": (lambda v, b: v < b, "<")}
+        for key, (ok, symbol) in bounds.items():
+            bound = meta[key]
+            if bound is not None and not ok(value, bound):
+                raise DataError(f"{where} = {value!r} is out of range", path=source,
+                                fix=f"use a value {symbol} {bound}")
+    return value
+
+
+def from_mapping(section: str, values: Mapping[str, Any] | None, *, source: str = "params.yaml"):
+    """Build the dataclass of ``section`` from a mapping, validating every key and value."""
+    if section not in SECTIONS:
+        raise DataError(f"unknown parameter section {section!r}", path=source,
+                        fix=f"use one of: {', '.join(SECTIONS)}")
+    cls = SECTIONS[section]
+    values = dict(values or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise DataError(f"unknown key {section}.{unknown[0]}", path=source,
+                        fix=f"allowed keys in '{section}': {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    checked = {k: _check_value(section, fields[k], hints[k], v, source)
+               for k, v in values.items()}
+    return cls(**checked)
+
+
+def load_params(path: str | Path = "params.yaml", section: str | None = None):
+    """Load ``params.yaml``; return one section's dataclass or a dict of all of them."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("parameter file not found", path=path,
+                        fix="run from the project root, or write one with `gansemble profile "
+                            "laptop`")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(f"not valid YAML ({exc})", path=path, fix="correct the syntax") from None
+    if not isinstance(raw, dict):
+        raise DataError("top level must be a mapping of sections", path=path,
+                        fix=f"use sections: {', '.join(SECTIONS)}")
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise DataError(f"unknown section {unknown[0]!r}", path=path,
+                        fix=f"allowed sections: {', '.join(SECTIONS)}")
+    if section is not None:
+        return from_mapping(section, raw.get(section), source=str(path))
+    return {name: from_mapping(name, raw.get(name), source=str(path)) for name in SECTIONS}
+
+
+def as_dict(params) -> dict[str, Any]:
+    return dataclasses.asdict(params)

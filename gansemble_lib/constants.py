@@ -1,0 +1,40 @@
+"""Names shared by the library, the notebooks, the tests and the JSON outputs.
+
+Spelling a column or metric name once here means a rename cannot silently break a
+notebook or a metrics file that DVC compares across runs.
+"""
+
+# Manifest columns (data/prepared/manifest.csv)
+SAMPLE_ID = "sample_id"
+LABEL = "label"
+CLASS_INDEX = "class_index"
+SPLIT = "split"
+SOURCE = "source"
+MANIFEST_COLUMNS = (SAMPLE_ID, LABEL, CLASS_INDEX, SPLIT, SOURCE)
+
+# Split names. "unused" holds training samples that an imbalance profile left out: they are
+# listed, never silently dropped, and never used by any stage.
+TRAIN = "train"
+VAL = "val"
+TEST = "test"
+UNUSED = "unused"
+SPLITS = (TRAIN, VAL, TEST)
+
+# Modalities of data/raw
+SPECTRA = "spectra"
+IMAGES = "images"
+
+# Files inside data/raw and data/prepared
+DATASET_DESCRIPTOR = "dataset.yaml"
+MANIFEST_FILE = "manifest.csv"
+IMAGES_FILE = "images.npy"
+SPECTRA_FILE = "spectra.npz"
+PREPARED_INFO_FILE = "info.json"
+
+# Metric names (reports/metrics/*.json)
+N_SAMPLES = "n_samples"
+N_CLASSES = "n_classes"
+IMBALANCE_RATIO = "imbalance_ratio"
+CLASS_COUNTS = "class_counts"
+INK_FRACTION = "ink_fraction"
+MEAN_PIXEL = "mean_pixel"

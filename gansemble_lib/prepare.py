@@ -1,0 +1,108 @@
+"""The ``prepare`` stage: data/raw -> working images, common-axis spectra, split manifest."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import PrepareParams
+from .constants import (
+    CLASS_INDEX,
+    IMAGES_FILE,
+    LABEL,
+    MANIFEST_COLUMNS,
+    MANIFEST_FILE,
+    PREPARED_INFO_FILE,
+    SAMPLE_ID,
+    SOURCE,
+    SPECTRA,
+    SPECTRA_FILE,
+    SPLIT,
+    SPLITS,
+    UNUSED,
+)
+from .errors import LoadReport
+from .io_utils import atomic_dir, write_json
+from .raw_data import load_raw, read_descriptor
+from .splits import apply_profile, stratified_split
+
+
+def render_spectra(spectra: np.ndarray, params: PrepareParams) -> np.ndarray:
+    """Polar images of spectra, each rescaled to 0..1 (radius needs a fixed range)."""
+    from .polar import PolarGeometry, render
+
+    low = spectra.min(axis=1, keepdims=True)
+    span = spectra.max(axis=1, keepdims=True) - low
+    unit = (spectra - low) / np.where(span > 0, span, 1.0)
+    geometry = PolarGeometry(size=params.image_size, line_width=params.line_width)
+    return render(unit, geometry=geometry, channels=params.channels)
+
+
+def _spectra_arrays(raw, params: PrepareParams, report: LoadReport):
+    from .preprocess import preprocess
+
+    axis, X = preprocess(raw.spectra, start=params.axis_start, stop=params.axis_stop,
+                         points=params.axis_points, baseline=params.baseline,
+                         normalisation=params.normalisation, lam=params.baseline_lambda,
+                         p=params.baseline_p)
+    flat = np.ptp(X, axis=1) <= 0
+    for i in np.flatnonzero(flat):
+        report.skip(raw.spectra[i].source, "constant intensity after preprocessing")
+    keep = ~flat
+    labels = [s.label for s, k in zip(raw.spectra, keep, strict=True) if k]
+    sources = [s.source for s, k in zip(raw.spectra, keep, strict=True) if k]
+    return axis, X[keep], labels, sources
+
+
+def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams) -> dict:
+    """Run the stage; returns the info written to ``info.json``."""
+    started = time.perf_counter()
+    descriptor = read_descriptor(raw_dir)
+    raw = load_raw(raw_dir, image_size=params.image_size, channels=params.channels)
+    report = raw.report
+    if raw.modality == SPECTRA:
+        axis, X, labels, sources = _spectra_arrays(raw, params, report)
+        images = render_spectra(X, params)
+    else:
+        axis = X = None
+        labels = [item.label for item in raw.images]
+        sources = [item.source for item in raw.images]
+        images = np.stack([item.pixels for item in raw.images])
+    classes = list(dict.fromkeys(labels))  # order of first appearance
+    splits = stratified_split(labels, test_fraction=params.test_fraction,
+                              val_fraction=params.val_fraction, seed=params.seed)
+    splits = apply_profile(labels, splits, params.imbalance_profile,
+                           ratio=params.imbalance_ratio, seed=params.seed)
+    manifest = pd.DataFrame({
+        SAMPLE_ID: np.arange(len(labels)), LABEL: labels,
+        CLASS_INDEX: [classes.index(c) for c in labels], SPLIT: splits, SOURCE: sources,
+    })[list(MANIFEST_COLUMNS)]
+    counts = {split: dict(Counter(manifest.loc[manifest[SPLIT] == split, LABEL]))
+              for split in (*SPLITS, UNUSED)}
+    info = {
+        "classes": classes, "modality": raw.modality, "format": descriptor.format,
+        "image_shape": list(images.shape[1:]), "n_samples": len(labels),
+        "counts": {s: {c: counts[s].get(c, 0) for c in classes} for s in counts},
+        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "notes": report.notes, "params": asdict(params),
+    }
+    with atomic_dir(out_dir) as tmp:
+        np.save(tmp / IMAGES_FILE, images, allow_pickle=False)
+        manifest.to_csv(tmp / MANIFEST_FILE, index=False, lineterminator="\n")
+        if X is not None:
+            np.savez(tmp / SPECTRA_FILE, axis=axis, spectra=X.astype(np.float32))
+        write_json(tmp / PREPARED_INFO_FILE, info)
+    info["seconds"] = round(time.perf_counter() - started, 2)
+    return info
+
+
+def summary_line(info: dict) -> str:
+    per_split = ", ".join(f"{s} {sum(info['counts'][s].values())}" for s in info["counts"])
+    return (f"prepare: {info['n_samples']} {info['modality']} samples, "
+            f"{len(info['classes'])} classes, images {tuple(info['image_shape'])} ({per_split}; "
+            f"skipped {len(info['skipped'])}) in {info['seconds']} s")

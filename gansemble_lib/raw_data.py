@@ -1,0 +1,214 @@
+"""``data/raw``: its descriptor, loading it, importing one's own data, the default dataset.
+
+``data/raw`` always holds the input files unchanged plus ``dataset.yaml``, which says how to
+read them (modality, layout, loader options). The default dataset is the simulator's output;
+it is not stored in git but regenerated offline and checked against the hash in ``data.dvc``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .constants import DATASET_DESCRIPTOR, IMAGES, SPECTRA
+from .errors import DataError, LoadReport
+from .records import LabelledImage, Spectrum
+
+SPECTRA_FORMATS = ("wide_wavenumber", "wide_label", "folder")
+ALL_FORMATS = ("auto", *SPECTRA_FORMATS, IMAGES)
+LOADER_OPTIONS = ("label_column", "wavenumber_column", "label_regex")
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """The parsed ``dataset.yaml``."""
+
+    modality: str
+    format: str
+    files: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RawData:
+    modality: str
+    spectra: list[Spectrum]
+    images: list[LabelledImage]
+    report: LoadReport
+
+    @property
+    def labels(self) -> list[str]:
+        items = self.spectra if self.modality == SPECTRA else self.images
+        return [item.label for item in items]
+
+
+def read_descriptor(raw_dir: str | Path) -> Descriptor:
+    path = Path(raw_dir) / DATASET_DESCRIPTOR
+    if not path.is_file():
+        raise DataError("no dataset descriptor", path=path,
+                        fix="materialise the default data with `gansemble fetch-data` or import "
+                            "your own with `gansemble import-data SRC --format ...`")
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(f"not valid YAML ({exc})", path=path, fix="correct the syntax") from None
+    for key in ("modality", "format", "files"):
+        if key not in meta:
+            raise DataError(f"missing key {key!r}", path=path,
+                            fix="re-import the data with `gansemble import-data`")
+    if meta["modality"] not in (SPECTRA, IMAGES):
+        raise DataError(f"modality {meta['modality']!r} is unknown", path=path,
+                        where="key 'modality'", fix=f"use {SPECTRA!r} or {IMAGES!r}")
+    if meta["format"] not in ALL_FORMATS[1:]:
+        raise DataError(f"format {meta['format']!r} is unknown", path=path, where="key 'format'",
+                        fix=f"use one of: {', '.join(ALL_FORMATS[1:])}")
+    options = {k: v for k, v in (meta.get("options") or {}).items() if v is not None}
+    return Descriptor(meta["modality"], meta["format"], tuple(meta["files"]), options)
+
+
+def load_raw(raw_dir: str | Path, *, image_size: int = 64, channels: int = 1) -> RawData:
+    """Load everything ``data/raw`` describes, with a report of what was skipped."""
+    from .images_io import load_image_folder
+    from .spectra_io import load_spectra
+
+    raw_dir = Path(raw_dir)
+    desc = read_descriptor(raw_dir)
+    report = LoadReport()
+    spectra: list[Spectrum] = []
+    images: list[LabelledImage] = []
+    for name in desc.files:
+        path = raw_dir / name
+        if not path.exists():
+            raise DataError("file listed in dataset.yaml is missing", path=path,
+                            fix="restore it (`dvc checkout data.dvc`) or re-import the data")
+        if desc.modality == IMAGES:
+            items, part = load_image_folder(path, size=image_size, channels=channels)
+            images.extend(items)
+        else:
+            items, part = load_spectra(path, format=desc.format, **desc.options)
+            spectra.extend(items)
+        report.merge(part)
+    return RawData(desc.modality, spectra, images, report)
+
+
+def _detect(sources: list[Path], fmt: str) -> tuple[str, str]:
+    """(modality, format) for an import, resolving ``auto``."""
+    if fmt == IMAGES:
+        return IMAGES, IMAGES
+    if fmt != "auto":
+        return SPECTRA, fmt
+    if len(sources) == 1 and sources[0].is_dir():
+        image_ext = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+        if any(p.suffix.lower() in image_ext for p in sources[0].rglob("*")):
+            return IMAGES, IMAGES
+        return SPECTRA, "folder"
+    return SPECTRA, "auto"
+
+
+def import_data(sources: list[str | Path], *, fmt: str = "auto", raw_dir: str | Path = "data/raw",
+                options: dict[str, Any] | None = None, record: bool = True) -> RawData:
+    """Validate ``sources``, copy them unchanged into ``raw_dir`` and record it with DVC.
+
+    The sources are loaded in full first, so nothing is replaced unless the new data load and
+    every class has enough samples for a train/val/test split.
+    """
+    from .io_utils import atomic_dir
+    from .splits import MIN_PER_CLASS
+
+    if fmt not in ALL_FORMATS:
+        raise DataError(f"unknown format {fmt!r}", fix=f"use one of: {', '.join(ALL_FORMATS)}")
+    paths = [Path(s) for s in sources]
+    for path in paths:
+        if not path.exists():
+            raise DataError("no such file or folder", path=path, fix="check the path")
+    names = [p.name for p in paths]
+    if len(set(names)) != len(names):
+        raise DataError("two sources share a file name", path=paths[0],
+                        fix="rename one of them; data/raw keeps the original names")
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    modality, resolved = _detect(paths, fmt)
+    raw_dir = Path(raw_dir)
+    with atomic_dir(raw_dir) as tmp:
+        for path in paths:
+            if path.is_dir():
+                shutil.copytree(path, tmp / path.name)
+            else:
+                shutil.copy2(path, tmp / path.name)
+        descriptor = {"modality": modality, "format": resolved, "files": names,
+                      "origin": "imported", "options": options,
+                      "imported_from": [str(p.resolve()) for p in paths]}
+        (tmp / DATASET_DESCRIPTOR).write_text(yaml.safe_dump(descriptor, sort_keys=True),
+                                              encoding="utf-8")
+        data = load_raw(tmp)
+        counts = Counter(data.labels)
+        if not counts:
+            raise DataError("no samples could be loaded", path=paths[0],
+                            fix="check the --format and loader options")
+        small = sorted(c for c, n in counts.items() if n < MIN_PER_CLASS)
+        if small:
+            raise DataError(f"class {small[0]!r} has {counts[small[0]]} sample(s), fewer than "
+                            f"{MIN_PER_CLASS}", path=paths[0],
+                            fix="add samples or remove that class before importing")
+    if record:
+        dvc_record(raw_dir)
+    return data
+
+
+def dvc_record(raw_dir: str | Path = "data/raw", dvc_file: str | Path = "data.dvc") -> None:
+    """Record the current ``data/raw`` in ``data.dvc`` (creating it if needed)."""
+    dvc_file = Path(dvc_file)
+    if not dvc_file.exists():
+        rel = Path(raw_dir).as_posix()
+        dvc_file.write_text(f"outs:\n- path: {rel}\n", encoding="utf-8")
+    _dvc("commit", "--force", str(dvc_file))
+
+
+def _dvc(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "dvc", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DataError(f"`dvc {' '.join(args)}` failed: {result.stderr.strip()}",
+                        fix="run it from the project root inside the project's environment")
+    return result
+
+
+def dvc_data_clean(dvc_file: str | Path = "data.dvc") -> bool:
+    """True when the workspace matches the hash recorded in ``dvc_file``."""
+    result = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", str(dvc_file)],
+                            capture_output=True, text=True)
+    return result.returncode == 0 and result.stdout.strip() in ("{}", "")
+
+
+def fetch_default_data(raw_dir: str | Path = "data/raw", dvc_file: str | Path = "data.dvc") -> str:
+    """Make ``data/raw`` match ``data.dvc`` offline; return how it was obtained.
+
+    Tries, in order: the workspace as it is, the local DVC cache, and regenerating the default
+    simulated dataset (verified against the recorded hash, and removed again on a mismatch).
+    """
+    from .simulate import SimulationConfig, write_dataset
+
+    raw_dir = Path(raw_dir)
+    if raw_dir.exists():
+        if dvc_data_clean(dvc_file):
+            return "already up to date"
+        raise DataError(f"{raw_dir} differs from what {dvc_file} records", path=raw_dir,
+                        fix=f"restore it with `dvc checkout {dvc_file}`, or record the new data "
+                            f"with `dvc commit {dvc_file}` (or `gansemble import-data`)")
+    checkout = subprocess.run([sys.executable, "-m", "dvc", "checkout", str(dvc_file)],
+                              capture_output=True, text=True)
+    if checkout.returncode == 0 and raw_dir.exists() and dvc_data_clean(dvc_file):
+        return "checked out from the local DVC cache"
+    write_dataset(raw_dir, SimulationConfig(), overwrite=True)
+    if dvc_data_clean(dvc_file):
+        return "regenerated by the simulator and verified against data.dvc"
+    shutil.rmtree(raw_dir)
+    raise DataError(f"{dvc_file} records data that is neither in the local cache nor the default "
+                    "simulated dataset", path=dvc_file,
+                    fix="fetch it with `dvc pull` from the remote that holds it, or go back to "
+                        "the default with `git checkout data.dvc`")

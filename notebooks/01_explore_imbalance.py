@@ -1,0 +1,98 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python (gansemble)
+#     language: python
+#     name: gansemble
+# ---
+
+# %% [markdown]
+# # 01 · Explore the imbalance
+#
+# How many samples each class has in each split, how unequal the classes are, what each
+# class's spectra look like on the common axis, and what the polar images the generators will
+# learn from look like. Spectra, images and pixel statistics come from the **train** split
+# only; the test split is counted but never looked at.
+
+# %% tags=["parameters"]
+prepared_dir: str = "data/prepared"
+figures_dir: str = "reports/figures"
+tables_dir: str = "reports/tables"
+metrics_path: str = "reports/metrics/01_explore.json"
+seed: int = 0
+images_per_class: int = 4
+
+# %%
+from gansemble_lib import explore, figures
+from gansemble_lib.config import from_mapping
+from gansemble_lib.constants import TRAIN
+from gansemble_lib.dataset import load_prepared
+from gansemble_lib.io_utils import write_json
+from gansemble_lib.tables import save_table
+
+params = from_mapping("explore", {"seed": seed, "images_per_class": images_per_class},
+                      source="notebook parameters")
+data = load_prepared(prepared_dir)
+train = data.subset(TRAIN)
+print(f"{data.info['n_samples']} {data.info['modality']} samples, {len(data.classes)} classes, "
+      f"images {tuple(data.images.shape[1:])}")
+
+# %% [markdown]
+# ## Class counts per split
+# `unused` counts training samples that the imbalance profile (`prepare.imbalance_profile`,
+# printed below) left out of training; they are listed, not dropped.
+
+# %%
+counts = explore.class_count_table(data.manifest, data.classes)
+save_table(counts, tables_dir, "01_class_counts")
+print(f"profile: {data.info['params']['imbalance_profile']}")
+print(f"imbalance ratio (max/min): total {explore.imbalance_ratio(counts['total']):.2f}, "
+      f"train {explore.imbalance_ratio(counts[TRAIN]):.2f}")
+counts
+
+# %%
+fig = figures.class_count_bar(counts, title="samples per class and split")
+figures.save_figure(fig, f"{figures_dir}/01_class_counts.png")
+
+# %% [markdown]
+# ## Skipped at load time
+# Everything the loaders left out, and why (an empty list means nothing was dropped).
+
+# %%
+data.info["skipped"]
+
+# %% [markdown]
+# ## Mean spectrum per class (train split, ±1 sd)
+
+# %%
+fig = figures.mean_spectra(data.axis, train.spectra, train.labels, data.classes)
+figures.save_figure(fig, f"{figures_dir}/01_mean_spectra.png")
+
+# %% [markdown]
+# ## Polar images per class (train split)
+
+# %%
+fig = figures.image_grid(train.images, train.labels, data.classes,
+                         per_class=params.images_per_class, seed=params.seed)
+figures.save_figure(fig, f"{figures_dir}/01_polar_grid.png")
+
+# %% [markdown]
+# ## Pixel statistics (train split)
+# Ink fraction = share of pixels darker than mid-gray, i.e. how much of the image the curve
+# covers. Classes with many sharp, tall peaks draw longer curves and so more ink.
+
+# %%
+stats = explore.pixel_statistics(train.images, train.labels, data.classes)
+save_table(stats, tables_dir, "01_pixel_stats")
+fig = figures.ink_fraction_box(train.images, train.labels, data.classes)
+figures.save_figure(fig, f"{figures_dir}/01_ink_fraction.png")
+stats
+
+# %%
+metrics = explore.explore_metrics(counts, stats)
+write_json(metrics_path, metrics)
+metrics

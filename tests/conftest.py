@@ -1,0 +1,41 @@
+"""Shared fixtures: repository paths, the optional RaMPP data, and a throw-away project copy."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RAMPP = REPO.parent / "shared" / "data" / "rampp"
+needs_rampp = pytest.mark.skipif(
+    not RAMPP.is_dir(),
+    reason=f"real RaMPP spectra not found at {RAMPP} (only present beside the development "
+           "checkout; users' clones do not have it)")
+
+# What a project copy needs: the tracked sources, not outputs or the environment.
+COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "reports", "models", "__pycache__",
+                                     "*.egg-info", ".pytest_cache", ".ruff_cache", "cache", "tmp")
+
+
+def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its output when it fails."""
+    env = {**__import__("os").environ, "PATH": f"{Path(sys.executable).parent}:"
+           + __import__("os").environ.get("PATH", "")}
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n"
+                    f"{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the project (no git, no outputs) where DVC can run freely."""
+    dest = tmp_path / "project"
+    shutil.copytree(REPO, dest, ignore=COPY_IGNORE)
+    run([sys.executable, "-m", "dvc", "config", "core.no_scm", "true"], dest)
+    return dest
