@@ -1,0 +1,73 @@
+"""The compendium's own conventions, checked so they cannot quietly erode."""
+
+import ast
+import re
+import tomllib
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+DVC = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
+
+
+def _parameters_cell(source: str) -> str:
+    match = re.search(r'# %% tags=\["parameters"\]\n(.*?)\n# %%', source, re.S)
+    assert match, "no cell tagged 'parameters'"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_thin_sources(notebook):
+    source = notebook.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    defined = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+    assert not defined, f"move {defined} into gansemble_lib"
+    assert "outputs" not in source and "execution_count" not in source
+
+
+def test_no_ipynb_sources_with_outputs():
+    assert not list((REPO / "notebooks").glob("*.ipynb")), "sources are jupytext .py files"
+
+
+@pytest.mark.parametrize("name", [n for n, s in DVC["stages"].items() if "papermill" in s["cmd"]])
+def test_stage_parameters_are_declared_and_exist(name):
+    stage = DVC["stages"][name]
+    cmd = stage["cmd"]
+    notebook = re.search(r"(notebooks/\S+\.py)", cmd).group(1)
+    cell = _parameters_cell((REPO / notebook).read_text(encoding="utf-8"))
+    declared = {line.split(":")[0].strip() for line in cell.splitlines() if ":" in line}
+    passed = set(re.findall(r"-p (\w+) ", cmd))
+    assert passed == declared, f"papermill -p keys {passed} != parameters cell {declared}"
+    templated = set(re.findall(r"\$\{([\w.]+)\}", cmd))
+    assert templated <= set(stage.get("params", [])), "every ${...} must be listed in params"
+    assert notebook in stage["deps"]
+
+
+def test_stage_dependencies_exist():
+    for name, stage in DVC["stages"].items():
+        for dep in stage.get("deps", []):
+            if not dep.startswith("data/"):
+                assert (REPO / dep).exists(), f"stage {name}: dependency {dep} is missing"
+
+
+def _pins(lines):
+    return {re.split("==", x)[0].lower(): x for x in lines if "==" in x}
+
+
+def test_environment_yml_has_the_same_pins_as_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    expected = _pins(project["dependencies"] + project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert _pins(pip_section) == expected
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_readme_leads_with_the_two_commands_and_ci_runs_the_tests():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert readme.index("make reproduce") < readme.index("##", readme.index("make reproduce"))
+    assert "make test" in readme
+    assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
