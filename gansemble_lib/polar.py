@@ -15,7 +15,8 @@ Conventions:
   apart by the decoder. The default leaves one degree, about a pixel at the outer radius.
 * Normalised intensity ``y`` in ``[0, 1]`` maps to the radius
   ``(inner + (outer - inner) * y) * size / 2`` pixels. A non-zero ``inner`` keeps the low
-  intensities off the centre, where every angle would collapse onto one pixel.
+  intensities off the centre, where every angle would collapse onto one point (with
+  ``inner == 0`` a stretch of zeros has no length and so leaves no ink).
 * Pixel ``(row, col)`` has its centre at integer coordinates; the polar origin is the
   image centre ``((size - 1) / 2, (size - 1) / 2)``; rows grow downwards, hence the minus
   sign on the sine.

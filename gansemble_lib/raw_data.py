@@ -67,9 +67,9 @@ def read_descriptor(raw_dir: str | Path) -> Descriptor:
     if meta["modality"] not in (SPECTRA, IMAGES):
         raise DataError(f"modality {meta['modality']!r} is unknown", path=path,
                         where="key 'modality'", fix=f"use {SPECTRA!r} or {IMAGES!r}")
-    if meta["format"] not in ALL_FORMATS[1:]:
+    if meta["format"] not in ALL_FORMATS:
         raise DataError(f"format {meta['format']!r} is unknown", path=path, where="key 'format'",
-                        fix=f"use one of: {', '.join(ALL_FORMATS[1:])}")
+                        fix=f"use one of: {', '.join(ALL_FORMATS)}")
     options = {k: v for k, v in (meta.get("options") or {}).items() if v is not None}
     return Descriptor(meta["modality"], meta["format"], tuple(meta["files"]), options)
 
