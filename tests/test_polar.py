@@ -226,8 +226,9 @@ def test_resample_to():
 
 # --- round trip -------------------------------------------------------------------------------
 
-# Measured on these seeds (min / mean Pearson r): size 128: Raman-like 0.983 / 0.996,
-# smooth 0.9998 / 0.9999; size 64: Raman-like 0.950 / 0.981, smooth 0.998 / 0.9995.
+# Measured with seed 3 (min / mean Pearson r): size 128: Raman-like 0.996 / 0.998, smooth
+# 0.9997 / 0.9999; size 64: Raman-like 0.976 / 0.989, smooth 0.999 / 0.9994. Over seeds 3..22
+# (1000 spectra each) the worst single spectrum was 0.985 at 128 and 0.931 at 64.
 
 
 @pytest.mark.parametrize("make", [raman_like, smooth_curves], ids=["raman", "smooth"])
@@ -239,10 +240,11 @@ def test_round_trip_at_128_correlates_for_every_spectrum(make):
 
 @pytest.mark.parametrize("make", [raman_like, smooth_curves], ids=["raman", "smooth"])
 def test_round_trip_at_64_correlates_with_a_looser_bound(make):
-    # At 64 px the image resolves 190 angular samples, so the narrowest peaks (FWHM 5 of
-    # 1000 points, i.e. one resolvable sample) are drawn as needles whose two flanks merge;
-    # the decoder then sees ink all along the needle and places the tip low. Such spectra
-    # lose some correlation; we allow r >= 0.85 for each spectrum and 0.95 on average.
+    # At 64 px the image resolves only 190 angular samples, so the narrowest peaks (FWHM 5
+    # of 1000 points) are under one resolvable sample wide: they are drawn as needles whose
+    # flanks merge, and the decoder can place the tip low or smear it onto its neighbours.
+    # Peaks carry most of a Raman spectrum's variance, so such spectra lose correlation;
+    # we allow r >= 0.90 per spectrum (worst seen: 0.931 in 1000) and 0.97 on average.
     r = round_trip(make(50, seed=3), PolarGeometry(size=64))
-    assert r.min() >= 0.85, f"min r {r.min():.4f}, mean {r.mean():.4f}"
-    assert r.mean() >= 0.95
+    assert r.min() >= 0.90, f"min r {r.min():.4f}, mean {r.mean():.4f}"
+    assert r.mean() >= 0.97
