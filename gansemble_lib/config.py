@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import DataError
+from .io_utils import read_yaml
 
 
 def param(default: Any, help: str, *, choices: tuple | None = None, ge: float | None = None,
@@ -138,10 +137,7 @@ def load_params(path: str | Path = "params.yaml", section: str | None = None):
         raise DataError("parameter file not found", path=path,
                         fix="run from the project root, or write one with `gansemble profile "
                             "laptop`")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DataError(f"not valid YAML ({exc})", path=path, fix="correct the syntax") from None
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise DataError("top level must be a mapping of sections", path=path,
                         fix=f"use sections: {', '.join(SECTIONS)}")

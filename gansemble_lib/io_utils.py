@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 
 @contextlib.contextmanager
@@ -59,15 +60,28 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = tmp.with_name(tmp.name + "-old")
     try:
         yield tmp
-    except BaseException:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; an output folder should be readable
+        if path.exists():
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:  # even Ctrl-C between the two renames puts the old one back
+            if old.exists():
+                os.replace(old, path)
+            raise
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = path.parent / f".{path.name}.old.{os.getpid()}"
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def read_yaml(path: str | Path) -> object:
+    """Parse a YAML file; a syntax error becomes a DataError naming the file."""
+    from .errors import DataError
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"not valid YAML ({exc})", path=path, fix="correct the syntax") from None

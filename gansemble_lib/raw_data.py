@@ -20,6 +20,7 @@ import yaml
 
 from .constants import DATASET_DESCRIPTOR, IMAGES, SPECTRA
 from .errors import DataError, LoadReport
+from .io_utils import read_yaml
 from .records import LabelledImage, Spectrum
 
 SPECTRA_FORMATS = ("wide_wavenumber", "wide_label", "folder")
@@ -56,10 +57,10 @@ def read_descriptor(raw_dir: str | Path) -> Descriptor:
         raise DataError("no dataset descriptor", path=path,
                         fix="materialise the default data with `gansemble fetch-data` or import "
                             "your own with `gansemble import-data SRC --format ...`")
-    try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DataError(f"not valid YAML ({exc})", path=path, fix="correct the syntax") from None
+    meta = read_yaml(path) or {}
+    if not isinstance(meta, dict):
+        raise DataError("expected a mapping of keys", path=path,
+                        fix="re-import the data with `gansemble import-data`")
     for key in ("modality", "format", "files"):
         if key not in meta:
             raise DataError(f"missing key {key!r}", path=path,

@@ -30,9 +30,6 @@ numpy version (numpy does not promise Generator streams across versions).
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +41,7 @@ import numpy as np
 import yaml
 
 from gansemble_lib.errors import DataError
+from gansemble_lib.io_utils import atomic_dir
 
 PAPER_CLASS_COUNTS: dict[str, int] = {
     "Cellulosic": 19, "POM": 5, "PA": 19, "PE": 26, "PET": 16,
@@ -344,26 +342,8 @@ def write_dataset(
             path=out,
             fix="choose another folder, or pass overwrite=True to replace it",
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    old = out.parent / f"{tmp.name}-old"
-    try:
+    with atomic_dir(out) as tmp:
         axis, x, _ = simulate(cfg)
         (tmp / SPECTRA_FILE).write_bytes(_csv_bytes(axis, x, column_names(cfg)))
         (tmp / META_FILE).write_bytes(_meta_bytes(cfg))
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a dataset folder should be readable
-        if out.exists() or out.is_symlink():
-            os.replace(out, old)
-        try:
-            os.replace(tmp, out)
-        except BaseException:  # even Ctrl-C between the two renames must put the old one back
-            if old.exists() or old.is_symlink():
-                os.replace(old, out)
-            raise
-    finally:
-        for leftover in (tmp, old):
-            if leftover.is_dir() and not leftover.is_symlink():
-                shutil.rmtree(leftover, ignore_errors=True)
-            elif leftover.exists() or leftover.is_symlink():
-                leftover.unlink()
     return out
