@@ -65,10 +65,43 @@ class ExploreParams:
     images_per_class: int = param(4, "polar images shown per class in the grid", ge=1, le=16)
 
 
-SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams}
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChooseParams:
+    """Stage 02: the paper's data chooser, scored on the validation split."""
+
+    seed: int = param(0, "base seed; repeat r trains with seed + r (paired across candidates)")
+    repeats: int = param(2, "seeds per candidate (mean and sd are reported)", ge=1)
+    strategies: tuple[int, ...] = param((0, *range(1, 16)), "strategies to score: 0 = none, "
+                                        "1..15 = the paper's combinations (7 = roll + masking)",
+                                        ge=0, le=15)
+    n_grid: tuple[int, ...] = param((20, 40), "oversampling sizes N: every train class is topped "
+                                    "up to N images", ge=1)
+    classifier: str = param("lenet", "scoring classifier", choices=("lenet", "resnet"))
+    classifier_size: int = param(32, "images are resized to this for scoring", ge=16, le=512)
+    epochs: int = param(12, "training epochs per candidate (the paper: 150)", ge=1)
+    batch_size: int = param(32, "mini-batch size (the paper: 4)", ge=1)
+    optimizer: str = param("adam", "adam, or sgd with momentum as in the paper",
+                           choices=("adam", "sgd"))
+    lr: float = param(2e-3, "learning rate (the paper: SGD 5.1e-4)", gt=0)
+    momentum: float = param(0.9, "SGD momentum", ge=0, lt=1)
+    select_metric: str = param("macro_f1", "selection rule: highest mean of this metric ...",
+                               choices=("macro_f1", "accuracy", "macro_recall", "macro_precision"))
+    tie_tolerance: float = param(0.0, "... candidates within this of the best count as tied; ties "
+                                 "go to higher mean macro recall, then fewer base strategies, "
+                                 "then smaller N", ge=0)
+    device: str = param("auto", "auto = CUDA when available, else CPU",
+                        choices=("auto", "cpu", "cuda"))
+
+
+SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams,
+                             "choose": ChooseParams}
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:
+    if typing.get_origin(annotation) is tuple:  # tuple[int, ...]: a YAML list of one type
+        (item, _) = typing.get_args(annotation)
+        return isinstance(value, list | tuple) and len(value) > 0 and all(
+            _type_ok(v, item) for v in value)
     options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (
         annotation,)
     for option in options:
@@ -85,22 +118,45 @@ def _type_ok(value: Any, annotation: Any) -> bool:
     return False
 
 
+def _split_list(text: str, item: type) -> Any:
+    """``"20, 40"`` -> ``[20, 40]``: lists travel as strings so DVC can put them in a command."""
+    try:
+        return [item(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        return text  # left as is, so the type check reports it
+
+
 def _check_value(section: str, field: dataclasses.Field, annotation: Any, value: Any,
                  source: str) -> Any:
     where = f"{section}.{field.name}"
     meta = field.metadata
+    if typing.get_origin(annotation) is tuple and isinstance(value, str):
+        value = _split_list(value, typing.get_args(annotation)[0])
+    elif typing.get_origin(annotation) is tuple and isinstance(value, int | float):
+        value = [value]  # a one-item list written as a bare number
     if not _type_ok(value, annotation):
-        kind = " or ".join(getattr(t, "__name__", str(t)) for t in
-                           (typing.get_args(annotation) or (annotation,)))
+        if typing.get_origin(annotation) is tuple:
+            kind = f"a non-empty list of {typing.get_args(annotation)[0].__name__}"
+        else:
+            kind = " or ".join(getattr(t, "__name__", str(t)) for t in
+                               (typing.get_args(annotation) or (annotation,)))
         raise DataError(f"{where} = {value!r} has the wrong type", path=source,
-                        fix=f"give a value of type {kind} ({meta['help']})")
+                        fix=f"give {kind} ({meta['help']})")
     if isinstance(value, int) and not isinstance(value, bool) and float in (
             typing.get_args(annotation) or (annotation,)):
         value = float(value)
+    if isinstance(value, list):
+        value = tuple(value)
     if meta["choices"] is not None and value not in meta["choices"]:
         allowed = ", ".join(repr(c) for c in meta["choices"])
         raise DataError(f"{where} = {value!r} is not allowed", path=source,
                         fix=f"use one of: {allowed}")
+    for item in value if isinstance(value, tuple) else (value,):
+        _check_bounds(where, meta, item, source)
+    return value
+
+
+def _check_bounds(where: str, meta: Mapping[str, Any], value: Any, source: str) -> None:
     if value is not None and not isinstance(value, str):
         bounds = {"ge": (lambda v, b: v >= b, ">="), "le": (lambda v, b: v <= b, "<="),
                   "gt": (lambda v, b: v > b, ">"), "lt": (lambda v, b: v < b, "<")}
@@ -109,7 +165,6 @@ def _check_value(section: str, field: dataclasses.Field, annotation: Any, value:
             if bound is not None and not ok(value, bound):
                 raise DataError(f"{where} = {value!r} is out of range", path=source,
                                 fix=f"use a value {symbol} {bound}")
-    return value
 
 
 def from_mapping(section: str, values: Mapping[str, Any] | None, *, source: str = "params.yaml"):

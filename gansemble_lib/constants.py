@@ -38,3 +38,11 @@ IMBALANCE_RATIO = "imbalance_ratio"
 CLASS_COUNTS = "class_counts"
 INK_FRACTION = "ink_fraction"
 MEAN_PIXEL = "mean_pixel"
+
+# Classification scores (chooser, downstream checks)
+ACCURACY = "accuracy"
+BALANCED_ACCURACY = "balanced_accuracy"
+MACRO_PRECISION = "macro_precision"
+MACRO_RECALL = "macro_recall"
+MACRO_F1 = "macro_f1"
+SCORES = (ACCURACY, MACRO_PRECISION, MACRO_RECALL, MACRO_F1)

@@ -94,14 +94,73 @@ def image_grid(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
 
 def ink_fraction_box(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
                      threshold: int = 128) -> plt.Figure:
-    """Distribution per class of the share of inked (dark) pixels per image."""
+    """Distribution per class of the share of inked (dark) pixels per image.
+
+    A swarm rather than a jittered strip plot: no random jitter, so reruns give identical files.
+    """
     ink = (images.reshape(len(images), -1) < threshold).mean(axis=1)
     frame = pd.DataFrame({"class": np.asarray(classes)[labels], "ink fraction": ink})
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(classes)), 3.2))
     sns.boxplot(frame, x="class", y="ink fraction", ax=ax, color="0.85", order=list(classes))
-    sns.stripplot(frame, x="class", y="ink fraction", ax=ax, size=3, color="0.2",
+    sns.swarmplot(frame, x="class", y="ink fraction", ax=ax, size=2.5, color="0.2",
                   order=list(classes))
     ax.set_xlabel("")
     ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    return fig
+
+
+def chooser_heatmap(summary: pd.DataFrame, *, metric: str) -> plt.Figure:
+    """Mean validation ``metric`` for every strategy (rows) x oversampling size N (columns)."""
+    table = summary.pivot_table(index="name", columns="n", values=f"{metric}_mean")
+    order = summary.drop_duplicates("name").sort_values("strategy")["name"]
+    table = table.reindex(order)
+    fig, ax = plt.subplots(figsize=(1.2 * table.shape[1] + 4, 0.38 * len(table) + 1.2))
+    sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", ax=ax,
+                cbar_kws={"label": f"mean {metric} (validation)"})
+    ax.set_xlabel("N (images per class after oversampling)")
+    ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
+
+
+def chooser_bars(summary: pd.DataFrame, *, metric: str, chosen: pd.Series) -> plt.Figure:
+    """Mean ± sd of ``metric`` per candidate, grouped by strategy, one colour per N."""
+    names = summary.drop_duplicates("name").sort_values("strategy")["name"].tolist()
+    sizes = sorted(summary["n"].unique())
+    width = 0.8 / len(sizes)
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(names) * max(1, len(sizes) / 2) + 1.5))
+    colors = sns.color_palette("deep", len(sizes))
+    for j, n in enumerate(sizes):
+        part = summary[summary["n"] == n].set_index("name").reindex(names)
+        pos = np.arange(len(names)) + (j - (len(sizes) - 1) / 2) * width
+        ax.barh(pos, part[f"{metric}_mean"], height=width, xerr=part[f"{metric}_std"].fillna(0),
+                color=colors[j], label=f"N = {n}", capsize=2, error_kw={"linewidth": 0.8})
+    ax.axvline(chosen[f"{metric}_mean"], color="k", linestyle=":", linewidth=1,
+               label=f"chosen: {chosen['name']}, N = {int(chosen['n'])}")
+    ax.set_yticks(np.arange(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{metric} on the validation split (mean ± sd over repeats)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def example_rows(rows: dict[str, np.ndarray]) -> plt.Figure:
+    """One row of images per entry of ``rows`` (title -> uint8 (K, C, H, W))."""
+    cols = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(rows), cols, squeeze=False,
+                             figsize=(1.2 * cols + 2.2, 1.2 * len(rows)))
+    for axes_row, (title, images) in zip(axes, rows.items(), strict=True):
+        for j, ax in enumerate(axes_row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(images):
+                img = images[j]
+                ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0),
+                          cmap="gray", vmin=0, vmax=255)
+            else:
+                ax.axis("off")
+        axes_row[0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=8)
     fig.tight_layout()
     return fig

@@ -15,6 +15,10 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
     first = run([sys.executable, "-m", "dvc", "repro"], project_copy)
     assert "Running stage 'prepare'" in first.stdout
     assert "Running stage 'explore'" in first.stdout
+    assert "Running stage 'choose'" in first.stdout
+    chosen = json.loads((project_copy / "reports/metrics/02_chosen.json").read_text())
+    assert chosen["strategy"] in (0, 7) and chosen["n"] == 8 and chosen["candidates"] == 2
+    assert (project_copy / "data/augmented/images.npy").is_file()
     metrics = json.loads((project_copy / "reports/metrics/01_explore.json").read_text())
     assert metrics["n_classes"] == 10 and metrics["n_samples"] == 210
     assert metrics["imbalance_ratio"]["total"] == pytest.approx(38 / 5)

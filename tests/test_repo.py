@@ -71,3 +71,15 @@ def test_readme_leads_with_the_two_commands_and_ci_runs_the_tests():
     assert readme.index("make reproduce") < readme.index("##", readme.index("make reproduce"))
     assert "make test" in readme
     assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+# Stages that make training decisions must never read the real test split.
+NO_TEST_ACCESS = ["gansemble_lib/chooser.py", "gansemble_lib/augment.py",
+                  "notebooks/02_choose_augmentation.py"]
+
+
+@pytest.mark.parametrize("path", NO_TEST_ACCESS)
+def test_decision_stages_never_read_the_test_split(path):
+    source = (REPO / path).read_text(encoding="utf-8")
+    assert "test_for_evaluation" not in source
+    assert "TEST" not in re.findall(r"\bTEST\b", source)

@@ -1,0 +1,133 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python (gansemble)
+#     language: python
+#     name: gansemble
+# ---
+
+# %% [markdown]
+# # 02 · Choose the augmentation
+#
+# The GANsemble data chooser, done so that it can be rerun and checked: every strategy (the
+# paper's four base augmentations and all 15 combinations, plus `none`) at every oversampling
+# size N tops each class of the **train** split up to N images, a LeNet-style classifier is
+# trained on the result and scored on the **validation** split, over several seeds. A written
+# rule, not a hand pick, chooses the winner. The test split is not read here.
+
+# %% tags=["parameters"]
+prepared_dir: str = "data/prepared"
+augmented_dir: str = "data/augmented"
+figures_dir: str = "reports/figures"
+tables_dir: str = "reports/tables"
+chosen_path: str = "reports/metrics/02_chosen.json"
+seed: int = 0
+repeats: int = 2
+strategies: str = "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"
+n_grid: str = "20,40"
+classifier: str = "lenet"
+classifier_size: int = 32
+epochs: int = 12
+batch_size: int = 32
+optimizer: str = "adam"
+lr: float = 2e-3
+momentum: float = 0.9
+select_metric: str = "macro_f1"
+tie_tolerance: float = 0.0
+device: str = "auto"
+
+# %%
+import time
+
+import numpy as np
+
+from gansemble_lib import chooser, figures
+from gansemble_lib.augment import BASE_STRATEGIES, augment
+from gansemble_lib.config import from_mapping
+from gansemble_lib.constants import SAMPLE_ID, TRAIN, VAL
+from gansemble_lib.dataset import load_prepared
+from gansemble_lib.io_utils import write_json
+from gansemble_lib.tables import save_table
+
+params = from_mapping("choose", {
+    "seed": seed, "repeats": repeats, "strategies": strategies, "n_grid": n_grid,
+    "classifier": classifier, "classifier_size": classifier_size, "epochs": epochs,
+    "batch_size": batch_size, "optimizer": optimizer, "lr": lr, "momentum": momentum,
+    "select_metric": select_metric, "tie_tolerance": tie_tolerance, "device": device,
+}, source="notebook parameters")
+data = load_prepared(prepared_dir)
+train, val = data.subset(TRAIN), data.subset(VAL)
+print(f"train {len(train.labels)} images, validation {len(val.labels)}, "
+      f"{len(data.classes)} classes; {len(params.strategies)} strategies x N in {params.n_grid} "
+      f"x {params.repeats} repeats")
+
+# %% [markdown]
+# ## The four base strategies
+# Magnitudes are the paper's, expressed as fractions of the image width (see
+# `gansemble_lib/augment.py`), so they mean the same at this size as on the paper's
+# 1167-pixel images.
+
+# %%
+first_of_class = [np.flatnonzero(train.labels == k)[0] for k in range(min(6, len(data.classes)))]
+examples = train.images[first_of_class]
+rows = {"original": examples}
+rows.update({f"{k}: {name}": augment(examples, k, seed=params.seed)
+             for k, (name, _) in BASE_STRATEGIES.items()})
+fig = figures.example_rows(rows)
+figures.save_figure(fig, f"{figures_dir}/02_strategy_examples.png")
+
+# %% [markdown]
+# ## The search
+
+# %%
+started = time.perf_counter()
+runs = chooser.run_search(train.images, train.labels, val.images, val.labels, params=params,
+                          n_classes=len(data.classes))
+elapsed = time.perf_counter() - started
+failed = runs[runs[chooser.STATUS] != chooser.OK]
+print(f"{len(runs)} runs in {elapsed:.0f} s ({elapsed / len(runs):.2f} s per run); "
+      f"{len(failed)} failed")
+failed
+
+# %%
+summary = chooser.summarise(runs)
+save_table(runs.set_index([chooser.STRATEGY, chooser.N, chooser.REPEAT]), tables_dir,
+           "02_chooser_runs")
+save_table(summary.set_index([chooser.STRATEGY, chooser.N]), tables_dir, "02_chooser_scores")
+summary.sort_values(f"{params.select_metric}_mean", ascending=False).head(10)
+
+# %% [markdown]
+# ## The choice and how sure we can be
+
+# %%
+chosen = chooser.select(summary, metric=params.select_metric,
+                        tie_tolerance=params.tie_tolerance)
+print(chooser.certainty_statement(summary, chosen, metric=params.select_metric))
+chooser.overlapping(summary, chosen, metric=params.select_metric)
+
+# %%
+fig = figures.chooser_heatmap(summary, metric=params.select_metric)
+figures.save_figure(fig, f"{figures_dir}/02_chooser_heatmap.png")
+fig = figures.chooser_bars(summary, metric=params.select_metric, chosen=chosen)
+figures.save_figure(fig, f"{figures_dir}/02_chooser_bars.png")
+
+# %% [markdown]
+# ## The augmented training set for the generators
+# The chosen strategy applied to the train split, each class topped up to the chosen N.
+
+# %%
+record = chooser.chosen_record(chosen, summary, params)
+images, manifest = chooser.augmented_training_set(
+    train.images, train.labels, train.manifest[SAMPLE_ID].to_numpy(),
+    strategy=record["strategy"], n=record["n"], seed=params.seed)
+chooser.save_augmented_set(augmented_dir, images, manifest, record)
+write_json(chosen_path, record)
+fig = figures.image_grid(images[manifest["origin"].to_numpy() == "augmented"],
+                         manifest.loc[manifest["origin"] == "augmented", "class_index"].to_numpy(),
+                         data.classes, per_class=4, seed=params.seed)
+figures.save_figure(fig, f"{figures_dir}/02_augmented_examples.png")
+manifest.groupby(["class_index", "origin"]).size().unstack(fill_value=0)
