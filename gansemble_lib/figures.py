@@ -141,7 +141,7 @@ def chooser_bars(summary: pd.DataFrame, *, metric: str, chosen: pd.Series) -> pl
     ax.set_yticks(np.arange(len(names)), names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(f"{metric} on the validation split (mean ± sd over repeats)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     fig.tight_layout()
     return fig
 
