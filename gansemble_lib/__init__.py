@@ -2,24 +2,24 @@
 
 The light, NumPy-only pieces are re-exported here. Modules that import PyTorch
 (``classifiers``, ``chooser``) are imported explicitly where needed, so that
-``import gansemble_lib`` stays fast for the loaders and the command line.
+``import gansemble_lib`` stays fast for the loaders and the command line. Functions named
+like their module (``augment``, ``simulate``, ``preprocess``) are not re-exported: the name
+would hide the module.
 """
 
-from .augment import STRATEGIES, augment, oversample, strategy_name
+from .augment import STRATEGIES, oversample, strategy_name
 from .config import load_params
 from .dataset import PreparedData, load_prepared
 from .errors import DataError, LoadReport
 from .images_io import load_image_folder
 from .polar import PolarGeometry, decode, render
-from .preprocess import preprocess
-from .simulate import SimulationConfig, simulate
+from .simulate import SimulationConfig
 from .spectra_io import load_spectra
 
 __version__ = "0.1.0"
 
 __all__ = [
     "STRATEGIES", "DataError", "LoadReport", "PolarGeometry", "PreparedData",
-    "SimulationConfig", "augment", "decode", "load_image_folder", "load_params",
-    "load_prepared", "load_spectra", "oversample", "preprocess", "render", "simulate",
-    "strategy_name",
+    "SimulationConfig", "decode", "load_image_folder", "load_params", "load_prepared",
+    "load_spectra", "oversample", "render", "strategy_name",
 ]
