@@ -93,8 +93,37 @@ class ChooseParams:
                         choices=("auto", "cpu", "cuda"))
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CganParams:
+    """Stage 03: conditional GANs (MPcGAN port, modern small-data cGAN, 1-D spectrum GAN)."""
+
+    seed: int = param(0, "seed of weights, noise and data order")
+    steps: int = param(400, "generator updates per training run", ge=1)
+    batch_size: int = param(32, "mini-batch size (the paper: 128)", ge=2)
+    z_dim: int = param(100, "noise dimension (the paper: 100)", ge=1)
+    width: int = param(32, "convolution filters (the paper: 128)", ge=4)
+    checkpoint_every: int = param(100, "steps between checkpoints (resume point) and sample grids",
+                                  ge=1)
+    device: str = param("auto", "auto = CUDA when available, else CPU",
+                        choices=("auto", "cpu", "cuda"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VaeParams:
+    """Stage 03b: one VAE per class, synthesis by latent interpolation (second paper)."""
+
+    seed: int = param(0, "seed of weights, data order and sampling")
+    latent_dim: int = param(16, "latent size", ge=1)
+    width: int = param(16, "filters of the first convolution (doubled per level)", ge=4)
+    epochs: int = param(60, "training epochs per class", ge=1)
+    batch_size: int = param(16, "mini-batch size", ge=1)
+    lr: float = param(1e-3, "Adam learning rate", gt=0)
+    device: str = param("auto", "auto = CUDA when available, else CPU",
+                        choices=("auto", "cpu", "cuda"))
+
+
 SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams,
-                             "choose": ChooseParams}
+                             "choose": ChooseParams, "cgan": CganParams, "vae": VaeParams}
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:
