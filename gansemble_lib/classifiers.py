@@ -75,12 +75,37 @@ class SmallResNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-def make_classifier(name: str, *, in_channels: int, n_classes: int, size: int) -> nn.Module:
+def resnet18(*, in_channels: int, n_classes: int, weights_path: str | None = None) -> nn.Module:
+    """torchvision's ResNet-18, from scratch unless a local ImageNet state dict is given.
+
+    Loading from a file (never downloading) keeps runs offline; the first convolution is
+    rebuilt for gray input by summing the pretrained filters over the colour channels.
+    """
+    from torchvision.models import resnet18 as tv_resnet18
+
+    model = tv_resnet18(weights=None)
+    if weights_path:
+        model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+    if in_channels != 3:
+        old = model.conv1.weight.data
+        model.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+        model.conv1.weight.data = old.sum(1, keepdim=True).repeat(1, in_channels, 1, 1) / 3
+    model.fc = nn.Linear(model.fc.in_features, n_classes)
+    return model
+
+
+CLASSIFIERS = ("lenet", "resnet", "resnet18")
+
+
+def make_classifier(name: str, *, in_channels: int, n_classes: int, size: int,
+                    weights_path: str | None = None) -> nn.Module:
     if name == "lenet":
         return LeNet(in_channels=in_channels, n_classes=n_classes, size=size)
     if name == "resnet":
         return SmallResNet(in_channels=in_channels, n_classes=n_classes)
-    raise ValueError(f"unknown classifier {name!r}; use 'lenet' or 'resnet'")
+    if name == "resnet18":
+        return resnet18(in_channels=in_channels, n_classes=n_classes, weights_path=weights_path)
+    raise ValueError(f"unknown classifier {name!r}; use one of: {', '.join(CLASSIFIERS)}")
 
 
 def to_tensor(images: np.ndarray, size: int) -> torch.Tensor:

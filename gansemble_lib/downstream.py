@@ -1,0 +1,217 @@
+"""Stage 06: does synthetic data help a classifier? Same classifier, same budget, only data differ.
+
+Every row trains on the real train split plus one kind of extra data (or a re-weighting), over
+several seeds, and is tested on the untouched real test split. Differences from the real-only
+row come with a paired bootstrap interval that resamples both test images and seeds, so a
+"gain" has to survive both sources of noise before the report calls it one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import recall_score
+from tqdm.auto import tqdm
+
+from .augment import oversample
+from .classifiers import (
+    TrainSettings,
+    classification_scores,
+    make_classifier,
+    predict,
+    to_tensor,
+    train_classifier,
+)
+from .constants import ACCURACY, BALANCED_ACCURACY, MACRO_F1
+
+REAL_ONLY = "real only"
+ROW, SEED, Y_TRUE, Y_PRED, SAMPLE = "row", "seed", "y_true", "y_pred", "test_index"
+DOWNSTREAM_SCORES = (ACCURACY, BALANCED_ACCURACY, MACRO_F1)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One training recipe: real train data plus ``extra`` images, optionally class-weighted.
+
+    ``real=False`` trains on ``extra`` alone (train on synthetic, test on real: TSTR).
+    ``augment_strategy`` applies an ordinary augmentation to the real images on top (a
+    generator + ordinary augmentation row).
+    """
+
+    name: str
+    extra_images: np.ndarray | None = None
+    extra_labels: np.ndarray | None = None
+    class_weighted: bool = False
+    real: bool = True
+    augment_strategy: int | None = None
+    augment_target: int = 0
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights (mean 1) for a class-weighted loss."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def training_data(row: Row, images: np.ndarray, labels: np.ndarray, *, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    parts_x, parts_y = [], []
+    if row.real:
+        x, y = images, labels
+        if row.augment_strategy is not None:
+            x, y, _ = oversample(x, y, target=row.augment_target, strategy=row.augment_strategy,
+                                 seed=np.random.SeedSequence([seed, row.augment_strategy]))
+        parts_x.append(x)
+        parts_y.append(y)
+    if row.extra_images is not None and len(row.extra_images):
+        parts_x.append(row.extra_images)
+        parts_y.append(row.extra_labels)
+    if not parts_x:
+        raise ValueError(f"row {row.name!r} has no training data")
+    return np.concatenate(parts_x), np.concatenate(parts_y)
+
+
+def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
+             test_y: np.ndarray, *, seeds: list[int], classifier: str, size: int,
+             settings: TrainSettings, n_classes: int, device: torch.device,
+             progress: bool = True) -> pd.DataFrame:
+    """Predictions of every (row, seed) on the test split, one line per test image."""
+    test = to_tensor(test_x, size)
+    frames = []
+    jobs = [(row, seed) for row in rows for seed in seeds]
+    for row, seed in tqdm(jobs, desc="downstream", unit="run", disable=not progress):
+        started = time.perf_counter()
+        x, y = training_data(row, train_x, train_y, seed=seed)
+        tensor = to_tensor(x, size)
+        torch.manual_seed(seed)  # same initial weights for every row of a seed: paired runs
+        model = make_classifier(classifier, in_channels=tensor.shape[1], n_classes=n_classes,
+                                size=size)
+        weights = class_weights(y, n_classes) if row.class_weighted else None
+        train_classifier(model, tensor, y, settings=settings, seed=seed, device=device,
+                         class_weights=weights)
+        frames.append(pd.DataFrame({
+            ROW: row.name, SEED: seed, SAMPLE: np.arange(len(test_y)), Y_TRUE: test_y,
+            Y_PRED: predict(model, test, device=device), "seconds": time.perf_counter() - started,
+            "n_train": len(y)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def chemist_reference(train_spectra: np.ndarray, train_y: np.ndarray, test_spectra: np.ndarray,
+                      test_y: np.ndarray, *, seeds: list[int]) -> pd.DataFrame:
+    """Spectra-only baselines a chemist would use: logistic regression and correlation 1-NN.
+
+    Both are deterministic, so every seed repeats the same predictions; they are listed per
+    seed only so that they pair with the image rows in the bootstrap.
+    """
+    logreg = LogisticRegression(max_iter=2000).fit(train_spectra, train_y)
+    centred = lambda a: (a - a.mean(1, keepdims=True)) / (a.std(1, keepdims=True) + 1e-12)  # noqa: E731
+    corr = centred(test_spectra) @ centred(train_spectra).T / train_spectra.shape[1]
+    predictions = {"logistic regression (spectra)": logreg.predict(test_spectra),
+                   "correlation 1-NN (spectra)": train_y[corr.argmax(1)]}
+    return pd.concat([pd.DataFrame({ROW: name, SEED: seed, SAMPLE: np.arange(len(test_y)),
+                                    Y_TRUE: test_y, Y_PRED: pred, "seconds": 0.0,
+                                    "n_train": len(train_y)})
+                      for name, pred in predictions.items() for seed in seeds],
+                     ignore_index=True)
+
+
+def scores(predictions: pd.DataFrame, n_classes: int) -> pd.DataFrame:
+    """Per row: mean and sd over seeds of accuracy, balanced accuracy and macro-F1."""
+    per_seed = pd.DataFrame([
+        {ROW: row, SEED: seed, **classification_scores(g[Y_TRUE].to_numpy(),
+                                                       g[Y_PRED].to_numpy(), n_classes)}
+        for (row, seed), g in predictions.groupby([ROW, SEED], sort=False)])
+    table = per_seed.groupby(ROW, sort=False)[list(DOWNSTREAM_SCORES)].agg(["mean", "std"])
+    table.columns = [f"{metric}_{stat}" for metric, stat in table.columns]
+    return table
+
+
+def per_class_recall(predictions: pd.DataFrame, classes: tuple[str, ...]) -> pd.DataFrame:
+    """Recall per class (columns) for every row (index), averaged over seeds."""
+    labels = list(range(len(classes)))
+    rows = {}
+    for row, group in predictions.groupby(ROW, sort=False):
+        per_seed = [recall_score(g[Y_TRUE], g[Y_PRED], labels=labels, average=None,
+                                 zero_division=0) for _, g in group.groupby(SEED)]
+        rows[row] = np.mean(per_seed, axis=0)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(classes))
+
+
+def macro_f1_rows(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Macro-F1 of each row of ``y_pred`` (R, T) against ``y_true`` (T,), vectorised.
+
+    Same definition as scikit-learn's ``f1_score(average="macro", zero_division=0)`` over all
+    ``n_classes`` labels (a test checks the agreement); fast enough for thousands of
+    bootstrap draws.
+    """
+    rows = y_pred.shape[0]
+    codes = (np.arange(rows)[:, None] * n_classes + y_true[None, :]) * n_classes + y_pred
+    cm = np.bincount(codes.ravel(), minlength=rows * n_classes**2).reshape(
+        rows, n_classes, n_classes)
+    tp = np.diagonal(cm, axis1=1, axis2=2)
+    denominator = cm.sum(axis=1) + cm.sum(axis=2)  # (tp + fp) + (tp + fn)
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
+    return f1.mean(axis=1)
+
+
+def paired_bootstrap(predictions: pd.DataFrame, *, n_classes: int, baseline: str = REAL_ONLY,
+                     n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Difference in macro-F1 of each row from ``baseline`` with a paired bootstrap interval.
+
+    Each bootstrap draw resamples seeds and test images with replacement and applies the same
+    draw to every row (all rows share seeds and test images), then averages macro-F1 over the
+    drawn seeds. The interval is the percentile interval of the differences.
+    """
+    rng = np.random.default_rng(seed)
+    seeds = np.sort(predictions[SEED].unique())
+    n_test = int(predictions[SAMPLE].max()) + 1
+    grids = {row: g.sort_values([SEED, SAMPLE]) for row, g in predictions.groupby(ROW, sort=False)}
+    y_true = grids[baseline][Y_TRUE].to_numpy()[:n_test]
+    preds = {row: g[Y_PRED].to_numpy().reshape(len(seeds), n_test) for row, g in grids.items()}
+    draws = [(rng.integers(0, len(seeds), len(seeds)), rng.integers(0, n_test, n_test))
+             for _ in range(n_boot)]
+
+    def mean_f1(p: np.ndarray, seed_idx: np.ndarray, test_idx: np.ndarray) -> float:
+        return float(macro_f1_rows(y_true[test_idx], p[seed_idx][:, test_idx], n_classes).mean())
+
+    everything = (np.arange(len(seeds)), np.arange(n_test))
+    base = preds[baseline]
+    base_boot = np.array([mean_f1(base, s, t) for s, t in draws])
+    out = []
+    for row, p in preds.items():
+        if row == baseline:
+            continue
+        boot = np.array([mean_f1(p, s, t) for s, t in draws]) - base_boot
+        lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+        out.append({ROW: row, "diff_macro_f1": mean_f1(p, *everything) - mean_f1(base, *everything),
+                    "ci_low": float(lo), "ci_high": float(hi),
+                    "excludes_zero": bool(lo > 0 or hi < 0)})
+    return pd.DataFrame(out).set_index(ROW)
+
+
+def conclusion(differences: pd.DataFrame, *, synthetic_rows: list[str]) -> str:
+    """One plain sentence per finding, from the bootstrap table only."""
+    synthetic = differences.loc[[r for r in synthetic_rows if r in differences.index]]
+    gains = synthetic[(synthetic["excludes_zero"]) & (synthetic["diff_macro_f1"] > 0)]
+    losses = synthetic[(synthetic["excludes_zero"]) & (synthetic["diff_macro_f1"] < 0)]
+    if synthetic.empty:
+        return "No synthetic-data rows were evaluated."
+    parts = []
+    if gains.empty:
+        parts.append(f"No synthetic-data row ({len(synthetic)} evaluated) improved macro-F1 over "
+                     "real-only training with a 95 % paired bootstrap interval excluding zero: "
+                     "no significant gain.")
+    else:
+        parts.append("Significant macro-F1 gains over real-only: " + ", ".join(
+            f"{r} ({d:+.3f}, 95 % CI {lo:+.3f} to {hi:+.3f})" for r, (d, lo, hi) in
+            gains[["diff_macro_f1", "ci_low", "ci_high"]].iterrows()) + ".")
+    if not losses.empty:
+        parts.append("Significantly worse than real-only: " + ", ".join(
+            f"{r} ({d:+.3f})" for r, d in losses["diff_macro_f1"].items()) + ".")
+    return " ".join(parts)

@@ -1,0 +1,116 @@
+"""Downstream checks: metric agreement, the paired bootstrap, row recipes, the conclusion text."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import f1_score
+
+from gansemble_lib import downstream as ds
+from gansemble_lib.classifiers import TrainSettings
+
+
+def test_vectorised_macro_f1_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 5, 40)
+    y_pred = rng.integers(0, 5, (3, 40))
+    y_pred[1] = y_true
+    expected = [f1_score(y_true, p, labels=list(range(6)), average="macro", zero_division=0)
+                for p in y_pred]
+    np.testing.assert_allclose(ds.macro_f1_rows(y_true, y_pred, 6), expected)
+
+
+def _predictions(rows, y_true, seeds=(0, 1, 2)):
+    return pd.concat([pd.DataFrame({ds.ROW: name, ds.SEED: s, ds.SAMPLE: np.arange(len(y_true)),
+                                    ds.Y_TRUE: y_true, ds.Y_PRED: pred(s)})
+                      for name, pred in rows.items() for s in seeds], ignore_index=True)
+
+
+def test_bootstrap_identical_rows_differ_by_zero_and_better_rows_exclude_zero():
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(4), 15)
+    noisy = {s: np.where(rng.random(len(y)) < 0.5, y, rng.integers(0, 4, len(y)))
+             for s in range(3)}
+    preds = _predictions({ds.REAL_ONLY: lambda s: noisy[s], "same": lambda s: noisy[s],
+                          "perfect": lambda s: y}, y)
+    table = ds.paired_bootstrap(preds, n_classes=4, n_boot=300)
+    assert table.loc["same", "diff_macro_f1"] == 0
+    assert table.loc["same", ["ci_low", "ci_high"]].tolist() == [0, 0]
+    assert not table.loc["same", "excludes_zero"]
+    assert table.loc["perfect", "excludes_zero"] and table.loc["perfect", "ci_low"] > 0
+    text = ds.conclusion(table, synthetic_rows=["same", "perfect"])
+    assert "Significant macro-F1 gains over real-only: perfect" in text
+
+
+def test_conclusion_says_no_significant_gain_when_there_is_none():
+    table = pd.DataFrame({"diff_macro_f1": [0.01, -0.2], "ci_low": [-0.05, -0.3],
+                          "ci_high": [0.07, -0.1], "excludes_zero": [False, True]},
+                         index=pd.Index(["cgan", "vae"], name=ds.ROW))
+    text = ds.conclusion(table, synthetic_rows=["cgan", "vae"])
+    assert "no significant gain" in text and "Significantly worse than real-only: vae" in text
+
+
+def test_class_weights_are_inverse_frequency():
+    w = ds.class_weights(np.array([0, 0, 0, 1]), 3)
+    assert w.tolist() == pytest.approx([4 / 9, 4 / 3, 0.0])
+
+
+def test_row_recipes():
+    x = np.zeros((4, 1, 8, 8), np.uint8)
+    y = np.array([0, 0, 1, 1])
+    extra = np.full((2, 1, 8, 8), 7, np.uint8)
+    xs, ys = ds.training_data(ds.Row("gen", extra, np.array([1, 1])), x, y, seed=0)
+    assert len(xs) == 6 and ys.tolist() == [0, 0, 1, 1, 1, 1]
+    xs, ys = ds.training_data(ds.Row("tstr", extra, np.array([1, 1]), real=False), x, y, seed=0)
+    assert (xs == 7).all() and len(xs) == 2
+    xs, ys = ds.training_data(ds.Row("aug", augment_strategy=0, augment_target=5), x, y, seed=0)
+    assert np.bincount(ys).tolist() == [5, 5]
+    with pytest.raises(ValueError, match="no training data"):
+        ds.training_data(ds.Row("empty", real=False), x, y, seed=0)
+
+
+def _peaks(c, n):
+    """n noisy copies of a single peak whose position depends on the class c."""
+    axis = np.linspace(0, 1, 50)
+    noise = 0.01 * np.random.default_rng(c + n).random((n, 50))
+    return np.exp(-((axis - 0.2 - 0.5 * c) ** 2) / 0.002) + noise
+
+
+def test_chemist_reference_separates_clean_spectra():
+    train = np.vstack([_peaks(0, 5), _peaks(1, 5)])
+    test = np.vstack([_peaks(0, 3), _peaks(1, 3)])
+    preds = ds.chemist_reference(train, np.repeat([0, 1], 5), test, np.repeat([0, 1], 3),
+                                 seeds=[0, 1])
+    assert (preds[ds.Y_PRED] == preds[ds.Y_TRUE]).all()
+    assert set(preds[ds.ROW]) == {"logistic regression (spectra)", "correlation 1-NN (spectra)"}
+
+
+def test_rows_are_deterministic_per_seed():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (12, 1, 16, 16), dtype=np.uint8)
+    y = np.repeat([0, 1], 6)
+    settings = TrainSettings(epochs=2, batch_size=4)
+    kwargs = dict(seeds=[0, 1], classifier="lenet", size=16, settings=settings, n_classes=2,
+                  device=torch.device("cpu"), progress=False)
+    rows = [ds.Row(ds.REAL_ONLY), ds.Row("weighted", class_weighted=True)]
+    a = ds.run_rows(rows, x, y, x, y, **kwargs)
+    b = ds.run_rows(rows, x, y, x, y, **kwargs)
+    assert (a[ds.Y_PRED] == b[ds.Y_PRED]).all()
+    table = ds.scores(a, 2)
+    assert list(table.index) == [ds.REAL_ONLY, "weighted"]
+    recall = ds.per_class_recall(a, ("a", "b"))
+    assert recall.shape == (2, 2) and ((recall >= 0) & (recall <= 1)).all().all()
+
+
+def test_resnet18_loads_a_local_state_dict_and_adapts_to_gray(tmp_path):
+    from torchvision.models import resnet18
+
+    from gansemble_lib.classifiers import make_classifier
+
+    reference = resnet18(weights=None)
+    path = tmp_path / "imagenet.pt"
+    torch.save(reference.state_dict(), path)
+    model = make_classifier("resnet18", in_channels=1, n_classes=4, size=32,
+                            weights_path=str(path))
+    assert torch.equal(model.layer1[0].conv1.weight, reference.layer1[0].conv1.weight)
+    assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 4)
