@@ -1,0 +1,44 @@
+"""What produced a report: code version, pipeline state, packages, machine."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "torch", "torchvision", "torch-fidelity",
+            "dvc", "papermill", "jupytext", "matplotlib", "seaborn", "imbalanced-learn")
+
+
+def git_commit(root: str | Path = ".") -> str:
+    """HEAD's commit, with ``+dirty`` when tracked files differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return head + ("+dirty" if dirty.strip() else "")
+
+
+def file_sha256(path: str | Path) -> str:
+    path = Path(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+
+
+def colophon(root: str | Path = ".", *, extractor: str | None = None) -> dict[str, str]:
+    info = {"git commit": git_commit(root),
+            "dvc.lock sha256": file_sha256(Path(root) / "dvc.lock"),
+            "python": sys.version.split()[0], "platform": platform.platform()}
+    if extractor:
+        info["fidelity extractor"] = extractor
+    for name in PACKAGES:
+        try:
+            info[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            info[name] = "not installed"
+    return info

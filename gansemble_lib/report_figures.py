@@ -1,0 +1,69 @@
+"""Figures of the downstream checks (stage 06) and the report (stage 07)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from sklearn.metrics import confusion_matrix  # noqa: E402
+
+from .downstream import ROW, SEED, Y_PRED, Y_TRUE  # noqa: E402
+
+
+def forest_plot(differences: pd.DataFrame, *, baseline: str) -> plt.Figure:
+    """Each row's macro-F1 difference from ``baseline`` with its 95 % paired bootstrap interval."""
+    table = differences.sort_values("diff_macro_f1")
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(table) + 1.4))
+    y = np.arange(len(table))
+    colors = np.where(table["excludes_zero"], np.where(table["diff_macro_f1"] > 0, "tab:green",
+                                                       "tab:red"), "0.4")
+    ax.errorbar(table["diff_macro_f1"], y, xerr=[table["diff_macro_f1"] - table["ci_low"],
+                                                 table["ci_high"] - table["diff_macro_f1"]],
+                fmt="none", ecolor=colors, capsize=3)
+    ax.scatter(table["diff_macro_f1"], y, c=colors, zorder=3)
+    ax.axvline(0, color="k", linewidth=0.8)
+    ax.set_yticks(y, table.index, fontsize=8)
+    ax.set_xlabel(f"macro-F1 minus '{baseline}' (95 % paired bootstrap interval)")
+    fig.tight_layout()
+    return fig
+
+
+def recall_bars(recall: pd.DataFrame, *, minority: list[str]) -> plt.Figure:
+    """Per-class recall of each row; minority classes are marked with an asterisk."""
+    long = recall.rename(columns={c: f"{c} *" if c in minority else c for c in recall.columns})
+    long = long.reset_index(names="row").melt(id_vars="row", var_name="class",
+                                              value_name="recall")
+    fig, ax = plt.subplots(figsize=(max(8, 0.8 * recall.shape[1]), 4.5))
+    sns.barplot(long, x="class", y="recall", hue="row", ax=ax, palette="tab20")
+    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    ax.tick_params(axis="x", rotation=45)
+    ax.set_xlabel("class (* = minority: below the median train count)")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_grid(predictions: pd.DataFrame, classes: tuple[str, ...], rows: list[str]
+                   ) -> plt.Figure:
+    """Row-normalised confusion matrices summed over seeds, one panel per row."""
+    cols = min(3, len(rows))
+    n_rows = int(np.ceil(len(rows) / cols))
+    fig, axes = plt.subplots(n_rows, cols, squeeze=False,
+                             figsize=(4.2 * cols, 3.8 * n_rows))
+    labels = list(range(len(classes)))
+    for ax, row in zip(axes.ravel(), rows, strict=False):
+        part = predictions[predictions[ROW] == row]
+        cm = confusion_matrix(part[Y_TRUE], part[Y_PRED], labels=labels).astype(float)
+        cm /= np.maximum(cm.sum(1, keepdims=True), 1)
+        sns.heatmap(cm, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, square=True,
+                    xticklabels=classes, yticklabels=classes)
+        ax.set_title(f"{row} ({part[SEED].nunique()} seeds)", fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[len(rows):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
