@@ -52,6 +52,51 @@ class Row:
     augment_target: int = 0
 
 
+BASELINE_SOURCES = ("augmentation", "smote")  # stage 04 sources that are not generators
+
+
+def set_row_name(source: str, filter_name: str) -> str:
+    return f"{source} + {filter_name} filter" if filter_name != "none" else f"{source} (no filter)"
+
+
+def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train_y: np.ndarray,
+               *, chosen: dict, n_classes: int, tstr_source: str, combo_source: str
+               ) -> tuple[list[Row], list[str]]:
+    """Every row of the comparison, and the names of the rows that use generated data.
+
+    ``sets`` are stage 04's filtered sets keyed by (source, filter); ``chosen`` is stage 02's
+    choice (strategy and N), which defines ordinary augmentation.
+    """
+    largest = int(np.bincount(train_y, minlength=n_classes).max())
+    rows = [Row(REAL_ONLY), Row("class-weighted loss", class_weighted=True),
+            Row("random oversampling", augment_strategy=0, augment_target=largest),
+            Row(f"ordinary augmentation ({chosen['name']}, N={chosen['n']})",
+                augment_strategy=int(chosen["strategy"]), augment_target=int(chosen["n"]))]
+    if ("smote", "none") in sets:
+        rows.append(Row("SMOTE on spectra (rendered)", *sets[("smote", "none")]))
+    synthetic = []
+    for (source, filter_name), (images, labels) in sets.items():
+        if source in BASELINE_SOURCES:
+            continue
+        rows.append(Row(set_row_name(source, filter_name), images, labels))
+        synthetic.append(rows[-1].name)
+    for key, kind in ((combo_source, "combo"), (tstr_source, "tstr")):
+        source, _, filter_name = key.partition("__")
+        if (source, filter_name) not in sets:
+            raise ValueError(f"{kind} source {key!r} is not among the stage-04 sets "
+                             f"{sorted('__'.join(k) for k in sets)}")
+        images, labels = sets[(source, filter_name)]
+        name = set_row_name(source, filter_name)
+        if kind == "combo":
+            rows.append(Row(f"{name} + ordinary augmentation", images, labels,
+                            augment_strategy=int(chosen["strategy"]),
+                            augment_target=int(chosen["n"])))
+        else:
+            rows.append(Row(f"TSTR: {name} only", images, labels, real=False))
+        synthetic.append(rows[-1].name)
+    return rows, synthetic
+
+
 def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     """Inverse-frequency weights (mean 1) for a class-weighted loss."""
     counts = np.bincount(labels, minlength=n_classes).astype(float)
@@ -80,7 +125,7 @@ def training_data(row: Row, images: np.ndarray, labels: np.ndarray, *, seed: int
 def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
              test_y: np.ndarray, *, seeds: list[int], classifier: str, size: int,
              settings: TrainSettings, n_classes: int, device: torch.device,
-             progress: bool = True) -> pd.DataFrame:
+             weights_path: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Predictions of every (row, seed) on the test split, one line per test image."""
     test = to_tensor(test_x, size)
     frames = []
@@ -91,7 +136,7 @@ def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: 
         tensor = to_tensor(x, size)
         torch.manual_seed(seed)  # same initial weights for every row of a seed: paired runs
         model = make_classifier(classifier, in_channels=tensor.shape[1], n_classes=n_classes,
-                                size=size)
+                                size=size, weights_path=weights_path)
         weights = class_weights(y, n_classes) if row.class_weighted else None
         train_classifier(model, tensor, y, settings=settings, seed=seed, device=device,
                          class_weights=weights)
@@ -215,3 +260,15 @@ def conclusion(differences: pd.DataFrame, *, synthetic_rows: list[str]) -> str:
         parts.append("Significantly worse than real-only: " + ", ".join(
             f"{r} ({d:+.3f})" for r, d in losses["diff_macro_f1"].items()) + ".")
     return " ".join(parts)
+
+
+def metrics_record(table: pd.DataFrame, statement: str, *, minority: list[str],
+                   seeds: list[int], classifier: str) -> dict:
+    """The JSON DVC tracks for stage 06: every row's scores and difference, and the verdict."""
+    rows = {}
+    for name, values in table.iterrows():
+        rows[str(name)] = {key: (None if pd.isna(v) else bool(v) if isinstance(v, bool | np.bool_)
+                                 else float(v)) for key, v in values.items()}
+    return {"rows": rows, "conclusion": statement, "minority_classes": minority,
+            "seeds": seeds, "classifier": classifier, "baseline": REAL_ONLY,
+            "test_split": "real test split (never used for training or selection)"}

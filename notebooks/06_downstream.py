@@ -1,0 +1,123 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python (gansemble)
+#     language: python
+#     name: gansemble
+# ---
+
+# %% [markdown]
+# # 06 · Does synthetic data help a classifier?
+#
+# One classifier, one training budget, several seeds; only the training data differ between
+# rows. Every row is tested on the untouched real **test** split, and each row's macro-F1
+# difference from real-only training gets a paired bootstrap 95 % interval (seeds and test
+# images resampled together). A row "helps" only if its interval lies above zero.
+
+# %% tags=["parameters"]
+prepared_dir: str = "data/prepared"
+augmented_dir: str = "data/augmented"
+synthetic_dir: str = "data/synthetic"
+figures_dir: str = "reports/figures"
+tables_dir: str = "reports/tables"
+metrics_path: str = "reports/metrics/06_downstream.json"
+seed: int = 0
+seeds: int = 5
+classifier: str = "lenet"
+resnet18_weights: str = ""
+classifier_size: int = 32
+epochs: int = 15
+batch_size: int = 32
+lr: float = 2e-3
+bootstrap: int = 1000
+tstr_source: str = "mpcgan_aug__symp"
+combo_source: str = "mpcgan_aug__symp"
+device: str = "auto"
+
+# %%
+import json
+import time
+
+import numpy as np
+import pandas as pd
+
+from gansemble_lib import downstream as ds
+from gansemble_lib import report_figures
+from gansemble_lib.classifiers import TrainSettings, resolve_device
+from gansemble_lib.config import from_mapping
+from gansemble_lib.constants import TRAIN
+from gansemble_lib.dataset import load_prepared
+from gansemble_lib.figures import save_figure
+from gansemble_lib.io_utils import write_json, write_text
+from gansemble_lib.symp_filter import load_sets
+from gansemble_lib.tables import save_table
+
+params = from_mapping("downstream", {
+    "seed": seed, "seeds": seeds, "classifier": classifier, "resnet18_weights": resnet18_weights,
+    "classifier_size": classifier_size, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+    "bootstrap": bootstrap, "tstr_source": tstr_source, "combo_source": combo_source,
+    "device": device}, source="notebook parameters")
+data = load_prepared(prepared_dir)
+train = data.subset(TRAIN)
+test = data.test_for_evaluation()  # evaluation only: nothing below trains or selects on it
+n_classes = len(data.classes)
+chosen = json.loads(open(f"{augmented_dir}/chosen.json", encoding="utf-8").read())
+sets = load_sets(synthetic_dir, data.classes)
+rows, synthetic_rows = ds.build_rows(sets, train.labels, chosen=chosen, n_classes=n_classes,
+                                     tstr_source=params.tstr_source,
+                                     combo_source=params.combo_source)
+run_seeds = list(range(params.seed, params.seed + params.seeds))
+print(f"{len(rows)} rows x {len(run_seeds)} seeds; train {len(train.labels)}, "
+      f"test {len(test.labels)} real images; classifier {params.classifier}")
+
+# %%
+started = time.perf_counter()
+settings = TrainSettings(epochs=params.epochs, batch_size=params.batch_size, lr=params.lr)
+predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.labels,
+                          seeds=run_seeds, classifier=params.classifier,
+                          size=params.classifier_size, settings=settings, n_classes=n_classes,
+                          device=resolve_device(params.device),
+                          weights_path=params.resnet18_weights or None)
+if train.spectra is not None:
+    predictions = pd.concat([predictions, ds.chemist_reference(
+        train.spectra, train.labels, test.spectra, test.labels, seeds=run_seeds)],
+        ignore_index=True)
+print(f"trained {len(rows) * len(run_seeds)} classifiers in {time.perf_counter() - started:.0f} s")
+
+# %% [markdown]
+# ## Scores (mean ± sd over seeds) and differences from real-only
+
+# %%
+scores = ds.scores(predictions, n_classes)
+differences = ds.paired_bootstrap(predictions, n_classes=n_classes, n_boot=params.bootstrap,
+                                  seed=params.seed)
+table = scores.join(differences)
+save_table(table, tables_dir, "06_downstream")
+write_text(f"{tables_dir}/06_downstream.tex", table.to_latex(float_format="%.3f"))
+table
+
+# %%
+counts = np.bincount(train.labels, minlength=n_classes)
+minority = [c for c, n in zip(data.classes, counts, strict=True) if n < np.median(counts)]
+recall = ds.per_class_recall(predictions, data.classes)
+save_table(recall, tables_dir, "06_per_class_recall")
+print("minority classes (train count below the median):", ", ".join(minority))
+save_figure(report_figures.forest_plot(differences, baseline=ds.REAL_ONLY),
+            f"{figures_dir}/06_forest.png")
+save_figure(report_figures.recall_bars(recall, minority=minority), f"{figures_dir}/06_recall.png")
+save_figure(report_figures.confusion_grid(
+    predictions, data.classes, [ds.REAL_ONLY, *synthetic_rows[:2], synthetic_rows[-2]]),
+    f"{figures_dir}/06_confusion.png")
+
+# %% [markdown]
+# ## Conclusion
+
+# %%
+statement = ds.conclusion(differences, synthetic_rows=synthetic_rows)
+print(statement)
+write_json(metrics_path, ds.metrics_record(table, statement, minority=minority, seeds=run_seeds,
+                                           classifier=params.classifier))
