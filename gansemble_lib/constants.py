@@ -46,3 +46,20 @@ MACRO_PRECISION = "macro_precision"
 MACRO_RECALL = "macro_recall"
 MACRO_F1 = "macro_f1"
 SCORES = (ACCURACY, MACRO_PRECISION, MACRO_RECALL, MACRO_F1)
+
+# Fidelity metrics (stage 05) and the provenance every fidelity number carries
+FID = "fid"
+KID_MEAN = "kid_mean"
+KID_STD = "kid_std"
+KID_SUBSET_SIZE = "kid_subset_size"
+IS_MEAN = "is_mean"
+IS_STD = "is_std"
+IS_SPLITS = "is_splits"
+PRECISION = "precision"
+RECALL = "recall"
+N_GENERATED = "n_generated"
+N_REFERENCE = "n_reference"
+EXTRACTOR = "extractor"
+WEIGHTS_SHA256 = "weights_sha256"
+NOTE = "note"
+FIDELITY_METRICS = (FID, KID_MEAN, KID_STD, IS_MEAN, IS_STD, PRECISION, RECALL)

@@ -1,0 +1,249 @@
+"""Stage 05: FID, KID, IS and precision/recall through torch-fidelity, honest about small N.
+
+Every number comes from ``torch_fidelity.calculate_metrics`` on in-memory uint8 image sets
+(cache off, so nothing stale is ever read back) with the extractor chosen by
+:func:`extractors.resolve_extractor`, and carries that extractor's name and weights hash.
+
+Small samples are the normal case here (a class may have one test image), so each metric is
+computed only where it is defined and the result says what was adapted or left out:
+
+* FID needs two images per side and is flagged as unreliable below
+  ``max(50, 2 x feature dimension)`` images on either side: with fewer, the covariance
+  estimates are rank-deficient and FID is dominated by its small-sample bias.
+* KID draws subsets of ``min(n_generated, n_reference, requested)`` images (at least 2).
+* IS uses ``min(splits, n_generated)`` splits, so no split is empty.
+* Precision/recall use k-nearest-neighbour balls, so both sides need more than k images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch_fidelity
+from torch.utils.data import Dataset
+
+from .constants import (
+    CLASS_INDEX,
+    EXTRACTOR,
+    FID,
+    FIDELITY_METRICS,
+    IS_MEAN,
+    IS_SPLITS,
+    IS_STD,
+    KID_MEAN,
+    KID_STD,
+    KID_SUBSET_SIZE,
+    LABEL,
+    N_GENERATED,
+    N_REFERENCE,
+    NOTE,
+    PRECISION,
+    RECALL,
+    WEIGHTS_SHA256,
+)
+from .extractors import Extractor
+
+SOURCE, FILTER = "source", "filter"
+FID_MIN_SAMPLES = 50
+_KEYS = {"frechet_inception_distance": FID, "kernel_inception_distance_mean": KID_MEAN,
+         "kernel_inception_distance_std": KID_STD, "inception_score_mean": IS_MEAN,
+         "inception_score_std": IS_STD, "precision": PRECISION, "recall": RECALL}
+
+
+class ImageSet(Dataset):
+    """uint8 (N, C, H, W) images as torch-fidelity reads them, one CxHxW tensor per item.
+
+    ``channels=3`` repeats a grey channel, because Inception-v3 accepts RGB only.
+    """
+
+    def __init__(self, images: np.ndarray, channels: int | None = None) -> None:
+        if images.dtype != np.uint8 or images.ndim != 4:
+            raise ValueError(f"expected uint8 (N, C, H, W) images, got {images.dtype} "
+                             f"{images.shape}")
+        self.images = torch.from_numpy(np.ascontiguousarray(images))
+        if channels is not None and self.images.shape[1] != channels:
+            if self.images.shape[1] != 1:
+                raise ValueError(f"cannot turn {self.images.shape[1]} channels into {channels}")
+            self.images = self.images.expand(-1, channels, -1, -1)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.images[index]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricSettings:
+    """torch-fidelity knobs; defaults are torch-fidelity's own (KID 100 x 1000, IS 10 splits)."""
+
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    isc_splits: int = 10
+    prc_neighborhood: int = 3
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "cpu"
+
+
+def fid_is_reliable(n_generated: int, n_reference: int, feature_dim: int) -> bool:
+    """The module's rule: both sides have at least max(50, 2 x feature dimension) images."""
+    return min(n_generated, n_reference) >= max(FID_MIN_SAMPLES, 2 * feature_dim)
+
+
+def _plan(n_gen: int, n_ref: int, extractor: Extractor, settings: MetricSettings, *,
+          isc: bool) -> tuple[dict, list[str]]:
+    """Which metrics can be computed at these sizes, with what settings, and notes on the rest."""
+    flags = {"isc": isc and n_gen >= 1, "fid": min(n_gen, n_ref) >= 2,
+             "kid": min(n_gen, n_ref) >= 2,
+             "prc": min(n_gen, n_ref) > settings.prc_neighborhood}
+    notes = []
+    if not flags["fid"]:
+        notes.append("FID/KID not computed: fewer than 2 images on a side")
+    elif not fid_is_reliable(n_gen, n_ref, extractor.feature_dim):
+        notes.append(f"FID unreliable: N={min(n_gen, n_ref)} < max({FID_MIN_SAMPLES}, 2 x "
+                     f"{extractor.feature_dim} features)")
+    kid_size = min(n_gen, n_ref, settings.kid_subset_size)
+    if flags["kid"] and kid_size < settings.kid_subset_size:
+        notes.append(f"KID subsets of {kid_size} (not {settings.kid_subset_size})")
+    splits = max(1, min(settings.isc_splits, n_gen))
+    if flags["isc"] and splits < settings.isc_splits:
+        notes.append(f"IS over {splits} splits (not {settings.isc_splits})")
+    if isc and not flags["isc"]:
+        notes.append("IS not computed: no images")
+    if not flags["prc"]:
+        notes.append(f"precision/recall not computed: needs more than "
+                     f"{settings.prc_neighborhood} images per side")
+    plan = dict(flags, kid_subset_size=max(kid_size, 2), isc_splits=splits)
+    return plan, notes
+
+
+def compute(generated: np.ndarray, reference: np.ndarray, *, extractor: Extractor,
+            settings: MetricSettings = MetricSettings(), isc: bool = True) -> dict:
+    """Fidelity of ``generated`` against ``reference`` (IS: of ``generated`` alone).
+
+    Metrics that the sample sizes do not allow are NaN and explained in the ``note`` field.
+    """
+    n_gen, n_ref = len(generated), len(reference)
+    plan, notes = _plan(n_gen, n_ref, extractor, settings, isc=isc)
+    result = dict.fromkeys(FIDELITY_METRICS, float("nan"))
+    wanted = {k: plan[k] for k in ("isc", "fid", "kid", "prc")}
+    if any(wanted.values()):
+        raw = torch_fidelity.calculate_metrics(
+            input1=ImageSet(generated, extractor.channels),
+            input2=ImageSet(reference, extractor.channels) if n_ref else None,
+            **wanted, feature_extractor=extractor.name,
+            feature_extractor_weights_path=extractor.weights_path,
+            cuda=torch.device(settings.device).type == "cuda", batch_size=settings.batch_size,
+            kid_subsets=settings.kid_subsets, kid_subset_size=plan["kid_subset_size"],
+            isc_splits=plan["isc_splits"], prc_neighborhood=settings.prc_neighborhood,
+            rng_seed=settings.seed, cache=False, verbose=False,
+            # one process: in-memory sets are small, and worker start-up costs more than it saves
+            save_cpu_ram=True)
+        result.update({_KEYS[k]: float(v) for k, v in raw.items() if k in _KEYS})
+    result.update({
+        KID_SUBSET_SIZE: plan["kid_subset_size"] if plan["kid"] else 0,
+        IS_SPLITS: plan["isc_splits"] if plan["isc"] else 0,
+        N_GENERATED: n_gen, N_REFERENCE: n_ref, EXTRACTOR: extractor.name,
+        WEIGHTS_SHA256: extractor.weights_sha256, NOTE: "; ".join(notes)})
+    return result
+
+
+def fidelity_tables(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+                    reference: tuple[np.ndarray, np.ndarray], classes: tuple[str, ...], *,
+                    extractor: Extractor, settings: MetricSettings = MetricSettings()
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Overall and per-class metrics of every (source, filter) set against the reference.
+
+    IS is reported overall only: within one class a good generator *should* be confidently
+    one class, so a per-class IS near 1 says nothing about quality.
+    """
+    ref_images, ref_labels = reference
+    overall, per_class = [], []
+    for (source, filt), (images, labels) in sets.items():
+        row = compute(images, ref_images, extractor=extractor, settings=settings)
+        overall.append({SOURCE: source, FILTER: filt, **row})
+        for k, name in enumerate(classes):
+            part = compute(images[labels == k], ref_images[ref_labels == k],
+                           extractor=extractor, settings=settings, isc=False)
+            per_class.append({SOURCE: source, FILTER: filt, CLASS_INDEX: k, LABEL: name, **part})
+    return pd.DataFrame(overall), pd.DataFrame(per_class)
+
+
+def class_mix(generate: Callable[[int, int, int], np.ndarray], counts: np.ndarray, *,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``counts[k]`` fresh images of every class k from a generator interface, in class order."""
+    images = [generate(k, int(n), seed + 7919 * k) for k, n in enumerate(counts) if n > 0]
+    labels = [np.full(int(n), k) for k, n in enumerate(counts) if n > 0]
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def paper_protocol(generate: Callable[[int, int, int], np.ndarray], counts: np.ndarray,
+                   reference: np.ndarray, *, extractor: Extractor, repeats: int = 5,
+                   settings: MetricSettings = MetricSettings()) -> pd.DataFrame:
+    """The paper's protocol: real-class-mix samples, ``repeats`` draws, IS over 10 splits.
+
+    Each repeat draws a fresh set (seed ``settings.seed + repeat``); one row per repeat, so
+    the spread across repeats is visible and :func:`summarise_repeats` gives mean and sd.
+    """
+    rows = []
+    for repeat in range(repeats):
+        images, _ = class_mix(generate, counts, seed=settings.seed + repeat)
+        rows.append({"repeat": repeat, **compute(images, reference, extractor=extractor,
+                                                 settings=settings)})
+    return pd.DataFrame(rows)
+
+
+_REPEATED = {FID: "fid", KID_MEAN: "kid", IS_MEAN: "is", PRECISION: "precision",
+             RECALL: "recall"}
+REPEAT_COLUMNS = [f"{short}_{stat}" for short in _REPEATED.values() for stat in ("mean", "sd")]
+
+
+def summarise_repeats(runs: pd.DataFrame) -> dict:
+    """Mean and sd over repeats of each metric, e.g. ``fid_mean``, ``kid_sd`` (sd NaN if 1)."""
+    out = {}
+    for metric, short in _REPEATED.items():
+        out[f"{short}_mean"] = float(runs[metric].mean())
+        out[f"{short}_sd"] = float(runs[metric].std(ddof=1)) if len(runs) > 1 else float("nan")
+    return out
+
+
+def paper_protocol_table(sources: dict[str, object], counts: np.ndarray, reference: np.ndarray,
+                         *, extractor: Extractor, repeats: int,
+                         settings: MetricSettings = MetricSettings()) -> pd.DataFrame:
+    """:func:`paper_protocol` for every source (anything with ``generate``), indexed by source.
+
+    No sources or no repeats give an empty table with the same columns.
+    """
+    rows = []
+    for name, source in sources.items() if repeats > 0 else ():
+        runs = paper_protocol(source.generate, counts, reference, extractor=extractor,
+                              repeats=repeats, settings=settings)
+        rows.append({SOURCE: name, "repeats": repeats, N_GENERATED: int(runs[N_GENERATED][0]),
+                     **summarise_repeats(runs), EXTRACTOR: extractor.name,
+                     WEIGHTS_SHA256: extractor.weights_sha256, NOTE: runs[NOTE][0]})
+    columns = [SOURCE, "repeats", N_GENERATED, *REPEAT_COLUMNS, EXTRACTOR, WEIGHTS_SHA256, NOTE]
+    return pd.DataFrame(rows, columns=columns).set_index(SOURCE)
+
+
+def frame_record(frame: pd.DataFrame, columns: list[str]) -> dict:
+    """{"source/filter": {column: value}} from a table indexed by source and filter."""
+    return json_ready({"/".join(map(str, key)) if isinstance(key, tuple) else str(key):
+                       {c: row[c] for c in columns} for key, row in frame.iterrows()})
+
+
+def json_ready(value: object) -> object:
+    """NaN -> None recursively, numpy scalars -> Python: JSON has no NaN."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

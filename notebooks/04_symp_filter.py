@@ -1,0 +1,161 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python (gansemble)
+#     language: python
+#     name: gansemble
+# ---
+
+# %% [markdown]
+# # 04 · SYMP-Filter
+#
+# GANsemble does not add every generated image to the training data: its SYMP-Filter draws a
+# pool per class, scores each image by its "density" and keeps the few best. Here every
+# source (the trained generators, ordinary augmentation and SMOTE on spectra) is filtered
+# three ways **on the same pools**, so the filters differ only in which images they keep:
+#
+# * `none` — the first `keep` images of each pool (a random subset: the control);
+# * `symp` — the paper's density ranking (density = ink, see `gansemble_lib/symp_filter.py`);
+# * `strong` — a classifier of the real train split must recognise the conditioned class,
+#   and near-copies of training images and off-manifold outliers are rejected.
+#
+# Every rejection is counted with its reason. The test split is not read here.
+
+# %% tags=["parameters"]
+prepared_dir: str = "data/prepared"
+augmented_dir: str = "data/augmented"
+generators: str = "mpcgan_noaug:models/cgan/mpcgan_noaug/checkpoint.pt,mpcgan_aug:models/cgan/mpcgan_aug/checkpoint.pt,modern_aug:models/cgan/modern_aug/checkpoint.pt,spectrum:models/cgan/spectrum/checkpoint.pt,vae:models/vae/vae.pt"  # noqa: E501
+synthetic_dir: str = "data/synthetic"
+figures_dir: str = "reports/figures/04_filter"
+tables_dir: str = "reports/tables"
+metrics_path: str = "reports/metrics/04_filter.json"
+seed: int = 0
+pool_size: int = 30
+keep: int = 3
+rounds: int = 5
+region: str = "whole"
+corner_fraction: float = 0.2
+direction: str = "low"
+classifier: str = "lenet"
+classifier_size: int = 32
+epochs: int = 30
+batch_size: int = 32
+lr: float = 2e-3
+tau: float = 0.5
+copy_quantile: float = 0.05
+outlier_quantile: float = 0.95
+smote_neighbors: int = 5
+grid_per_class: int = 6
+device: str = "auto"
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+
+from gansemble_lib import figures, sources
+from gansemble_lib import symp_filter as sf
+from gansemble_lib.classifiers import classification_scores, predict, resolve_device, to_tensor
+from gansemble_lib.config import from_mapping
+from gansemble_lib.constants import CLASS_INDEX, TRAIN, VAL
+from gansemble_lib.dataset import load_prepared
+from gansemble_lib.io_utils import atomic_dir, write_json
+from gansemble_lib.tables import save_table
+
+started = time.perf_counter()
+params = from_mapping("symp_filter", {
+    "seed": seed, "pool_size": pool_size, "keep": keep, "rounds": rounds, "region": region,
+    "corner_fraction": corner_fraction, "direction": direction, "classifier": classifier,
+    "classifier_size": classifier_size, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+    "tau": tau, "copy_quantile": copy_quantile, "outlier_quantile": outlier_quantile,
+    "smote_neighbors": smote_neighbors, "grid_per_class": grid_per_class, "device": device,
+}, source="notebook parameters")
+sf.check_budget(pool_size=params.pool_size, keep=params.keep)
+torch_device = resolve_device(params.device)
+data = load_prepared(prepared_dir)
+train, val = data.subset(TRAIN), data.subset(VAL)
+named = sources.load_sources(sources.parse_named_paths(generators), data,
+                             augmented_dir=augmented_dir, smote_neighbors=params.smote_neighbors,
+                             device=str(torch_device))
+print(f"{len(named)} sources: {', '.join(named)}; per class {params.rounds} pools of "
+      f"{params.pool_size}, each filter keeps at most {params.keep} per pool "
+      f"({params.keep * params.rounds} per class)")
+
+# %% [markdown]
+# ## The strong filter's judge and thresholds
+# The classifier sees only the real **train** split; its validation accuracy says how far its
+# confidence can be trusted. Thresholds come from real data: a near-copy is closer to a
+# training image than the `copy_quantile` quantile of train-to-train nearest-neighbour
+# distances, an outlier farther than the `outlier_quantile` quantile of validation-to-train
+# distances (blurred pixel space, `gansemble_lib/neighbours.py`).
+
+# %%
+judge = sf.train_domain_classifier(
+    train.images, train.labels, n_classes=len(data.classes), name=params.classifier,
+    size=params.classifier_size, epochs=params.epochs, batch_size=params.batch_size,
+    lr=params.lr, seed=params.seed, device=torch_device)
+judge_scores = classification_scores(
+    val.labels, predict(judge, to_tensor(val.images, params.classifier_size), device=torch_device),
+    len(data.classes))
+checks = sf.build_checks(judge, train.images, val.images, size=params.classifier_size,
+                         tau=params.tau, copy_quantile=params.copy_quantile,
+                         outlier_quantile=params.outlier_quantile, device=torch_device)
+print(f"judge ({params.classifier}) on validation: accuracy {judge_scores['accuracy']:.3f}, "
+      f"macro-F1 {judge_scores['macro_f1']:.3f}; near-copy below {checks.copy_threshold:.3f}, "
+      f"outlier above {checks.outlier_threshold:.3f}")
+
+# %% [markdown]
+# ## Filtering every source
+# Each source's filtered sets go to `data/synthetic/<source>__<filter>.npz` (images and class
+# indices), listed in `data/synthetic/index.csv`, with every pooled image's fate under each filter
+# in `<source>__decisions.csv`; grids show kept and rejected images.
+
+# %%
+summaries, index_rows = {}, []
+with atomic_dir(synthetic_dir) as out, atomic_dir(figures_dir) as figure_out:
+    for name, generator in named.items():
+        tick = time.perf_counter()
+        pool = sf.draw_pool(generator, n_classes=len(data.classes), pool_size=params.pool_size,
+                            rounds=params.rounds, seed=params.seed)
+        results = sf.apply_filters(pool, checks, keep=params.keep, region=params.region,
+                                   corner_fraction=params.corner_fraction,
+                                   direction=params.direction)
+        index_rows += sf.save_filtered_sets(out, name, pool, results, data.classes)
+        summaries.update({(name, f): sf.summarise(t, data.classes) for f, t in results.items()})
+        for filter_name in ("symp", "strong"):
+            rows = sf.kept_rejected_rows(pool, results[filter_name], data.classes,
+                                         per_row=params.grid_per_class)
+            figures.save_figure(figures.example_rows(rows),
+                                figure_out / f"{name}__{filter_name}.png")
+            plt.close("all")
+        print(f"{name}: {len(pool.labels)} pooled in {time.perf_counter() - tick:.1f} s")
+    sf.write_index(out, index_rows)
+
+# %%
+summary = sf.summary_table(summaries)
+save_table(summary, tables_dir, "04_filter_summary", digits=0)
+totals = summary.xs(sf.TOTAL_INDEX, level=CLASS_INDEX)
+totals
+
+# %% [markdown]
+# Kept and rejected examples of the first classes, for the last source filtered by SYMP (all
+# grids are in the figures folder):
+
+# %%
+print(f"source: {name}")
+figures.example_rows(sf.kept_rejected_rows(pool, results["symp"], data.classes,
+                                           per_row=params.grid_per_class))
+
+# %%
+record = {
+    "judge": {"classifier": params.classifier, "validation": judge_scores},
+    "thresholds": {"near_copy": checks.copy_threshold, "outlier": checks.outlier_threshold,
+                   "tau": params.tau},
+    **sf.counts_record(totals),
+}
+write_json(metrics_path, record)
+print(f"stage 04 done in {time.perf_counter() - started:.0f} s")

@@ -1,0 +1,181 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python (gansemble)
+#     language: python
+#     name: gansemble
+# ---
+
+# %% [markdown]
+# # 05 · FID / IS / KID baseline, chemical validity, memorisation
+#
+# How close is each synthetic set (stage 04: every source after every filter) to real data?
+# All metrics are computed against the real **test** split, which no generator, chooser or
+# filter has seen, with a real-train-vs-test row as the floor: a synthetic set cannot be
+# expected to look more like the test images than other real images do.
+#
+# * **FID, KID, IS, precision/recall** through torch-fidelity. The feature extractor is the
+#   standard Inception-v3 when its weights are available, otherwise a classifier trained on
+#   the real train split; every table names it and the sha256 of its weights.
+# * **Chemical validity**: decode each image back to a spectrum; does its best-correlated real
+#   train spectrum have the conditioned class?
+# * **Memorisation**: is a synthetic image closer to a training image than new real images are?
+
+# %% tags=["parameters"]
+prepared_dir: str = "data/prepared"
+augmented_dir: str = "data/augmented"
+synthetic_dir: str = "data/synthetic"
+generators: str = "mpcgan_noaug:models/cgan/mpcgan_noaug/checkpoint.pt,mpcgan_aug:models/cgan/mpcgan_aug/checkpoint.pt,modern_aug:models/cgan/modern_aug/checkpoint.pt,spectrum:models/cgan/spectrum/checkpoint.pt,vae:models/vae/vae.pt"  # noqa: E501
+domain_extractor_path: str = "models/fidelity/domain_extractor.pt"
+tables_dir: str = "reports/tables"
+metrics_path: str = "reports/metrics/05_fidelity.json"
+seed: int = 0
+inception_weights: str = "models/inception/weights-inception-2015-12-05-6726825d.pth"
+network: str = "never"
+domain_arch: str = "resnet"
+domain_size: int = 32
+domain_epochs: int = 30
+domain_batch_size: int = 32
+domain_lr: float = 2e-3
+kid_subsets: int = 100
+kid_subset_size: int = 1000
+isc_splits: int = 10
+prc_neighborhood: int = 3
+batch_size: int = 64
+paper_repeats: int = 5
+pixel_size: int = 32
+copy_quantile: float = 0.05
+smote_neighbors: int = 5
+device: str = "auto"
+
+# %%
+import time
+
+import numpy as np
+
+from gansemble_lib import extractors, fidelity, sources, validity
+from gansemble_lib import symp_filter as sf
+from gansemble_lib.classifiers import resolve_device
+from gansemble_lib.config import from_mapping
+from gansemble_lib.constants import CLASS_INDEX, FIDELITY_METRICS, TRAIN
+from gansemble_lib.dataset import load_prepared
+from gansemble_lib.io_utils import write_json
+from gansemble_lib.tables import save_table
+
+started = time.perf_counter()
+params = from_mapping("fidelity", {
+    "seed": seed, "inception_weights": inception_weights, "network": network,
+    "domain_arch": domain_arch, "domain_size": domain_size, "domain_epochs": domain_epochs,
+    "domain_batch_size": domain_batch_size, "domain_lr": domain_lr,
+    "kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "isc_splits": isc_splits,
+    "prc_neighborhood": prc_neighborhood, "batch_size": batch_size,
+    "paper_repeats": paper_repeats, "pixel_size": pixel_size, "copy_quantile": copy_quantile,
+    "device": device,
+}, source="notebook parameters")
+torch_device = resolve_device(params.device)
+data = load_prepared(prepared_dir)
+train = data.subset(TRAIN)
+test = data.test_for_evaluation()  # the reference set of every metric, and nothing else
+synthetic = sf.load_sets(synthetic_dir, data.classes)
+print(f"{len(synthetic)} synthetic sets; reference: {len(test.labels)} real test images; "
+      f"floor: {len(train.labels)} real train images")
+
+# %% [markdown]
+# ## Feature extractor
+# The domain network is always trained (a few seconds) so that what the stage writes does not
+# depend on what happens to be installed; it is *used* only when no Inception-v3 weights are
+# available. It is a different architecture from stage 04's judge, so the strong filter is
+# not graded by the network that chose its samples.
+
+# %%
+extractors.train_domain_extractor(
+    train.images, train.labels, domain_extractor_path, classes=data.classes,
+    arch=params.domain_arch, size=params.domain_size, epochs=params.domain_epochs,
+    batch_size=params.domain_batch_size, lr=params.domain_lr, seed=params.seed,
+    device=torch_device)
+extractor = extractors.resolve_extractor(inception_weights=params.inception_weights,
+                                         allow_network=params.network == "allowed",
+                                         domain_weights=domain_extractor_path)
+print(f"extractor: {extractor.name}, weights sha256 {extractor.weights_sha256}, "
+      f"{extractor.feature_dim} features")
+settings = fidelity.MetricSettings(
+    kid_subsets=params.kid_subsets, kid_subset_size=params.kid_subset_size,
+    isc_splits=params.isc_splits, prc_neighborhood=params.prc_neighborhood,
+    batch_size=params.batch_size, seed=params.seed, device=str(torch_device))
+
+# %% [markdown]
+# ## FID, KID, IS, precision and recall
+# Overall and per class against the real test split. The `note` column says where a metric
+# was adapted or left out because of the sample size (rules in `gansemble_lib/fidelity.py`):
+# with a few test images per class, per-class FID is flagged unreliable and KID is the number
+# to read.
+
+# %%
+floor = {("real train", "-"): (train.images, train.labels)}
+overall, per_class = fidelity.fidelity_tables({**floor, **synthetic}, (test.images, test.labels),
+                                              data.classes, extractor=extractor,
+                                              settings=settings)
+overall = overall.set_index([fidelity.SOURCE, fidelity.FILTER])
+per_class = per_class.set_index([fidelity.SOURCE, fidelity.FILTER, CLASS_INDEX])
+save_table(overall, tables_dir, "05_fidelity_overall")
+save_table(per_class, tables_dir, "05_fidelity_per_class")
+overall[[*FIDELITY_METRICS, "n_generated", "note"]]
+
+# %% [markdown]
+# ## The paper's protocol
+# Fresh, unfiltered samples from each source in the real class mix (the class counts of the
+# whole prepared dataset), `paper_repeats` draws, IS over `isc_splits` splits; mean and sd
+# over the draws.
+
+# %%
+named = sources.load_sources(sources.parse_named_paths(generators), data,
+                             augmented_dir=augmented_dir, smote_neighbors=smote_neighbors,
+                             device=str(torch_device)) if params.paper_repeats else {}
+counts = np.bincount(data.manifest[CLASS_INDEX], minlength=len(data.classes))
+paper = fidelity.paper_protocol_table(named, counts, test.images, extractor=extractor,
+                                      repeats=params.paper_repeats, settings=settings)
+save_table(paper, tables_dir, "05_fidelity_paper_protocol")
+paper
+
+# %% [markdown]
+# ## Chemical validity
+# Share of images whose decoded spectrum best matches (Pearson correlation) a real train
+# spectrum of the conditioned class. Both sides are decoded from polar images, so they carry
+# the same rendering loss. The `real test` row is the ceiling: real spectra the library has
+# never seen.
+
+# %%
+reference_row = {("real test", "-"): (test.images, test.labels)}
+chemistry = validity.validity_table({**reference_row, **synthetic}, (train.images, train.labels),
+                                    data.classes, geometry=sources.geometry_from_info(data.info))
+save_table(chemistry, tables_dir, "05_chemical_validity")
+chemistry
+
+# %% [markdown]
+# ## Memorisation
+# Distance from each image to its nearest real train image, against how far the real test
+# images lie from the train set. A near-copy is closer than the `copy_quantile` quantile of
+# the test-to-train distances; `distance_ratio` is about 1 for samples as novel as real data.
+# The `real test` row calibrates the rule (its share is the quantile by construction).
+
+# %%
+memory = validity.memorisation_table({**reference_row, **synthetic}, train.images, test.images,
+                                     size=params.pixel_size, quantile=params.copy_quantile)
+save_table(memory, tables_dir, "05_memorisation")
+memory
+
+# %%
+record = {
+    "extractor": {"name": extractor.name, "weights_sha256": extractor.weights_sha256,
+                  "feature_dim": extractor.feature_dim, "notice": extractor.notice},
+    "overall": fidelity.frame_record(overall, list(FIDELITY_METRICS)),
+    "paper_protocol": fidelity.frame_record(paper, fidelity.REPEAT_COLUMNS),
+    "chemical_validity": fidelity.frame_record(chemistry, [validity.OVERALL]),
+    "near_copy_share": fidelity.frame_record(memory, ["near_copy_share", "distance_ratio"]),
+}
+write_json(metrics_path, record)
+print(f"stage 05 done in {time.perf_counter() - started:.0f} s")
