@@ -97,15 +97,45 @@ class ChooseParams:
 class CganParams:
     """Stage 03: conditional GANs (MPcGAN port, modern small-data cGAN, 1-D spectrum GAN)."""
 
+    DIFFAUGMENT_OPS: typing.ClassVar[tuple[str, ...]] = ("color", "translation", "cutout")
+
     seed: int = param(0, "seed of weights, noise and data order")
-    steps: int = param(400, "generator updates per training run", ge=1)
-    batch_size: int = param(32, "mini-batch size (the paper: 128)", ge=2)
+    steps: int = param(300, "generator updates per training run (raising it continues a "
+                       "finished run)", ge=1)
+    batch_size: int = param(16, "mini-batch size (the paper: 128)", ge=2)
     z_dim: int = param(100, "noise dimension (the paper: 100)", ge=1)
-    width: int = param(32, "convolution filters (the paper: 128)", ge=4)
+    width: int = param(16, "convolution filters (the paper: 128)", ge=4)
+    label_embedding: int = param(50, "class embedding size: MPcGAN's label map, the other "
+                                 "generators' input beside the noise (the paper: 50)", ge=1)
+    dropout: float = param(0.4, "MPcGAN discriminator dropout (the paper: 0.4)", ge=0, lt=1)
+    lr_d: float = param(2e-4, "discriminator Adam learning rate (the paper: 2e-4)", gt=0)
+    lr_g: float = param(2e-3, "generator Adam learning rate (the paper: 2e-3)", gt=0)
+    beta1: float = param(0.5, "Adam beta1 of both networks (the paper: 0.5)", ge=0, lt=1)
+    beta2: float = param(0.999, "Adam beta2 of both networks (Keras default: 0.999)", ge=0, lt=1)
+    ema_decay: float = param(0.999, "modern/spectrum: decay of the generator's weight average "
+                             "that is sampled (warmed up as (1+t)/(10+t) early on)", ge=0, lt=1)
+    diffaugment: str = param("color,translation,cutout", "modern: DiffAugment operations on real "
+                             "and generated images, comma-separated, or none")
+    spectrum_points: int = param(256, "spectrum GAN: points each spectrum is resampled to "
+                                 "(a multiple of 8)", ge=64)
+    grid_per_class: int = param(6, "samples per class in the sample grids", ge=1, le=32)
+    eval_per_class: int = param(20, "samples per class for the nearest-neighbour and spectral "
+                                "checks", ge=1)
     checkpoint_every: int = param(100, "steps between checkpoints (resume point) and sample grids",
                                   ge=1)
     device: str = param("auto", "auto = CUDA when available, else CPU",
                         choices=("auto", "cpu", "cuda"))
+
+    def __post_init__(self) -> None:
+        ops = [op.strip() for op in self.diffaugment.split(",") if op.strip()]
+        if ops != ["none"] and (not ops or any(op not in self.DIFFAUGMENT_OPS for op in ops)):
+            raise DataError(f"cgan.diffaugment = {self.diffaugment!r} is not allowed",
+                            fix="use none or a comma-separated subset of: "
+                                + ", ".join(self.DIFFAUGMENT_OPS))
+        if self.spectrum_points % 8:
+            raise DataError(f"cgan.spectrum_points = {self.spectrum_points} is not a multiple "
+                            "of 8", fix="the 1-D generator doubles its length three times: use "
+                                        "e.g. 128, 256 or 512")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -114,16 +144,137 @@ class VaeParams:
 
     seed: int = param(0, "seed of weights, data order and sampling")
     latent_dim: int = param(16, "latent size", ge=1)
-    width: int = param(16, "filters of the first convolution (doubled per level)", ge=4)
-    epochs: int = param(60, "training epochs per class", ge=1)
-    batch_size: int = param(16, "mini-batch size", ge=1)
+    width: int = param(8, "filters of the first convolution (doubled per level, down to a 4x4 "
+                       "map)", ge=4)
+    epochs: int = param(300, "training epochs per class (passes over that class's train "
+                        "images)", ge=1)
+    batch_size: int = param(8, "mini-batch size", ge=1)
     lr: float = param(1e-3, "Adam learning rate", gt=0)
+    kl_warmup: int = param(100, "epochs over which the KL weight rises linearly from 0 to beta "
+                           "(0 = none)", ge=0)
+    beta: float = param(1.0, "KL weight after the warm-up (1 = the plain VAE objective)", ge=0)
+    alpha_min: float = param(0.2, "smallest interpolation weight a in z = (1 - a) z1 + a z2 "
+                             "(a = 0 or 1 decodes a train image's reconstruction)", ge=0, le=1)
+    alpha_max: float = param(0.8, "largest interpolation weight; a is uniform in [alpha_min, "
+                             "alpha_max]", ge=0, le=1)
+    sampling: str = param("interpolate", "interpolate: between two train images of the class "
+                          "(the paper); prior: decode z ~ N(0, I), for comparison",
+                          choices=("interpolate", "prior"))
+    checkpoint_every: int = param(50, "epochs between checkpoints within a class (one is also "
+                                  "written after each class)", ge=1)
+    device: str = param("auto", "auto = CUDA when available, else CPU",
+                        choices=("auto", "cpu", "cuda"))
+
+    def __post_init__(self) -> None:
+        if self.alpha_min > self.alpha_max:
+            raise DataError(f"vae.alpha_min = {self.alpha_min} is larger than vae.alpha_max = "
+                            f"{self.alpha_max}", fix="use alpha_min <= alpha_max")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FilterParams:
+    """Stage 04: SYMP-Filter, a stronger filter, and the unfiltered control on the same pools."""
+
+    seed: int = param(0, "seed of the pools (one generator seed per class and round) and of the "
+                      "filter classifier")
+    pool_size: int = param(30, "images drawn per class and round (the paper: 30)", ge=2)
+    keep: int = param(3, "images every filter keeps per pool (the paper: 3); must be smaller "
+                      "than pool_size", ge=1)
+    rounds: int = param(5, "pools per class; each filter keeps at most keep x rounds images per "
+                        "class", ge=1)
+    region: str = param("whole", "SYMP density region: whole image, or the four corner squares",
+                        choices=("whole", "corners"))
+    corner_fraction: float = param(0.2, "side of each corner square as a fraction of the image "
+                                   "side", gt=0, le=0.5)
+    direction: str = param("low", "SYMP keeps the lowest (low) or highest (high) ink; low ink = "
+                           "high raw pixel sum on our dark-on-white images",
+                           choices=("low", "high"))
+    classifier: str = param("lenet", "strong filter: classifier trained on the real train split",
+                            choices=("lenet", "resnet"))
+    classifier_size: int = param(32, "images are resized to this for the classifier and the "
+                                 "nearest-neighbour distances", ge=16, le=512)
+    epochs: int = param(30, "training epochs of the filter classifier", ge=1)
+    batch_size: int = param(32, "mini-batch size of the filter classifier", ge=1)
+    lr: float = param(2e-3, "Adam learning rate of the filter classifier", gt=0)
+    tau: float = param(0.5, "strong filter: minimum softmax probability of the conditioned "
+                       "class", ge=0, le=1)
+    copy_quantile: float = param(0.05, "near-copy: nearer to a train image than this quantile "
+                                 "of the train leave-one-out nearest-neighbour distances",
+                                 ge=0, le=1)
+    outlier_quantile: float = param(0.95, "outlier: farther from every train image than this "
+                                    "quantile of the validation-to-train distances", ge=0, le=1)
+    smote_neighbors: int = param(5, "SMOTE baseline: neighbours per class (fewer if the class "
+                                 "has fewer train spectra)", ge=1)
+    grid_per_class: int = param(6, "kept / rejected examples shown per class in the grids",
+                                ge=1, le=16)
+    device: str = param("auto", "auto = CUDA when available, else CPU",
+                        choices=("auto", "cpu", "cuda"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FidelityParams:
+    """Stage 05: FID/KID/IS/precision-recall, chemical validity and memorisation."""
+
+    seed: int = param(0, "seed of the domain extractor, KID subsets, IS splits and the paper "
+                      "protocol draws")
+    inception_weights: str = param("models/inception/weights-inception-2015-12-05-6726825d.pth",
+                                   "local torch-fidelity Inception-v3 weights; used when the "
+                                   "file exists (then FID/IS are literature-comparable)")
+    network: str = param("never", "allowed = let torch-fidelity download the Inception-v3 "
+                         "weights when no local copy exists", choices=("never", "allowed"))
+    domain_arch: str = param("resnet", "fallback extractor: classifier trained on the real "
+                             "train split (not the filter's lenet, to avoid grading the filter "
+                             "with its own judge)", choices=("lenet", "resnet"))
+    domain_size: int = param(32, "input size of the domain extractor", ge=16, le=512)
+    domain_epochs: int = param(30, "training epochs of the domain extractor", ge=1)
+    domain_batch_size: int = param(32, "mini-batch size of the domain extractor", ge=1)
+    domain_lr: float = param(2e-3, "Adam learning rate of the domain extractor", gt=0)
+    kid_subsets: int = param(100, "KID subsets (torch-fidelity default 100)", ge=1)
+    kid_subset_size: int = param(1000, "KID subset size; cut to the smaller set's size", ge=2)
+    isc_splits: int = param(10, "IS splits (the paper: 10); cut to the number of images", ge=1)
+    prc_neighborhood: int = param(3, "k of the k-NN precision/recall (needs more than k images "
+                                  "per side)", ge=1)
+    batch_size: int = param(64, "feature extraction batch size (results do not depend on it)",
+                            ge=1)
+    paper_repeats: int = param(5, "paper protocol: fresh real-class-mix draws per source (the "
+                               "paper: 5); 0 = off", ge=0)
+    pixel_size: int = param(32, "memorisation: resolution of the pixel space for "
+                            "nearest-train distances", ge=8, le=512)
+    copy_quantile: float = param(0.05, "memorisation: near-copy if nearer to a train image than "
+                                 "this quantile of the test-to-train distances", ge=0, le=1)
+    device: str = param("auto", "auto = CUDA when available, else CPU",
+                        choices=("auto", "cpu", "cuda"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DownstreamParams:
+    """Stage 06: classifiers trained on real + each augmentation, tested on the real test split."""
+
+    seed: int = param(0, "first seed; runs use seeds seed .. seed + seeds - 1 (paired across rows)")
+    seeds: int = param(5, "seeds per row (the bootstrap resamples them)", ge=2)
+    classifier: str = param("lenet", "the paper's LeNet-style CNN, a small ResNet, or ResNet-18 "
+                            "from scratch", choices=("lenet", "resnet", "resnet18"))
+    resnet18_weights: str = param("", "resnet18 only: a local ImageNet state dict to start from "
+                                  "(empty = from scratch; never downloaded)")
+    classifier_size: int = param(32, "images are resized to this for the classifier",
+                                 ge=16, le=512)
+    epochs: int = param(15, "training epochs, the same for every row", ge=1)
+    batch_size: int = param(32, "mini-batch size", ge=1)
+    lr: float = param(2e-3, "Adam learning rate", gt=0)
+    bootstrap: int = param(1000, "paired bootstrap draws (seeds and test images resampled)",
+                           ge=100)
+    tstr_source: str = param("mpcgan_aug__symp", "synthetic set used alone for the "
+                             "train-on-synthetic, test-on-real row")
+    combo_source: str = param("mpcgan_aug__symp", "synthetic set combined with ordinary "
+                              "augmentation (the GANsemble recipe)")
     device: str = param("auto", "auto = CUDA when available, else CPU",
                         choices=("auto", "cpu", "cuda"))
 
 
 SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams,
-                             "choose": ChooseParams, "cgan": CganParams, "vae": VaeParams}
+                             "choose": ChooseParams, "cgan": CganParams, "vae": VaeParams,
+                             "symp_filter": FilterParams, "fidelity": FidelityParams,
+                             "downstream": DownstreamParams}
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:

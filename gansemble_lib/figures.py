@@ -164,3 +164,160 @@ def example_rows(rows: dict[str, np.ndarray]) -> plt.Figure:
         axes_row[0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _show(ax: plt.Axes, img: np.ndarray) -> None:
+    # nearest: generated pixels shown as they are, not smoothed (and the PNG stays small)
+    ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0,
+              vmax=255, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def class_sample_grid(samples: np.ndarray, classes: tuple[str, ...], *, title: str = ""
+                      ) -> plt.Figure:
+    """Generated images, one row per class: ``samples`` is uint8 (classes, n, C, H, W).
+
+    Column j uses the same noise in every row, so differences down a column are the label's.
+    """
+    n_classes, n = samples.shape[:2]
+    fig, axes = plt.subplots(n_classes, n, squeeze=False, figsize=(0.9 * n + 1.2, 0.9 * n_classes))
+    for k in range(n_classes):
+        for j in range(n):
+            _show(axes[k][j], samples[k, j])
+        axes[k][0].set_ylabel(classes[k], rotation=0, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def training_progress(snapshots: dict[int, np.ndarray], classes: tuple[str, ...], *,
+                      max_columns: int = 8) -> plt.Figure:
+    """The first sample of every class (rows) at each checkpoint (columns), fixed noise.
+
+    With more checkpoints than ``max_columns`` an evenly spaced selection is shown, always
+    including the last.
+    """
+    steps = sorted(snapshots)
+    if len(steps) > max_columns:
+        picks = np.unique(np.linspace(0, len(steps) - 1, max_columns).round().astype(int))
+        steps = [steps[i] for i in picks]
+    fig, axes = plt.subplots(len(classes), len(steps), squeeze=False,
+                             figsize=(0.9 * len(steps) + 1.2, 0.9 * len(classes)))
+    for j, step in enumerate(steps):
+        for k in range(len(classes)):
+            _show(axes[k][j], snapshots[step][k, 0])
+        axes[0][j].set_title(f"step {step}", fontsize=7)
+    for k, name in enumerate(classes):
+        axes[k][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def gan_losses(log: pd.DataFrame, *, smooth: int = 10) -> plt.Figure:
+    """D and G losses (left) and the mean discriminator output on real and generated images
+    (right) per step, with a centred rolling mean of ``smooth`` steps over the raw curve."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    palette = sns.color_palette("deep", 4)
+    for ax, columns, label in ((left, ("d_loss", "g_loss"), "loss"),
+                               (right, ("d_real", "d_fake"), "mean D output")):
+        for column in columns:
+            color = palette[("d_loss", "g_loss", "d_real", "d_fake").index(column)]
+            ax.plot(log["step"], log[column], color=color, alpha=0.25, linewidth=0.8)
+            ax.plot(log["step"], log[column].rolling(smooth, center=True, min_periods=1).mean(),
+                    color=color, linewidth=1.5, label=column)
+        ax.set_xlabel("step")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def nearest_neighbour_panel(samples: np.ndarray, neighbours: np.ndarray, distances: np.ndarray,
+                            sample_labels: np.ndarray, neighbour_labels: np.ndarray,
+                            classes: tuple[str, ...], *, reference: float | None = None
+                            ) -> plt.Figure:
+    """Pairs of a generated image and its nearest real training image, with their distance.
+
+    ``reference`` (e.g. the median train-to-train nearest distance) is printed beside each
+    distance: a ratio far below 1 means the generator is reproducing a training image.
+    """
+    fig, axes = plt.subplots(2, len(samples), squeeze=False, figsize=(1.3 * len(samples) + 1, 3))
+    for j in range(len(samples)):
+        _show(axes[0][j], samples[j])
+        _show(axes[1][j], neighbours[j])
+        axes[0][j].set_title(classes[sample_labels[j]], fontsize=7)
+        text = f"{classes[neighbour_labels[j]]}\nd = {distances[j]:.3f}"
+        if reference:
+            text += f" ({distances[j] / reference:.2f}×)"
+        axes[1][j].set_xlabel(text, fontsize=7)
+    axes[0][0].set_ylabel("generated", fontsize=8)
+    axes[1][0].set_ylabel("nearest real", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def vae_loss_curves(losses: pd.DataFrame, classes: tuple[str, ...]) -> plt.Figure:
+    """Per-class VAE training curves: total, reconstruction and KL (nats per image) by epoch.
+
+    The KL panel also shows the warm-up's KL weight (dotted, right axis), since the total
+    only means something once that weight has reached its final value.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    colors = sns.color_palette("husl", len(classes))
+    for k, name in enumerate(classes):
+        part = losses[losses["class_index"] == k]
+        for ax, column in zip(axes, ("total", "reconstruction", "kl"), strict=True):
+            ax.plot(part["epoch"], part[column], color=colors[k], linewidth=1, label=name)
+    for ax, column in zip(axes, ("total", "reconstruction", "KL"), strict=True):
+        ax.set_title(column, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_yscale("log")  # early epochs are orders of magnitude above the rest
+    axes[0].set_ylabel("nats per image")
+    weight = losses.drop_duplicates("epoch")
+    twin = axes[2].twinx()
+    twin.plot(weight["epoch"], weight["kl_weight"], color="k", linestyle=":", linewidth=1)
+    twin.set_ylabel("KL weight (dotted)", fontsize=8)
+    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, loc="center left",
+               bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def reconstruction_pairs(real: np.ndarray, recon: np.ndarray, labels: np.ndarray,
+                         classes: tuple[str, ...], *, per_class: int) -> plt.Figure:
+    """Rows = classes; columns alternate a real image and its reconstruction (first images)."""
+    fig, axes = plt.subplots(len(classes), 2 * per_class, squeeze=False,
+                             figsize=(0.9 * 2 * per_class + 1.2, 0.9 * len(classes)))
+    for k, name in enumerate(classes):
+        idx = np.flatnonzero(labels == k)[:per_class]
+        for j, ax in enumerate(axes[k]):
+            if j // 2 < len(idx):
+                _show(ax, (real if j % 2 == 0 else recon)[idx[j // 2]])
+            else:
+                ax.axis("off")
+        axes[k][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    for j in range(2 * per_class):
+        axes[0][j].set_title("real" if j % 2 == 0 else "VAE", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def interpolation_strips(strips: dict[str, np.ndarray], alphas: np.ndarray) -> plt.Figure:
+    """One row per entry: real image A, the decoded path for each alpha, real image B.
+
+    ``strips`` maps a row title to uint8 (len(alphas) + 2, C, H, W), the real ends included,
+    so the reader can see how far the decoded ends (alpha 0 and 1) are from the real images.
+    """
+    titles = ["real A", *(f"α = {a:.2g}" for a in alphas), "real B"]
+    fig, axes = plt.subplots(len(strips), len(titles), squeeze=False,
+                             figsize=(0.9 * len(titles) + 1.2, 0.95 * len(strips)))
+    for axes_row, (name, images) in zip(axes, strips.items(), strict=True):
+        for ax, img in zip(axes_row, images, strict=True):
+            _show(ax, img)
+        axes_row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    for ax, title in zip(axes[0], titles, strict=True):
+        ax.set_title(title, fontsize=7)
+    fig.tight_layout()
+    return fig

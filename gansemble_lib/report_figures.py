@@ -22,10 +22,9 @@ def forest_plot(differences: pd.DataFrame, *, baseline: str) -> plt.Figure:
     y = np.arange(len(table))
     colors = np.where(table["excludes_zero"], np.where(table["diff_macro_f1"] > 0, "tab:green",
                                                        "tab:red"), "0.4")
-    ax.errorbar(table["diff_macro_f1"], y, xerr=[table["diff_macro_f1"] - table["ci_low"],
-                                                 table["ci_high"] - table["diff_macro_f1"]],
-                fmt="none", ecolor=colors, capsize=3)
-    ax.scatter(table["diff_macro_f1"], y, c=colors, zorder=3)
+    for k, (diff, low, high) in enumerate(table[["diff_macro_f1", "ci_low", "ci_high"]].values):
+        ax.errorbar(diff, k, xerr=[[diff - low], [high - diff]], fmt="o", color=colors[k],
+                    capsize=3)
     ax.axvline(0, color="k", linewidth=0.8)
     ax.set_yticks(y, table.index, fontsize=8)
     ax.set_xlabel(f"macro-F1 minus '{baseline}' (95 % paired bootstrap interval)")

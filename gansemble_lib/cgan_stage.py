@@ -1,0 +1,153 @@
+"""Stage 03 glue: what a variant trains on, training it, and the numbers the stage reports.
+
+A variant is an architecture (``mpcgan``, ``modern`` or ``spectrum``) and its training data
+(``train``: the real train split; ``augmented``: the chooser's augmented set in
+``data/augmented``). dvc.yaml lists the variants; this module keeps the notebook free of
+branching. Only TRAIN (and, as a reference for the checks, VALIDATION) data are read here.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .cgan import train as train_image_gan
+from .cgan_models import MODERN, MPCGAN
+from .config import CganParams
+from .constants import CLASS_INDEX, IMAGES_FILE, MANIFEST_FILE, SPECTRA, TRAIN, VAL
+from .dataset import PreparedData
+from .errors import DataError
+from .gan_checks import NearestReal, class_mean_agreement
+from .gan_training import LOSS_COLUMNS, TrainingRun
+from .polar import PolarGeometry
+from .spectrum_gan import ARCHITECTURE as SPECTRUM
+from .spectrum_gan import train as train_spectrum_gan
+
+ARCHITECTURES = (MPCGAN, MODERN, SPECTRUM)
+PLAIN, AUGMENTED = "train", "augmented"
+TRAINING_DATA = (PLAIN, AUGMENTED)
+
+# Keys of reports/metrics/03_<variant>.json
+VARIANT, ARCHITECTURE, TRAINING_DATA_KEY = "variant", "architecture", "training_data"
+N_TRAINING, STEPS, BATCH_SIZE = "n_training_images", "steps", "batch_size"
+TRAIN_SECONDS, IMAGES_PER_SECOND, STAGE_SECONDS = ("train_seconds", "images_per_second",
+                                                   "stage_seconds")
+PEAK_RSS_MIB, FINAL_LOSSES, NEAREST, CHEMISTRY = ("peak_rss_mib", "final_losses",
+                                                  "nearest_neighbour", "spectral_check")
+N_PARAMETERS = "generator_parameters"
+
+
+def check_variant(architecture: str, training_data: str) -> None:
+    if architecture not in ARCHITECTURES:
+        raise DataError(f"unknown architecture {architecture!r}",
+                        fix=f"use one of: {', '.join(ARCHITECTURES)}")
+    if training_data not in TRAINING_DATA:
+        raise DataError(f"unknown training data {training_data!r}",
+                        fix=f"use one of: {', '.join(TRAINING_DATA)}")
+    if architecture == SPECTRUM and training_data != PLAIN:
+        raise DataError("the spectrum GAN trains on the train split's spectra; the augmented "
+                        "set holds images only", fix="use training_data train")
+
+
+def augmented_set(augmented_dir: str | Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The chooser's augmented training set: uint8 images and their class indices."""
+    root = Path(augmented_dir)
+    for name in (IMAGES_FILE, MANIFEST_FILE):
+        if not (root / name).is_file():
+            raise DataError(f"{name} is missing", path=root,
+                            fix="run the chooser first: `dvc repro choose`")
+    images = np.load(root / IMAGES_FILE, allow_pickle=False)
+    labels = pd.read_csv(root / MANIFEST_FILE)[CLASS_INDEX].to_numpy()
+    if len(images) != len(labels) or labels.min() < 0 or labels.max() >= n_classes:
+        raise DataError("images and manifest do not match the prepared classes", path=root,
+                        fix="rerun the chooser on the current prepared data")
+    return images, labels
+
+
+def train_variant(*, architecture: str, training_data: str, prepared: PreparedData,
+                  augmented_dir: str | Path, params: CganParams, model_dir: str | Path,
+                  progress: bool = True) -> tuple[TrainingRun, int]:
+    """Train one variant; returns the run and how many training samples it saw."""
+    check_variant(architecture, training_data)
+    train = prepared.subset(TRAIN)
+    if architecture == SPECTRUM:
+        run = train_spectrum_gan(train.spectra, train.labels, prepared.classes,
+                                 info=prepared.info, params=params, model_dir=model_dir,
+                                 progress=progress)
+        return run, len(train.labels)
+    images, labels = ((train.images, train.labels) if training_data == PLAIN
+                      else augmented_set(augmented_dir, len(prepared.classes)))
+    run = train_image_gan(images, labels, prepared.classes, architecture=architecture,
+                          params=params, model_dir=model_dir, progress=progress)
+    return run, len(labels)
+
+
+def evaluation_samples(generator, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` samples of every class (class k drawn with seed ``seed + k``)."""
+    images = [generator.generate(k, per_class, seed + k) for k in range(len(generator.classes))]
+    return np.concatenate(images), np.repeat(np.arange(len(generator.classes)), per_class)
+
+
+def first_of_each_class(labels: np.ndarray) -> np.ndarray:
+    """Index of the first sample of each class present, in class order (for panels)."""
+    return np.array([np.flatnonzero(labels == k)[0] for k in np.unique(labels)])
+
+
+def final_losses(log: pd.DataFrame) -> dict[str, float]:
+    """Mean of each curve over the last tenth of the steps: one step is too noisy to report."""
+    tail = log.tail(max(1, len(log) // 10))
+    return {column: float(tail[column].mean()) for column in LOSS_COLUMNS}
+
+
+def geometry(prepared: PreparedData) -> PolarGeometry:
+    """The polar geometry ``prepare`` rendered with (decoding must use the same)."""
+    params = prepared.info["params"]
+    return PolarGeometry(size=params["image_size"], line_width=params["line_width"])
+
+
+def checks(samples: np.ndarray, labels: np.ndarray, prepared: PreparedData,
+           near: NearestReal) -> dict:
+    """Nearest-real summary (of ``near``, from :func:`gan_checks.nearest_real`), and for
+    spectra the class-mean spectral check, of the samples."""
+    train, val = prepared.subset(TRAIN), prepared.subset(VAL)
+    result = {NEAREST: near.summary(labels, train.labels), CHEMISTRY: None}
+    if prepared.info.get("modality") == SPECTRA:  # decoding a photo would mean nothing
+        result[CHEMISTRY] = class_mean_agreement(
+            samples, labels, train.images, train.labels, n_classes=len(prepared.classes),
+            geometry=geometry(prepared), val_images=val.images, val_labels=val.labels)
+    return result
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def metrics_record(*, variant: str, architecture: str, training_data: str, run: TrainingRun,
+                   n_training: int, params: CganParams, generator_parameters: int,
+                   check_results: dict, stage_seconds: float) -> dict:
+    """Everything reports/metrics/03_<variant>.json holds, rounded for readable diffs."""
+    return {
+        VARIANT: variant, ARCHITECTURE: architecture, TRAINING_DATA_KEY: training_data,
+        N_TRAINING: n_training, STEPS: params.steps, BATCH_SIZE: params.batch_size,
+        N_PARAMETERS: generator_parameters,
+        TRAIN_SECONDS: round(run.train_seconds, 2),
+        IMAGES_PER_SECOND: round(run.images_per_second, 1),
+        STAGE_SECONDS: round(stage_seconds, 2), PEAK_RSS_MIB: round(peak_rss_mib(), 1),
+        FINAL_LOSSES: {k: round(v, 4) for k, v in final_losses(
+            pd.DataFrame(run.log.rows)).items()},
+        **{key: None if value is None else {k: round(v, 4) for k, v in value.items()}
+           for key, value in check_results.items()},
+    }
+
+
+def summary_line(variant: str, run: TrainingRun, n_training: int) -> str:
+    resumed = f", resumed from step {run.resumed_from}" if run.resumed_from else ""
+    return (f"train_cgan {variant}: {run.steps_run} new steps{resumed} on {n_training} samples, "
+            f"{run.train_seconds:.1f} s of training in total, {run.images_per_second:.0f} "
+            f"images/s, peak RSS {peak_rss_mib():.0f} MiB")

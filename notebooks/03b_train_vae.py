@@ -1,0 +1,154 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python (gansemble)
+#     language: python
+#     name: gansemble
+# ---
+
+# %% [markdown]
+# # 03b · Train the class VAEs
+#
+# The second paper's generator (De La Fuente et al. 2024): one variational autoencoder per
+# class, trained on that class's **train** images only. A new image of a class is decoded
+# from a mix `z = (1 − α)·z1 + α·z2` of the posterior means of two distinct real train images
+# of the class, with α uniform in [`alpha_min`, `alpha_max`] and the pair drawn uniformly.
+# Plain prior sampling is shown for comparison. The validation split is only used to measure
+# reconstruction error; the test split is not read here.
+#
+# The checkpoint (`models/vae/vae.pt`) holds every class's VAE. It is rewritten after each
+# class and every `checkpoint_every` epochs, so an interrupted run resumes where it stopped.
+
+# %% tags=["parameters"]
+prepared_dir: str = "data/prepared"
+models_dir: str = "models/vae"
+figures_dir: str = "reports/figures"
+plots_path: str = "reports/plots/03b_vae_losses.csv"
+metrics_path: str = "reports/metrics/03b_vae.json"
+seed: int = 0
+latent_dim: int = 16
+width: int = 8
+epochs: int = 300
+batch_size: int = 8
+lr: float = 1e-3
+kl_warmup: int = 100
+beta: float = 1.0
+alpha_min: float = 0.2
+alpha_max: float = 0.8
+sampling: str = "interpolate"
+checkpoint_every: int = 50
+device: str = "auto"
+
+# %%
+import time
+
+started = time.perf_counter()
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from gansemble_lib import figures, vae, vae_training
+from gansemble_lib.config import from_mapping
+from gansemble_lib.constants import TRAIN, VAL
+from gansemble_lib.dataset import load_prepared
+from gansemble_lib.io_utils import write_json
+
+params = from_mapping("vae", {
+    "seed": seed, "latent_dim": latent_dim, "width": width, "epochs": epochs,
+    "batch_size": batch_size, "lr": lr, "kl_warmup": kl_warmup, "beta": beta,
+    "alpha_min": alpha_min, "alpha_max": alpha_max, "sampling": sampling,
+    "checkpoint_every": checkpoint_every, "device": device,
+}, source="notebook parameters")
+data = load_prepared(prepared_dir)
+train, val = data.subset(TRAIN), data.subset(VAL)
+print(f"train {len(train.labels)} images, validation {len(val.labels)}, "
+      f"{len(data.classes)} classes, images {tuple(train.images.shape[1:])}")
+print("train images per class:", dict(zip(data.classes, np.bincount(
+    train.labels, minlength=len(data.classes)).tolist(), strict=True)))
+
+# %% [markdown]
+# ## Training
+# The KL weight rises linearly from 0 to `beta` over the first `kl_warmup` epochs, so each
+# VAE first learns to reconstruct and only then is pulled towards the prior.
+
+# %%
+result = vae_training.train_class_vaes(train.images, train.labels, data.classes, params=params,
+                                       checkpoint_path=f"{models_dir}/vae.pt")
+generator = result.ensemble
+result.losses.write(plots_path)
+print(f"{result.status}; training time {result.train_seconds:.1f} s")
+if generator.single_image_classes:
+    print("one train image, so no interpolation (posterior samples instead):",
+          [data.classes[k] for k in generator.single_image_classes])
+
+# %%
+fig = figures.vae_loss_curves(pd.DataFrame(result.losses.rows), data.classes)
+figures.save_figure(fig, f"{figures_dir}/03b_losses.png")
+
+# %% [markdown]
+# ## Reconstructions
+# Each image is encoded to its posterior mean and decoded by its class's VAE. The error is the
+# mean squared difference in [0, 1] pixel units; `mean_image_mse` is the error of predicting
+# every image by its class's mean train image, a reference the VAE should beat. Validation
+# images were never seen in training.
+
+# %%
+table = vae_training.reconstruction_table(generator, {TRAIN: (train.images, train.labels),
+                                                      VAL: (val.images, val.labels)})
+table.pivot(index="class", columns="split",
+            values=[vae_training.VAE_MSE, vae_training.MEAN_IMAGE_MSE]).loc[list(data.classes)]
+
+# %%
+fig = figures.reconstruction_pairs(train.images, generator.reconstruct(train.images, train.labels),
+                                   train.labels, data.classes, per_class=4)
+figures.save_figure(fig, f"{figures_dir}/03b_reconstructions_train.png")
+fig = figures.reconstruction_pairs(val.images, generator.reconstruct(val.images, val.labels),
+                                   val.labels, data.classes, per_class=3)
+figures.save_figure(fig, f"{figures_dir}/03b_reconstructions_val.png")
+
+# %% [markdown]
+# ## Interpolation between two train images of a class
+# One random pair per class; α = 0 and α = 1 are the two images' reconstructions, the real
+# images frame the strip.
+
+# %%
+strips = vae.interpolation_examples(generator, train.images, train.labels,
+                                    np.linspace(0, 1, 7), seed=params.seed)
+fig = figures.interpolation_strips(strips, np.linspace(0, 1, 7))
+figures.save_figure(fig, f"{figures_dir}/03b_interpolation.png")
+
+# %% [markdown]
+# ## Samples per class
+# What later stages receive from `generate(class_index, n, seed)`: interpolation with α in
+# [`alpha_min`, `alpha_max`] (or the setting of `sampling`), then, for comparison, plain
+# samples from the prior N(0, I) through the same decoders.
+
+# %%
+samples = np.stack([generator.generate(k, 8, seed=params.seed)
+                    for k in range(len(data.classes))])
+fig = figures.class_sample_grid(samples, data.classes,
+                                title=f"sampling: {params.sampling}, α in "
+                                      f"[{params.alpha_min}, {params.alpha_max}]")
+figures.save_figure(fig, f"{figures_dir}/03b_samples.png")
+prior = dataclasses.replace(generator, sampling=vae.PRIOR)
+fig = figures.class_sample_grid(np.stack([prior.generate(k, 8, seed=params.seed)
+                                          for k in range(len(data.classes))]), data.classes,
+                                title="sampling: prior N(0, I)")
+figures.save_figure(fig, f"{figures_dir}/03b_prior_samples.png")
+
+# %% [markdown]
+# ## Metrics
+
+# %%
+record = vae_training.metrics_record(
+    table, train_seconds=result.train_seconds, stage_seconds=time.perf_counter() - started,
+    status=result.status,
+    single_image_classes=[data.classes[k] for k in generator.single_image_classes])
+write_json(metrics_path, record)
+record
