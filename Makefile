@@ -30,8 +30,9 @@ setup: $(STAMP) ## create .venv with the pinned packages and register the Jupyte
 data: $(STAMP) ## materialise data/raw offline (DVC cache, or regenerate + verify the default)
 	$(PY) -m gansemble_lib fetch-data
 
-reproduce: data ## run the whole pipeline (dvc repro) on the data in data/raw
+reproduce: data ## run the whole pipeline (dvc repro), then refresh the README results
 	dvc repro
+	$(PY) -m gansemble_lib update-readme
 	@dvc status
 
 reproduce-paper: data ## switch params.yaml to the paper profile and run (GPU advised)

@@ -58,6 +58,13 @@ def _cmd_profile(args: argparse.Namespace) -> None:
     print(f"wrote the {args.name!r} profile to {write_profile(args.name, args.output)}")
 
 
+def _cmd_update_readme(args: argparse.Namespace) -> None:
+    from .readme_results import update_readme
+
+    changed = update_readme(args.readme, args.metrics)
+    print(f"{args.readme}: results section {'updated' if changed else 'already up to date'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .profiles import PROFILES
     from .raw_data import ALL_FORMATS
@@ -97,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=sorted(PROFILES))
     p.add_argument("--output", default="params.yaml")
     p.set_defaults(func=_cmd_profile)
+
+    p = sub.add_parser("update-readme", help="regenerate the README results from the metrics")
+    p.add_argument("--readme", default="README.md")
+    p.add_argument("--metrics", default="reports/metrics")
+    p.set_defaults(func=_cmd_update_readme)
     return parser
 
 

@@ -63,6 +63,9 @@ def render_results(metrics_dir: str | Path = "reports/metrics") -> str:
     downstream = _load(metrics_dir, "06_downstream.json")
     if downstream:
         lines += ["", *_downstream(downstream)]
+    elif lines:
+        lines += ["", "No downstream result is recorded in `reports/metrics` yet (stage 06 has not "
+                  "been run for these metrics), so none is claimed: run `make reproduce`."]
     if not lines:
         lines.append("No results yet: run `make reproduce`.")
     return "\n".join(lines)

@@ -19,6 +19,14 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
     chosen = json.loads((project_copy / "reports/metrics/02_chosen.json").read_text())
     assert chosen["strategy"] in (0, 7) and chosen["n"] == 8 and chosen["candidates"] == 2
     assert (project_copy / "data/augmented/images.npy").is_file()
+    for stage in ("train_cgan@mpcgan_aug", "train_vae", "symp_filter", "fidelity", "downstream",
+                  "report"):
+        assert f"Running stage '{stage}'" in first.stdout
+    downstream = json.loads((project_copy / "reports/metrics/06_downstream.json").read_text())
+    assert "real only" in downstream["rows"] and downstream["conclusion"]
+    fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
+    assert "extractor" in json.dumps(fidelity)
+    assert (project_copy / "reports/report.html").stat().st_size > 10_000
     metrics = json.loads((project_copy / "reports/metrics/01_explore.json").read_text())
     assert metrics["n_classes"] == 10 and metrics["n_samples"] == 210
     assert metrics["imbalance_ratio"]["total"] == pytest.approx(38 / 5)
