@@ -40,7 +40,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                    "batch_size": 4, "optimizer": "sgd", "lr": 5.1e-4, "momentum": 0.9,
                    "classifier_size": 128},
         "cgan": {"width": 128, "batch_size": 128, "steps": 2000, "checkpoint_every": 200},
-        "vae": {"width": 32, "latent_dim": 64},
+        "vae": {"width": 16, "latent_dim": 32, "epochs": 500, "kl_warmup": 150},
         "symp_filter": {"classifier_size": 128},
         "fidelity": {"domain_size": 128},
         "downstream": {"classifier": "resnet18", "classifier_size": 128, "epochs": 100},

@@ -108,3 +108,14 @@ def test_image_folders_prepare_like_spectra(tmp_path):
     data = load_prepared(tmp_path / "prepared")
     assert data.images.shape == (8, 3, 24, 24) and data.spectra is None
     assert data.info["modality"] == "images"
+
+
+def test_atomic_writes_get_ordinary_file_modes(tmp_path):
+    import os
+
+    from gansemble_lib.io_utils import write_text
+
+    write_text(tmp_path / "x.txt", "hello")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o666 & ~mask
