@@ -76,8 +76,8 @@ def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train
         rows.append(Row("SMOTE on spectra (rendered)", *sets[("smote", "none")]))
     synthetic = []
     for (source, filter_name), (images, labels) in sets.items():
-        if source in BASELINE_SOURCES:
-            continue
+        if source in BASELINE_SOURCES or len(images) == 0:
+            continue  # an empty set would only repeat real-only; listed by empty_sets()
         rows.append(Row(set_row_name(source, filter_name), images, labels))
         synthetic.append(rows[-1].name)
     for key, kind in ((combo_source, "combo"), (tstr_source, "tstr")):
@@ -95,6 +95,12 @@ def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train
             rows.append(Row(f"TSTR: {name} only", images, labels, real=False))
         synthetic.append(rows[-1].name)
     return rows, synthetic
+
+
+def empty_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]) -> list[str]:
+    """Generator sets a filter emptied completely (they get no row of their own)."""
+    return [set_row_name(*key) for key, (images, _) in sets.items()
+            if key[0] not in BASELINE_SOURCES and len(images) == 0]
 
 
 def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
@@ -240,8 +246,13 @@ def paired_bootstrap(predictions: pd.DataFrame, *, n_classes: int, baseline: str
     return pd.DataFrame(out).set_index(ROW)
 
 
-def conclusion(differences: pd.DataFrame, *, synthetic_rows: list[str]) -> str:
-    """One plain sentence per finding, from the bootstrap table only."""
+def conclusion(differences: pd.DataFrame, *, synthetic_rows: list[str],
+               baseline_rows: list[str] = ()) -> str:
+    """One plain sentence per finding, from the bootstrap table only.
+
+    Beating real-only is not enough to say a generator is worth it, so the best classical
+    baseline (``baseline_rows``: re-weighting, oversampling, augmentation, SMOTE) is named too.
+    """
     synthetic = differences.loc[[r for r in synthetic_rows if r in differences.index]]
     gains = synthetic[(synthetic["excludes_zero"]) & (synthetic["diff_macro_f1"] > 0)]
     losses = synthetic[(synthetic["excludes_zero"]) & (synthetic["diff_macro_f1"] < 0)]
@@ -259,11 +270,21 @@ def conclusion(differences: pd.DataFrame, *, synthetic_rows: list[str]) -> str:
     if not losses.empty:
         parts.append("Significantly worse than real-only: " + ", ".join(
             f"{r} ({d:+.3f})" for r, d in losses["diff_macro_f1"].items()) + ".")
+    classical = differences.loc[[r for r in baseline_rows if r in differences.index]]
+    if not classical.empty:
+        best = classical["diff_macro_f1"].idxmax()
+        margin = classical.loc[best, "diff_macro_f1"]
+        ahead = synthetic[synthetic["diff_macro_f1"] > margin].index.tolist()
+        parts.append(f"The best data-only baseline without a generator is {best} "
+                     f"({margin:+.3f}); " + (
+                         "synthetic rows with a larger point estimate: " + ", ".join(ahead)
+                         if ahead else "no synthetic row has a larger point estimate") +
+                     " (point estimates; their intervals overlap unless the table says so).")
     return " ".join(parts)
 
 
 def metrics_record(table: pd.DataFrame, statement: str, *, minority: list[str],
-                   seeds: list[int], classifier: str) -> dict:
+                   seeds: list[int], classifier: str, emptied: list[str] = ()) -> dict:
     """The JSON DVC tracks for stage 06: every row's scores and difference, and the verdict."""
     rows = {}
     for name, values in table.iterrows():
@@ -271,4 +292,5 @@ def metrics_record(table: pd.DataFrame, statement: str, *, minority: list[str],
                                  else float(v)) for key, v in values.items()}
     return {"rows": rows, "conclusion": statement, "minority_classes": minority,
             "seeds": seeds, "classifier": classifier, "baseline": REAL_ONLY,
+            "emptied_by_filter": list(emptied),
             "test_split": "real test split (never used for training or selection)"}

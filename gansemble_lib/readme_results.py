@@ -40,7 +40,12 @@ def _downstream(result: dict) -> list[str]:
                 f"{_fmt(row['ci_high'], sign=True)}]" + (" *" if row["excludes_zero"] else ""))
         lines.append(f"| {name} | {_fmt(row['macro_f1_mean'])} ± {_fmt(row['macro_f1_std'])} | "
                      f"{_fmt(row['balanced_accuracy_mean'])} | {diff} |")
-    lines += ["", "\\* interval excludes zero.", "", f"**Conclusion:** {result['conclusion']}"]
+    emptied = result.get("emptied_by_filter") or []
+    lines += ["", "\\* interval excludes zero."]
+    if emptied:
+        lines += ["", "Filters that kept no image (no row, the data would equal real-only): "
+                  + ", ".join(emptied) + "."]
+    lines += ["", f"**Conclusion:** {result['conclusion']}"]
     return lines
 
 

@@ -70,6 +70,8 @@ sets = load_sets(synthetic_dir, data.classes)
 rows, synthetic_rows = ds.build_rows(sets, train.labels, chosen=chosen, n_classes=n_classes,
                                      tstr_source=params.tstr_source,
                                      combo_source=params.combo_source)
+emptied = ds.empty_sets(sets)
+print("sets a filter left empty (no row):", ", ".join(emptied) or "none")
 run_seeds = list(range(params.seed, params.seed + params.seeds))
 print(f"{len(rows)} rows x {len(run_seeds)} seeds; train {len(train.labels)}, "
       f"test {len(test.labels)} real images; classifier {params.classifier}")
@@ -117,7 +119,8 @@ save_figure(report_figures.confusion_grid(
 # ## Conclusion
 
 # %%
-statement = ds.conclusion(differences, synthetic_rows=synthetic_rows)
+classical = [r.name for r in rows if r.name not in synthetic_rows and r.name != ds.REAL_ONLY]
+statement = ds.conclusion(differences, synthetic_rows=synthetic_rows, baseline_rows=classical)
 print(statement)
 write_json(metrics_path, ds.metrics_record(table, statement, minority=minority, seeds=run_seeds,
-                                           classifier=params.classifier))
+                                           classifier=params.classifier, emptied=emptied))

@@ -48,6 +48,10 @@ def test_conclusion_says_no_significant_gain_when_there_is_none():
                          index=pd.Index(["cgan", "vae"], name=ds.ROW))
     text = ds.conclusion(table, synthetic_rows=["cgan", "vae"])
     assert "no significant gain" in text and "Significantly worse than real-only: vae" in text
+    table.loc["oversampling"] = [0.005, -0.02, 0.03, False]
+    text = ds.conclusion(table, synthetic_rows=["cgan", "vae"], baseline_rows=["oversampling"])
+    assert "best data-only baseline without a generator is oversampling (+0.005)" in text
+    assert "larger point estimate: cgan" in text
 
 
 def test_class_weights_are_inverse_frequency():
