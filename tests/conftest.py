@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -23,8 +24,7 @@ COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "reports", "models
 
 def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     """Run a command, failing the test with its output when it fails."""
-    env = {**__import__("os").environ, "PATH": f"{Path(sys.executable).parent}:"
-           + __import__("os").environ.get("PATH", "")}
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
     if result.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n"
