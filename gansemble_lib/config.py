@@ -202,7 +202,8 @@ class FilterParams:
                                  "of the train leave-one-out nearest-neighbour distances",
                                  ge=0, le=1)
     outlier_quantile: float = param(0.95, "outlier: farther from every train image than this "
-                                    "quantile of the validation-to-train distances", ge=0, le=1)
+                                    "quantile of the validation-to-train distances (in the "
+                                    "judge classifier's feature space)", ge=0, le=1)
     smote_neighbors: int = param(5, "SMOTE baseline: neighbours per class (fewer if the class "
                                  "has fewer train spectra)", ge=1)
     grid_per_class: int = param(6, "kept / rejected examples shown per class in the grids",

@@ -26,8 +26,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .config import PrepareParams
 
 _STEP_PX = 0.5  # polyline sample spacing: sub-pixel, so the splatted ink is even along the line
 _RAY_STEP_PX = 0.25  # radial sampling step of the decoder
@@ -341,3 +345,15 @@ def decode(
         out[start : start + chunk] = _ray_radius(profiles, radii)
     values = (out / geometry.half - geometry.inner) / (geometry.outer - geometry.inner)
     return _fill_gaps(np.clip(values, 0.0, 1.0))
+
+
+def render_spectra(spectra: np.ndarray, params: PrepareParams) -> np.ndarray:
+    """Polar images of spectra as the prepare stage draws them (``prepare.image_size``,
+    ``line_width``, ``channels``), each spectrum rescaled to 0..1 first (the radius needs a
+    fixed range). Generated spectra go through this same function, so they are drawn exactly as
+    the real ones."""
+    low = spectra.min(axis=1, keepdims=True)
+    span = spectra.max(axis=1, keepdims=True) - low
+    unit = (spectra - low) / np.where(span > 0, span, 1.0)
+    geometry = PolarGeometry(size=params.image_size, line_width=params.line_width)
+    return render(unit, geometry=geometry, channels=params.channels)

@@ -28,19 +28,9 @@ from .constants import (
 )
 from .errors import LoadReport
 from .io_utils import atomic_dir, write_json
+from .polar import render_spectra
 from .raw_data import load_raw, read_descriptor
 from .splits import apply_profile, stratified_split
-
-
-def render_spectra(spectra: np.ndarray, params: PrepareParams) -> np.ndarray:
-    """Polar images of spectra, each rescaled to 0..1 (radius needs a fixed range)."""
-    from .polar import PolarGeometry, render
-
-    low = spectra.min(axis=1, keepdims=True)
-    span = spectra.max(axis=1, keepdims=True) - low
-    unit = (spectra - low) / np.where(span > 0, span, 1.0)
-    geometry = PolarGeometry(size=params.image_size, line_width=params.line_width)
-    return render(unit, geometry=geometry, channels=params.channels)
 
 
 def _spectra_arrays(raw, params: PrepareParams, report: LoadReport):

@@ -32,7 +32,7 @@ def prepare_params_from_info(info: dict) -> PrepareParams:
 
 
 def geometry_from_info(info: dict) -> PolarGeometry:
-    """The polar geometry the prepared images were rendered with (see prepare.render_spectra)."""
+    """The polar geometry the prepared images were rendered with (see polar.render_spectra)."""
     params = prepare_params_from_info(info)
     return PolarGeometry(size=params.image_size, line_width=params.line_width)
 
@@ -100,7 +100,7 @@ class SmoteSource:
         return (self.prepare_params.channels, size, size)
 
     def generate(self, class_index: int, n: int, seed: int) -> np.ndarray:
-        from .prepare import render_spectra
+        from .polar import render_spectra
 
         new = smote_spectra(self.spectra, self.labels, class_index, n,
                             k_neighbors=self.k_neighbors, seed=seed)

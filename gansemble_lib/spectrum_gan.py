@@ -39,7 +39,7 @@ from .gan_training import (
 )
 from .generators import check_class_index
 from .polar import resample_to
-from .prepare import render_spectra
+from .polar import render_spectra
 from .training import seed_everything
 
 KIND = "spectrum_gan"

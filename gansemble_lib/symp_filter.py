@@ -37,12 +37,12 @@ FILTERS = ("none", "symp", "strong")
 REGIONS = ("whole", "corners")
 DIRECTIONS = ("low", "high")
 
-ROUND, POOL_INDEX, KEPT, REASON, SCORE, NN_DISTANCE = (
-    "round", "pool_index", "kept", "reason", "score", "nn_distance")
+ROUND, POOL_INDEX, KEPT, REASON, SCORE, NN_DISTANCE, FEATURE_DISTANCE = (
+    "round", "pool_index", "kept", "reason", "score", "nn_distance", "feature_distance")
 # Reasons, in the order the strong filter checks them: one reason per image, the first that applies.
 KEPT_REASON = "kept"
 NEAR_COPY = "near_copy"  # closer to a training image than real images are to each other
-OUTLIER = "outlier"  # farther from every training image than real validation images are
+OUTLIER = "outlier"  # farther from every training image (judge's features) than real val images
 LOW_CONFIDENCE = "low_confidence"  # the domain classifier doubts the conditioned class
 RANKED_OUT = "ranked_out"  # SYMP: not among the pool's best densities
 SURPLUS = "surplus"  # passed every check, but the pool's quota of ``keep`` was already full
@@ -175,12 +175,15 @@ class StrongChecks:
     """What the strong filter compares each sample with; built by :func:`build_checks`.
 
     ``classifier`` maps the ink map at ``size`` pixels (see ``classifiers.to_tensor``) to class
-    logits. ``reference`` holds the train images' pixel features (``neighbours``).
+    logits. ``reference`` holds the train images' pixel features (``neighbours``), the space in
+    which a copy is a copy; ``feature_reference`` their embeddings by the classifier
+    (:func:`embed`), the space in which an outlier is judged.
     """
 
     classifier: nn.Module
     size: int
     reference: np.ndarray
+    feature_reference: np.ndarray
     tau: float
     copy_threshold: float
     outlier_threshold: float
@@ -200,6 +203,37 @@ def train_domain_classifier(images: np.ndarray, labels: np.ndarray, *, n_classes
     return model.eval()
 
 
+def _last_linear(model: nn.Module) -> nn.Linear:
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no nn.Linear output layer, so it offers no "
+                         "feature space for the outlier check")
+    return layers[-1]
+
+
+@torch.no_grad()
+def embed(classifier: nn.Module, images: np.ndarray, *, size: int, device: torch.device = CPU,
+          batch_size: int = 256) -> np.ndarray:
+    """What the classifier's last linear layer sees: its learned features of each image.
+
+    Works for every classifier in ``classifiers`` (LeNet, SmallResNet, ResNet-18) because each
+    ends in one ``nn.Linear``; a forward hook captures that layer's input.
+    """
+    classifier.eval()
+    captured: list[torch.Tensor] = []
+    hook = _last_linear(classifier).register_forward_hook(
+        lambda _module, inputs, _output: captured.append(inputs[0].detach().cpu()))
+    try:
+        x = to_tensor(images, size)
+        for start in range(0, len(x), batch_size):
+            classifier(x[start:start + batch_size].to(device))
+    finally:
+        hook.remove()
+    if not captured:
+        return np.zeros((0, _last_linear(classifier).in_features))
+    return torch.cat(captured).flatten(1).double().numpy()
+
+
 def build_checks(classifier: nn.Module, train_images: np.ndarray, val_images: np.ndarray, *,
                  size: int, tau: float, copy_quantile: float, outlier_quantile: float,
                  device: torch.device = CPU) -> StrongChecks:
@@ -207,14 +241,20 @@ def build_checks(classifier: nn.Module, train_images: np.ndarray, val_images: np
 
     Near-copy: nearer to a training image than the ``copy_quantile`` quantile of the train
     images' leave-one-out nearest-neighbour distances, i.e. closer than almost any two distinct
-    real images are. Outlier: farther from every training image than the ``outlier_quantile``
-    quantile of the validation images' nearest-train distances, i.e. farther than almost any
-    unseen real image is.
+    real images are (pixel space: a copy is a copy whatever a classifier thinks). Outlier:
+    farther from every training image than the ``outlier_quantile`` quantile of the validation
+    images' nearest-train distances, i.e. farther than almost any unseen real image is. Outliers
+    are judged in the classifier's feature space (:func:`embed`), not in pixels: in pixel space a
+    polar curve shifted by a few pixels is as far away as a different curve, so pixel distances
+    reject real images' augmented copies and well-formed generated curves alike.
     """
     reference = pixel_features(train_images, size)
     train_nn, _ = nearest_distances(reference, reference, exclude_self=True)
-    val_nn, _ = nearest_distances(pixel_features(val_images, size), reference)
-    return StrongChecks(classifier=classifier, size=size, reference=reference, tau=tau,
+    feature_reference = embed(classifier, train_images, size=size, device=device)
+    val_nn, _ = nearest_distances(embed(classifier, val_images, size=size, device=device),
+                                  feature_reference)
+    return StrongChecks(classifier=classifier, size=size, reference=reference,
+                        feature_reference=feature_reference, tau=tau,
                         copy_threshold=float(np.quantile(train_nn, copy_quantile)),
                         outlier_threshold=float(np.quantile(val_nn, outlier_quantile)),
                         device=device)
@@ -239,10 +279,13 @@ def strong_filter(pool: Pool, checks: StrongChecks, *, keep: int) -> pd.DataFram
     confidence = class_confidence(checks.classifier, pool.images, pool.labels, size=checks.size,
                                   device=checks.device)
     distance, _ = nearest_distances(pixel_features(pool.images, checks.size), checks.reference)
+    feature_distance, _ = nearest_distances(
+        embed(checks.classifier, pool.images, size=checks.size, device=checks.device),
+        checks.feature_reference)
     reason = np.full(len(table), KEPT_REASON, dtype=object)
     # Assigned in reverse priority so that the most serious applicable reason wins.
     reason[confidence < checks.tau] = LOW_CONFIDENCE
-    reason[distance > checks.outlier_threshold] = OUTLIER
+    reason[feature_distance > checks.outlier_threshold] = OUTLIER
     reason[distance < checks.copy_threshold] = NEAR_COPY
     passed = reason == KEPT_REASON
     kept = _quota(passed, confidence, table, keep)
@@ -251,6 +294,7 @@ def strong_filter(pool: Pool, checks: StrongChecks, *, keep: int) -> pd.DataFram
     table[REASON] = reason.astype(str)
     table[SCORE] = confidence
     table[NN_DISTANCE] = distance
+    table[FEATURE_DISTANCE] = feature_distance
     return table
 
 

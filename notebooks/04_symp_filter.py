@@ -90,8 +90,11 @@ print(f"{len(named)} sources: {', '.join(named)}; per class {params.rounds} pool
 # The classifier sees only the real **train** split; its validation accuracy says how far its
 # confidence can be trusted. Thresholds come from real data: a near-copy is closer to a
 # training image than the `copy_quantile` quantile of train-to-train nearest-neighbour
-# distances, an outlier farther than the `outlier_quantile` quantile of validation-to-train
-# distances (blurred pixel space, `gansemble_lib/neighbours.py`).
+# distances (in pixels, downsampled: `gansemble_lib/neighbours.py`); an outlier is farther from
+# every training image than the `outlier_quantile` quantile of validation-to-train distances in
+# the judge's own feature space (the input of its last layer). Pixels are the right space for
+# copies but the wrong one for outliers: a polar curve moved by a few pixels is as far from its
+# source as an unrelated curve.
 
 # %%
 judge = sf.train_domain_classifier(

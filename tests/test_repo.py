@@ -115,3 +115,64 @@ def test_decision_stages_never_read_the_test_split(path):
     source = (REPO / path).read_text(encoding="utf-8")
     assert "test_for_evaluation" not in source
     assert "TEST" not in re.findall(r"\bTEST\b", source)
+
+
+# Modules every stage uses for plumbing only (messages, file writing, names, the parameter
+# schema whose values DVC already tracks through params.yaml): not listed as stage deps.
+PLUMBING = {"__init__", "config", "constants", "errors", "io_utils"}
+LIB = REPO / "gansemble_lib"
+
+
+def _lib_imports(path) -> set[str]:
+    """gansemble_lib modules a file imports (relative or absolute, at any depth in the file)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.level == 1 or (
+                node.module or "").startswith("gansemble_lib")):
+            parts = (node.module or "").split(".")
+            parts = parts[1:] if parts[0] == "gansemble_lib" else parts
+            found |= {parts[0]} if parts and parts[0] else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names
+                      if a.name.startswith("gansemble_lib.")}
+    return {m for m in found if (LIB / f"{m}.py").is_file()}
+
+
+def _closure(modules: set[str]) -> set[str]:
+    seen, todo = set(), list(modules)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += _lib_imports(LIB / f"{module}.py")
+    return seen
+
+
+def _stage_modules(stage: dict) -> set[str]:
+    """Every library module a stage's code can run, including generators loaded by kind."""
+    from gansemble_lib.generators import KINDS
+
+    notebook = re.search(r"(notebooks/\S+\.py)", stage["cmd"])
+    if notebook:
+        entry = REPO / notebook.group(1)
+        modules = _closure(_lib_imports(entry))
+    else:  # python -m gansemble_lib <command>: the command's module
+        command = re.search(r"gansemble_lib (\w+)", stage["cmd"]).group(1)
+        entry = LIB / f"{command}.py"
+        modules = _closure({command})
+    callers = [entry] + [LIB / f"{m}.py" for m in modules - {"generators"}]
+    if any("load_generator(" in p.read_text(encoding="utf-8") for p in callers):
+        modules |= _closure({name.split(".")[1] for name in KINDS.values()})
+    return modules - PLUMBING
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_deps_list_exactly_the_library_code_the_stage_runs(name):
+    """A stale dvc.lock must not hide a code change: every module a stage imports (transitively)
+    is a dependency, and no module it never imports is (that would rerun it needlessly)."""
+    stage = STAGES[name]
+    listed = {dep.removeprefix("gansemble_lib/").removesuffix(".py")
+              for dep in stage["deps"] if dep.startswith("gansemble_lib/")}
+    needed = _stage_modules(stage)
+    assert not needed - listed, f"add to {name}.deps: {sorted(needed - listed)}"
+    assert not listed - needed, f"{name} never imports {sorted(listed - needed)}"

@@ -105,20 +105,26 @@ def test_draw_pool_is_seeded_fresh_per_round_and_reproducible():
 
 
 class InkVotes(nn.Module):
-    """A stub classifier: logit of class 0 grows with ink, class 1 is fixed at 0."""
+    """A stub classifier whose one feature is the ink total; logits (ink - 2, 0)."""
+
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(1, 2)
+        with torch.no_grad():
+            self.out.weight.copy_(torch.tensor([[1.0], [0.0]]))
+            self.out.bias.copy_(torch.tensor([-2.0, 0.0]))
 
     def forward(self, x):
-        ink = x.flatten(1).sum(1)
-        return torch.stack([ink - 2.0, torch.zeros_like(ink)], dim=1)
+        return self.out(x.flatten(1).sum(1, keepdim=True))
 
 
 def test_strong_filter_rejects_each_kind_with_its_reason():
     train = inked([10, 20, 30], size=8)
-    reference = pixel_features(train, 8)
-    checks = sf.StrongChecks(classifier=InkVotes(), size=8, reference=reference, tau=0.5,
-                             copy_threshold=0.5, outlier_threshold=4.0)
+    checks = sf.StrongChecks(classifier=InkVotes(), size=8, reference=pixel_features(train, 8),
+                             feature_reference=np.array([[10.0], [20.0], [30.0]]), tau=0.5,
+                             copy_threshold=0.5, outlier_threshold=10.0)
     copy = train[1:2].copy()
-    outlier = inked([64])
+    outlier = inked([64])  # 34 ink pixels more than any training image
     doubtful = inked([15])
     doubtful[0, 0].reshape(-1)[:15] = 230  # 15 faint pixels: little ink, low class-0 logit
     good = inked([12, 25, 14])
@@ -128,15 +134,45 @@ def test_strong_filter_rejects_each_kind_with_its_reason():
                                       sf.SURPLUS, sf.KEPT_REASON, sf.KEPT_REASON]
     assert table[sf.SCORE].between(0, 1).all() and (table[sf.NN_DISTANCE] >= 0).all()
     assert table.loc[0, sf.NN_DISTANCE] == pytest.approx(0.0)
+    assert list(table[sf.FEATURE_DISTANCE]) == pytest.approx([0, 34, 10 - 15 * 25 / 255, 2, 5, 4],
+                                                            abs=1e-5)
+
+
+def test_outliers_are_judged_in_feature_space_and_copies_in_pixel_space():
+    train = inked([10, 20, 30], size=8)
+    moved = np.full((1, 1, 8, 8), 255, dtype=np.uint8)
+    moved[0, 0].reshape(-1)[-20:] = 0  # a training image's ink, drawn elsewhere
+    checks = sf.StrongChecks(classifier=InkVotes(), size=8, reference=pixel_features(train, 8),
+                             feature_reference=np.array([[10.0], [20.0], [30.0]]), tau=0.5,
+                             copy_threshold=0.5, outlier_threshold=1.0)
+    table = sf.strong_filter(one_pool(moved), checks, keep=1)
+    assert table.loc[0, sf.NN_DISTANCE] > 4  # far in pixels: not a copy ...
+    assert table.loc[0, sf.FEATURE_DISTANCE] == pytest.approx(0.0)  # ... and not an outlier
+    assert list(table[sf.REASON]) == [sf.KEPT_REASON]
 
 
 def test_thresholds_come_from_real_train_and_validation_distances():
-    train = inked([0, 4, 8, 16], size=8)  # leave-one-out distances: 2, 2, 2, sqrt(8)
-    val = inked([2, 40], size=8)  # nearest-train distances: sqrt(2), sqrt(24)
+    train = inked([0, 4, 8, 16], size=8)  # pixel leave-one-out distances: 2, 2, 2, sqrt(8)
+    val = inked([2, 40], size=8)  # nearest-train distances in the ink feature: 2 and 24
     checks = sf.build_checks(InkVotes(), train, val, size=8, tau=0.5, copy_quantile=0.0,
                              outlier_quantile=1.0)
     assert checks.copy_threshold == pytest.approx(2.0)
-    assert checks.outlier_threshold == pytest.approx(np.sqrt(24))
+    assert checks.outlier_threshold == pytest.approx(24.0)
+    assert checks.feature_reference[:, 0] == pytest.approx([0, 4, 8, 16])
+
+
+@pytest.mark.parametrize("name, dim", [("lenet", 84), ("resnet", 64), ("resnet18", 512)])
+def test_embed_returns_what_the_last_linear_layer_sees(name, dim):
+    from gansemble_lib.classifiers import make_classifier
+
+    torch.manual_seed(0)
+    model = make_classifier(name, in_channels=1, n_classes=3, size=32)
+    images = inked([0, 100, 300, 500], size=32)
+    features = sf.embed(model, images, size=32, batch_size=3)
+    assert features.shape == (4, dim)
+    assert np.allclose(features, sf.embed(model, images, size=32, batch_size=4), atol=1e-5)
+    with pytest.raises(ValueError, match="no nn.Linear"):
+        sf.embed(nn.Sequential(nn.Flatten()), images, size=32)
 
 
 def test_summary_accounts_for_every_pooled_image():
