@@ -38,8 +38,7 @@ from .gan_training import (
     train_gan,
 )
 from .generators import check_class_index
-from .polar import resample_to
-from .polar import render_spectra
+from .polar import render_spectra, resample_to
 from .training import seed_everything
 
 KIND = "spectrum_gan"

@@ -30,8 +30,7 @@ from gansemble_lib.diffaugment import DiffAugment, parse_policy, translation
 from gansemble_lib.errors import DataError
 from gansemble_lib.gan_training import CHECKPOINT_FILE, GRIDS_DIR, update_ema
 from gansemble_lib.generators import load_generator
-from gansemble_lib.polar import PolarGeometry
-from gansemble_lib.polar import render_spectra
+from gansemble_lib.polar import PolarGeometry, render_spectra
 from gansemble_lib.training import load_checkpoint
 from tests.conftest import REPO
 
