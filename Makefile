@@ -10,7 +10,7 @@ KERNEL := gansemble
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data reproduce reproduce-paper test test-fast bench lint format clean
+.PHONY: help setup data reproduce reproduce-rampp reproduce-paper test test-fast bench lint format clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' \
@@ -34,6 +34,13 @@ reproduce: data ## run the whole pipeline (dvc repro), then refresh the README r
 	dvc repro
 	$(PY) -m gansemble_lib update-readme
 	@dvc status
+
+RAMPP ?= ../shared/data/rampp
+reproduce-rampp: $(STAMP) ## the whole pipeline on the real RaMPP spectra (RAMPP=folder) -> reports/datasets/rampp
+	$(PY) -m gansemble_lib run-dataset rampp \
+		"$(RAMPP)/Microplasbial MP variants FW.CSV" "$(RAMPP)/Microplasbial MP variants SW.CSV" \
+		--format wide_wavenumber
+	$(PY) -m gansemble_lib update-readme
 
 reproduce-paper: data ## switch params.yaml to the paper profile and run (GPU advised)
 	$(PY) -m gansemble_lib profile paper

@@ -65,6 +65,21 @@ def _cmd_update_readme(args: argparse.Namespace) -> None:
     print(f"{args.readme}: results section {'updated' if changed else 'already up to date'}")
 
 
+def _cmd_run_dataset(args: argparse.Namespace) -> None:
+    from .dataset_runs import run_dataset
+
+    options = []
+    for flag, value in (("--label-column", args.label_column),
+                        ("--wavenumber-column", args.wavenumber_column),
+                        ("--label-regex", args.label_regex)):
+        if value is not None:
+            options += [flag, value]
+    run_dataset(args.name, args.src, fmt=args.format, profile=args.profile,
+                import_options=tuple(options))
+    print(f"next: `gansemble update-readme` to show them, then commit reports/datasets/"
+          f"{args.name}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .profiles import PROFILES
     from .raw_data import ALL_FORMATS
@@ -93,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", default="data/raw")
     p.add_argument("--no-dvc", action="store_true", help="do not update data.dvc")
     p.set_defaults(func=_cmd_import_data)
+
+    p = sub.add_parser("run-dataset", help="run the whole pipeline on another dataset in "
+                                           "runs/NAME; keep results in reports/datasets/NAME")
+    p.add_argument("name", help="short name for the result set, e.g. rampp")
+    p.add_argument("src", nargs="+", help="file(s) or one folder, as for import-data")
+    p.add_argument("--format", default="auto", choices=ALL_FORMATS)
+    p.add_argument("--profile", choices=sorted(PROFILES),
+                   help="parameter profile for this run (default: params.yaml as committed)")
+    p.add_argument("--label-column", help="wide_label: the column holding the class")
+    p.add_argument("--wavenumber-column", help="wide_wavenumber: the axis column")
+    p.add_argument("--label-regex", help="regex whose first group is the class label")
+    p.set_defaults(func=_cmd_run_dataset)
 
     p = sub.add_parser("prepare", help="the prepare stage (run by dvc repro)")
     p.add_argument("--raw", default="data/raw")

@@ -1,13 +1,16 @@
 """Keep the README's results section equal to what the pipeline measured.
 
-The section between the markers is generated from the git-tracked metrics JSON files in
-``reports/metrics`` (DVC ``cache: false`` outputs), so a fresh clone can check it without
-running anything; a test fails when the README and the metrics disagree.
+The section between the markers is generated from git-tracked files only, so a fresh clone can
+check it without running anything (a test fails when the README and the files disagree): the
+default dataset's metrics JSON in ``reports/metrics`` (DVC ``cache: false`` outputs) and, for
+every other dataset run with ``gansemble run-dataset``, ``reports/datasets/<name>/metrics`` with
+its ``run.json``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .errors import DataError
@@ -28,13 +31,72 @@ def _fmt(value: float | None, digits: int = 3, sign: bool = False) -> str:
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
+GENERATOR_ORDER = ("mpcgan_noaug", "mpcgan_aug", "modern_aug", "spectrum", "vae")
+FILTER_ORDER = ("none", "symp", "strong")
+FIDELITY_SOURCES = ("real train", *GENERATOR_ORDER, "augmentation", "smote")
+
+
+def _rank(name: str, table: tuple[str, ...]) -> int:
+    return table.index(name) if name in table else len(table)
+
+
+def row_order(name: str) -> tuple:
+    """Downstream rows in reading order: the baseline, data-only baselines, generators (by
+    generator, then filter), generator + augmentation, TSTR, then the spectra-only references."""
+    fixed = {"real only": 0, "class-weighted loss": 1, "random oversampling": 2}
+    if name in fixed:
+        return (fixed[name], 0, 0, name)
+    if name.startswith("ordinary augmentation"):
+        return (3, 0, 0, name)
+    if name.startswith("SMOTE"):
+        return (4, 0, 0, name)
+    if name.startswith("TSTR"):
+        return (7, 0, 0, name)
+    if name.endswith("(spectra)"):
+        return (8, 0, 0, name)
+    match = re.match(r"(\w+)(?: \(no filter\)| \+ (\w+) filter)?", name)
+    generator, filter_name = match.group(1), match.group(2) or "none"
+    group = 6 if "ordinary augmentation" in name else 5
+    return (group, _rank(generator, GENERATOR_ORDER), _rank(filter_name, FILTER_ORDER), name)
+
+
+def _fidelity(result: dict) -> list[str]:
+    extractor = result["extractor"]
+    lines = [f"Fidelity against the real test split (stage 05; extractor `{extractor['name']}`, "
+             f"weights sha256 `{extractor['weights_sha256'][:16]}…`, {extractor['feature_dim']} "
+             "features). The real-train row compares real train with real test images: the floor a "
+             "generator can hope to reach. Empty cells: "
+             "a filter kept too few images to compute the metric.", ""]
+    if extractor.get("notice"):
+        lines += [f"> {extractor['notice']}", ""]
+    has_n = any("n_generated" in row for row in result["overall"].values())
+    lines += ["| source | filter |" + (" n |" if has_n else "") +
+              " FID | KID | IS | precision | recall |",
+              "| --- | --- |" + (" ---: |" if has_n else "") + " ---: |" * 5]
+
+    def key(item):
+        source, _, filter_name = item[0].partition("/")
+        return (_rank(source, FIDELITY_SOURCES), _rank(filter_name, FILTER_ORDER), item[0])
+
+    for name, row in sorted(result["overall"].items(), key=key):
+        source, _, filter_name = name.partition("/")
+        n = f" {row['n_generated']} |" if has_n else ""
+        cells = " | ".join("" if row.get(c) is None else _fmt(row[c])
+                           for c in ("fid", "kid_mean", "is_mean", "precision", "recall"))
+        lines.append(f"| {source} | {filter_name} |{n} {cells} |")
+    notes = sorted({row["note"] for row in result["overall"].values() if row.get("note")})
+    if notes:
+        lines += ["", "Notes from the stage: " + "; ".join(notes) + "."]
+    return lines
+
+
 def _downstream(result: dict) -> list[str]:
     lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']}), tested on "
              "the real test split; difference = macro-F1 minus real-only with its 95 % paired "
              "bootstrap interval:", "",
              "| training data | macro-F1 (mean ± sd) | balanced accuracy | difference [95 % CI] |",
              "| --- | ---: | ---: | ---: |"]
-    for name, row in result["rows"].items():
+    for name, row in sorted(result["rows"].items(), key=lambda item: row_order(item[0])):
         diff = ("—" if row.get("diff_macro_f1") is None else
                 f"{_fmt(row['diff_macro_f1'], sign=True)} [{_fmt(row['ci_low'], sign=True)}, "
                 f"{_fmt(row['ci_high'], sign=True)}]" + (" *" if row["excludes_zero"] else ""))
@@ -49,8 +111,8 @@ def _downstream(result: dict) -> list[str]:
     return lines
 
 
-def render_results(metrics_dir: str | Path = "reports/metrics") -> str:
-    """The generated Markdown of the results section (without the markers)."""
+def render_dataset(metrics_dir: str | Path) -> list[str]:
+    """The results of one dataset from its metrics folder."""
     metrics_dir = Path(metrics_dir)
     lines = []
     explore = _load(metrics_dir, "01_explore.json")
@@ -65,19 +127,50 @@ def render_results(metrics_dir: str | Path = "reports/metrics") -> str:
                      f"macro-F1 {_fmt(scores['macro_f1_mean'])} ± "
                      f"{_fmt(scores['macro_f1_std'])}; {chosen['overlapping_candidates']} of "
                      f"{chosen['candidates'] - 1} other candidates overlap within mean ± sd).")
+    fidelity = _load(metrics_dir, "05_fidelity.json")
+    if fidelity:
+        lines += ["", *_fidelity(fidelity)]
     downstream = _load(metrics_dir, "06_downstream.json")
     if downstream:
         lines += ["", *_downstream(downstream)]
     elif lines:
-        lines += ["", "No downstream result is recorded in `reports/metrics` yet (stage 06 has not "
-                  "been run for these metrics), so none is claimed: run `make reproduce`."]
-    if not lines:
-        lines.append("No results yet: run `make reproduce`.")
+        lines += ["", f"No downstream result is recorded in `{metrics_dir}` yet (stage 06 has not "
+                  "been run for these metrics), so none is claimed."]
+    return lines
+
+
+def _provenance(folder: Path) -> list[str]:
+    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    files = ", ".join(f"`{Path(s['path']).name}` (sha256 `{s['sha256'][:12]}…`)"
+                      for s in run["sources"])
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in run["stage_seconds"].items())
+    lines = [f"Sources: {files}; format `{run['format']}`; parameters: {run['profile']}; "
+             f"commit `{run['commit'][:12]}`.",
+             f"Reproduce: `{run['command']}` (results in `{folder.as_posix()}`). "
+             f"Whole `dvc repro`: {run['dvc_repro_seconds'] / 60:.1f} min on "
+             f"{run['machine']['cpus']} CPU cores"
+             + (f" ({stages})." if stages else ".")]
+    return lines
+
+
+def render_results(metrics_dir: str | Path = "reports/metrics",
+                   datasets_dir: str | Path | None = "reports/datasets") -> str:
+    """The generated Markdown of the results section (without the markers)."""
+    lines = render_dataset(metrics_dir)
+    others = sorted(p for p in Path(datasets_dir).iterdir() if (p / "run.json").is_file()) \
+        if datasets_dir and Path(datasets_dir).is_dir() else []
+    if others and lines:
+        lines = ["### Default dataset (simulated, embedded; `make reproduce`)", "", *lines]
+    elif not lines:
+        lines = ["No results yet: run `make reproduce`."]
+    for folder in others:
+        lines += ["", f"### Dataset `{folder.name}`", "", *_provenance(folder), "",
+                  *(render_dataset(folder / "metrics") or ["No metrics recorded."])]
     return "\n".join(lines)
 
 
-def update_readme(readme: str | Path = "README.md", metrics_dir: str | Path = "reports/metrics"
-                  ) -> bool:
+def update_readme(readme: str | Path = "README.md", metrics_dir: str | Path = "reports/metrics",
+                  datasets_dir: str | Path | None = "reports/datasets") -> bool:
     """Rewrite the results section; return True when it changed."""
     readme = Path(readme)
     text = readme.read_text(encoding="utf-8")
@@ -86,7 +179,7 @@ def update_readme(readme: str | Path = "README.md", metrics_dir: str | Path = "r
                         fix=f"put {START} and {END} where the results belong")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{render_results(metrics_dir)}\n{END}{tail}"
+    new = f"{head}{START}\n{render_results(metrics_dir, datasets_dir)}\n{END}{tail}"
     if new != text:
         write_text(readme, new)
     return new != text

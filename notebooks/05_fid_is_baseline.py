@@ -172,7 +172,7 @@ memory
 record = {
     "extractor": {"name": extractor.name, "weights_sha256": extractor.weights_sha256,
                   "feature_dim": extractor.feature_dim, "notice": extractor.notice},
-    "overall": fidelity.frame_record(overall, list(FIDELITY_METRICS)),
+    "overall": fidelity.frame_record(overall, [*FIDELITY_METRICS, "n_generated", "note"]),
     "paper_protocol": fidelity.frame_record(paper, fidelity.REPEAT_COLUMNS),
     "chemical_validity": fidelity.frame_record(chemistry, [validity.OVERALL]),
     "near_copy_share": fidelity.frame_record(memory, ["near_copy_share", "distance_ratio"]),

@@ -28,10 +28,10 @@ from pathlib import Path
 from IPython.display import Image, Markdown, display
 
 from gansemble_lib.colophon import colophon
-from gansemble_lib.readme_results import render_results
+from gansemble_lib.readme_results import render_dataset
 
 tables, figures, metrics = Path(tables_dir), Path(figures_dir), Path(metrics_dir)
-display(Markdown(render_results(metrics)))
+display(Markdown("\n".join(render_dataset(metrics))))
 
 # %% [markdown]
 # ## 1 · The data and its imbalance

@@ -2,13 +2,15 @@
 
 import json
 
-from gansemble_lib.readme_results import readme_section, render_results, update_readme
+from gansemble_lib.readme_results import readme_section, render_results, row_order, update_readme
 from tests.conftest import REPO
 
 
 def test_readme_results_match_the_committed_metrics():
-    assert readme_section(REPO / "README.md") == render_results(REPO / "reports" / "metrics"), (
-        "README results differ from reports/metrics: run `gansemble update-readme`")
+    expected = render_results(REPO / "reports" / "metrics", REPO / "reports" / "datasets")
+    assert readme_section(REPO / "README.md") == expected, (
+        "README results differ from reports/metrics or reports/datasets: run "
+        "`gansemble update-readme`")
 
 
 def test_a_changed_metric_changes_the_section(tmp_path):
@@ -19,6 +21,53 @@ def test_a_changed_metric_changes_the_section(tmp_path):
     (metrics / "02_chosen.json").write_text(json.dumps(chosen))
     readme = tmp_path / "README.md"
     readme.write_text((REPO / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
-    assert update_readme(readme, metrics)
+    assert update_readme(readme, metrics, datasets_dir=None)
     assert "at N = 30 (validation macro-F1 0.500 ± 0.100" in readme_section(readme)
-    assert not update_readme(readme, metrics)
+    assert not update_readme(readme, metrics, datasets_dir=None)
+
+
+def _row(value):
+    return {"macro_f1_mean": value, "macro_f1_std": 0.01, "balanced_accuracy_mean": value,
+            "diff_macro_f1": None, "ci_low": None, "ci_high": None, "excludes_zero": False}
+
+
+def test_downstream_rows_are_listed_in_reading_order():
+    names = ["vae + symp filter", "SMOTE on spectra (rendered)", "logistic regression (spectra)",
+             "vae (no filter)", "TSTR: vae + symp filter only", "real only",
+             "mpcgan_aug + strong filter", "mpcgan_aug + symp filter + ordinary augmentation",
+             "ordinary augmentation (0: none, N=40)", "mpcgan_noaug (no filter)",
+             "class-weighted loss", "random oversampling"]
+    assert sorted(names, key=row_order) == [
+        "real only", "class-weighted loss", "random oversampling",
+        "ordinary augmentation (0: none, N=40)", "SMOTE on spectra (rendered)",
+        "mpcgan_noaug (no filter)", "mpcgan_aug + strong filter", "vae (no filter)",
+        "vae + symp filter", "mpcgan_aug + symp filter + ordinary augmentation",
+        "TSTR: vae + symp filter only", "logistic regression (spectra)"]
+
+
+def test_every_dataset_folder_gets_a_section_with_its_provenance(tmp_path):
+    default, other = tmp_path / "metrics", tmp_path / "datasets" / "mine" / "metrics"
+    for folder, value in ((default, 0.5), (other, 0.25)):
+        folder.mkdir(parents=True)
+        fidelity = {"extractor": {"name": "x-net", "weights_sha256": "ab" * 32, "feature_dim": 8,
+                                  "notice": None},
+                    "overall": {"vae/strong": {"fid": None, "kid_mean": None, "is_mean": 1.0,
+                                               "precision": None, "recall": None},
+                                "real train/-": {"fid": value, "kid_mean": 0.0, "is_mean": 2.0,
+                                                 "precision": 1.0, "recall": 1.0}}}
+        (folder / "05_fidelity.json").write_text(json.dumps(fidelity))
+        downstream = {"classifier": "lenet", "seeds": [0], "rows": {"real only": _row(value)},
+                      "conclusion": "none"}
+        (folder / "06_downstream.json").write_text(json.dumps(downstream))
+    run = {"sources": [{"path": "../x/a b.csv", "sha256": "cd" * 32}], "format": "auto",
+           "profile": "laptop", "commit": "f" * 40, "command": "gansemble run-dataset mine x",
+           "dvc_repro_seconds": 90.0, "machine": {"cpus": 2}, "stage_seconds": {"prepare": 1.2}}
+    (other.parent / "run.json").write_text(json.dumps(run))
+    text = render_results(default, tmp_path / "datasets")
+    first, second = text.split("### Dataset `mine`")
+    assert first.startswith("### Default dataset")
+    assert "| real train | - | 0.500 |" in first and "| real only | 0.500 ± 0.010 |" in first
+    assert "| real train | - | 0.250 |" in second and "| real only | 0.250 ± 0.010 |" in second
+    assert "| vae | strong |  |  | 1.000 |  |  |" in first
+    assert "`a b.csv` (sha256 `cdcdcdcdcdcd…`)" in second and "1.5 min on 2 CPU cores" in second
+    assert "(prepare 1 s)" in second and "x-net" in second

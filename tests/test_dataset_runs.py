@@ -1,0 +1,140 @@
+"""`gansemble run-dataset`: the pipeline on another dataset, results kept beside the default."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from gansemble_lib import dataset_runs as dr
+from gansemble_lib.errors import DataError
+from gansemble_lib.readme_results import render_results
+from tests.conftest import COPY_IGNORE, REPO, run
+
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
+
+
+@pytest.mark.parametrize("name", ["", "Rampp", "a/b", "default", "x" * 41, "-lead"])
+def test_unusable_names_are_refused_with_the_rule(name):
+    with pytest.raises(DataError, match="lower-case letters"):
+        dr.check_name(name)
+
+
+def test_sources_are_described_by_size_and_sha256(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "b.csv").write_bytes(b"1,2\n")
+    (tmp_path / "a.csv").write_bytes(b"abc")
+    described = dr.describe_sources([str(tmp_path / "a.csv"), str(tmp_path / "folder")])
+    assert [(d["bytes"], d["sha256"]) for d in described] == [
+        (3, hashlib.sha256(b"abc").hexdigest()), (4, hashlib.sha256(b"1,2\n").hexdigest())]
+    with pytest.raises(DataError, match="no such file") as error:
+        dr.describe_sources([str(tmp_path / "missing.csv")])
+    assert "missing.csv" in str(error.value)
+
+
+def _git_repo(path):
+    path.mkdir()
+    (path / "tracked.txt").write_text("one\n")
+    subprocess.run([*GIT, "init", "--quiet"], cwd=path, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=path, check=True)
+    subprocess.run([*GIT, "commit", "--quiet", "-m", "first"], cwd=path, check=True)
+    return path
+
+
+def test_results_are_tied_to_a_commit_so_uncommitted_changes_are_refused(tmp_path):
+    repo = _git_repo(tmp_path / "repo")
+    assert len(dr.current_commit(repo)) == 40
+    (repo / "untracked.txt").write_text("fine\n")
+    dr.current_commit(repo)
+    (repo / "tracked.txt").write_text("two\n")
+    with pytest.raises(DataError, match="uncommitted changes to tracked files \\(tracked.txt\\)"):
+        dr.current_commit(repo)
+
+
+def test_a_clone_follows_the_commit_and_keeps_its_outputs(tmp_path):
+    repo = _git_repo(tmp_path / "repo")
+    dest = repo / "runs" / "x"
+    first = dr.current_commit(repo)
+    dr.checkout_clone(repo, dest, first)
+    (dest / "output.bin").write_bytes(b"kept")
+    (dest / "tracked.txt").write_text("changed by a run\n")
+    (repo / "tracked.txt").write_text("two\n")
+    subprocess.run([*GIT, "commit", "--quiet", "-am", "second"], cwd=repo, check=True)
+    second = dr.current_commit(repo)
+    dr.checkout_clone(repo, dest, second)
+    assert dr.current_commit(dest) == second
+    assert (dest / "tracked.txt").read_text() == "two\n"
+    assert (dest / "output.bin").read_bytes() == b"kept"
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(DataError, match="not a git clone"):
+        dr.checkout_clone(repo, tmp_path / "plain", second)
+
+
+def test_stage_clock_times_stages_from_the_repro_output():
+    clock = dr.StageClock()
+    lines = [("'data.dvc' didn't change, skipping", 0.0),
+             ("Stage 'prepare' didn't change, skipping", 0.5),
+             ("Running stage 'explore':", 1.0), ("> jupytext ...", 2.0),
+             ("Updating lock file 'dvc.lock'", 4.5), ("Running stage 'choose':", 5.0)]
+    for text, now in lines:
+        clock.line(text, now)
+    clock.stop(12.0)
+    assert clock.seconds == {"explore": 3.5, "choose": 7.0}
+    assert clock.skipped == ["prepare"]
+
+
+def test_collect_is_all_or_nothing(tmp_path):
+    clone, out = tmp_path / "clone", tmp_path / "out"
+    (out / "metrics").mkdir(parents=True)
+    (out / "metrics" / "old.json").write_text("{}")
+    with pytest.raises(DataError, match="the run left no"):
+        dr.collect(clone, out, {})
+    assert (out / "metrics" / "old.json").is_file(), "a failed collect must not touch old results"
+    for src, _ in dr.KEPT:
+        target = clone / src
+        if "." in target.name:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(src)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            (target / "a.json").write_text("{}")
+    dr.collect(clone, out, {"name": "x"})
+    assert json.loads((out / dr.RUN_RECORD).read_text()) == {"name": "x"}
+    assert (out / "dvc.lock").read_text() == "dvc.lock" and (out / "metrics" / "a.json").is_file()
+    assert not (out / "metrics" / "old.json").exists()
+
+
+@pytest.mark.slow
+def test_run_dataset_end_to_end_on_the_smoke_profile(tmp_path):
+    """A git clone of the project, a user's CSV, the whole smoke pipeline, results collected."""
+    repo = tmp_path / "project"
+    shutil.copytree(REPO, repo, ignore=COPY_IGNORE)
+    subprocess.run([*GIT, "init", "--quiet"], cwd=repo, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*GIT, "commit", "--quiet", "-m", "copy"], cwd=repo, check=True)
+    own = tmp_path / "own"
+    run([sys.executable, "-m", "gansemble_lib", "simulate", "--out", str(own), "--seed", "3"],
+        tmp_path)
+    result = run([sys.executable, "-m", "gansemble_lib", "run-dataset", "mine",
+                  str(own / "spectra.csv"), "--format", "wide_wavenumber", "--profile", "smoke"],
+                 repo)
+    assert "imported 210 spectra samples in 10 classes" in result.stdout
+    out = repo / "reports" / "datasets" / "mine"
+    record = json.loads((out / dr.RUN_RECORD).read_text())
+    assert record["commit"] == dr.current_commit(repo) and record["profile"] == "smoke"
+    assert set(record["stage_seconds"]) >= {"prepare", "downstream", "report"}
+    assert record["sources"][0]["sha256"] == dr.sha256(own / "spectra.csv")
+    downstream = json.loads((out / "metrics" / "06_downstream.json").read_text())
+    assert "real only" in downstream["rows"]
+    assert "origin: imported" in (out / "dataset.yaml").read_text()
+    assert (out / "report.html").stat().st_size > 10_000
+    assert "### Dataset `mine`" in render_results(repo / "reports" / "metrics",
+                                                  repo / "reports" / "datasets")
+    # The user's checkout is untouched apart from the new result folder.
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True,
+                            text=True, check=True).stdout
+    assert status.strip() == "?? reports/datasets/", status
