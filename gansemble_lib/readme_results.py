@@ -69,24 +69,28 @@ def _fidelity(result: dict) -> list[str]:
              "a filter kept too few images to compute the metric.", ""]
     if extractor.get("notice"):
         lines += [f"> {extractor['notice']}", ""]
-    has_n = any("n_generated" in row for row in result["overall"].values())
+    rows = result["overall"]
+    has_n = any("n_generated" in row for row in rows.values())
+    notes = sorted({row["note"] for row in rows.values() if row.get("note")})
+    marks = {note: chr(ord("a") + i) for i, note in enumerate(notes)}
     lines += ["| source | filter |" + (" n |" if has_n else "") +
-              " FID | KID | IS | precision | recall |",
-              "| --- | --- |" + (" ---: |" if has_n else "") + " ---: |" * 5]
+              " FID | KID | IS | precision | recall |" + (" note |" if notes else ""),
+              "| --- | --- |" + (" ---: |" if has_n else "") + " ---: |" * 5 +
+              (" --- |" if notes else "")]
 
     def key(item):
         source, _, filter_name = item[0].partition("/")
         return (_rank(source, FIDELITY_SOURCES), _rank(filter_name, FILTER_ORDER), item[0])
 
-    for name, row in sorted(result["overall"].items(), key=key):
+    for name, row in sorted(rows.items(), key=key):
         source, _, filter_name = name.partition("/")
         n = f" {row['n_generated']} |" if has_n else ""
         cells = " | ".join("" if row.get(c) is None else _fmt(row[c])
                            for c in ("fid", "kid_mean", "is_mean", "precision", "recall"))
-        lines.append(f"| {source} | {filter_name} |{n} {cells} |")
-    notes = sorted({row["note"] for row in result["overall"].values() if row.get("note")})
+        note = f" {marks[row['note']]} |" if row.get("note") else (" |" if notes else "")
+        lines.append(f"| {source} | {filter_name} |{n} {cells} |{note}")
     if notes:
-        lines += ["", "Notes from the stage: " + "; ".join(notes) + "."]
+        lines += ["", "Notes: " + "; ".join(f"({marks[note]}) {note}" for note in notes) + "."]
     return lines
 
 
