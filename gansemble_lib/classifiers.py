@@ -121,17 +121,28 @@ def to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainSettings:
+    """``steps`` > 0 fixes the number of optimiser steps whatever the data size (epochs are then
+    as many as it takes); otherwise training runs ``epochs`` passes over the data."""
+
     epochs: int
     batch_size: int
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.9
+    steps: int = 0
 
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: np.ndarray, *,
                      settings: TrainSettings, seed: int, device: torch.device,
                      class_weights: torch.Tensor | None = None) -> nn.Module:
-    """Plain mini-batch training, seeded: same seed and data give the same weights on CPU."""
+    """Plain mini-batch training, seeded: same seed and data give the same weights on CPU.
+
+    Runs ``settings.steps`` optimiser steps when that is set (a fixed budget: a bigger training
+    set then means more distinct images per step, not more steps), else ``settings.epochs``
+    passes over shuffled data. Returns the model; ``model.steps_taken`` records the count.
+    """
+    if len(x) == 0:
+        raise ValueError("no training images")
     generator = torch.Generator().manual_seed(seed)
     model = model.to(device)
     labels = torch.as_tensor(y, dtype=torch.long)
@@ -140,18 +151,27 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: np.ndarray, *,
     else:
         opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     weights = None if class_weights is None else class_weights.to(device)
+    batch_norm = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    if batch_norm and len(x) < 2:
+        raise ValueError("batch norm cannot train on a single image")
     model.train()
-    for _ in range(settings.epochs):
+    taken, epoch = 0, 0
+    while (taken < settings.steps) if settings.steps > 0 else (epoch < settings.epochs):
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), settings.batch_size):
             idx = order[start:start + settings.batch_size]
-            if len(idx) < 2 and any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+            if len(idx) < 2 and batch_norm:
                 continue  # batch norm cannot train on a single sample
             logits = model(x[idx].to(device))
             loss = F.cross_entropy(logits, labels[idx].to(device), weight=weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            taken += 1
+            if taken == settings.steps:
+                break
+        epoch += 1
+    model.steps_taken = taken
     return model
 
 

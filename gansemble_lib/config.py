@@ -259,7 +259,10 @@ class DownstreamParams:
                                   "(empty = from scratch; never downloaded)")
     classifier_size: int = param(32, "images are resized to this for the classifier",
                                  ge=16, le=512)
-    epochs: int = param(15, "training epochs, the same for every row", ge=1)
+    steps: int = param(300, "optimiser steps per run, the same for every row whatever its data "
+                       "size, so rows differ only in data (0 = train for `epochs` instead, the "
+                       "paper's protocol: bigger training sets then also get more steps)", ge=0)
+    epochs: int = param(15, "training epochs when steps = 0", ge=1)
     batch_size: int = param(32, "mini-batch size", ge=1)
     lr: float = param(2e-3, "Adam learning rate", gt=0)
     bootstrap: int = param(1000, "paired bootstrap draws (seeds and test images resampled)",

@@ -10,9 +10,9 @@ one such call):
    named parameter profile if one is asked for;
 3. runs ``dvc repro`` there, streaming its output and timing each stage;
 4. copies the results into ``reports/datasets/NAME/`` of this checkout, all at once: metrics,
-   tables, the HTML report, the downstream figures, the clone's ``dvc.lock``, ``params.yaml``,
-   ``data.dvc`` and ``dataset.yaml``, and ``run.json`` (commit, sources with sha256, profile,
-   wall time per stage, machine, package versions).
+   tables, the HTML report, the downstream figures, the clone's ``dvc.lock``, ``params.yaml``
+   and ``dataset.yaml``, and ``run.json`` (commit, sources with sha256, the clone's ``data.dvc``
+   entry, profile, wall time per stage, machine, package versions).
 
 The default dataset keeps ``reports/`` and ``dvc.lock`` at the top level; every other dataset's
 results are a git-tracked folder, so ``gansemble update-readme`` shows them all and a fresh
@@ -36,6 +36,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import yaml
+
 from .errors import DataError
 from .io_utils import atomic_dir
 
@@ -48,10 +50,12 @@ KEPT = (("reports/metrics", "metrics"), ("reports/tables", "tables"),
         ("reports/report.html", "report.html"), ("reports/figures/06_forest.png",
                                                   "figures/06_forest.png"),
         ("reports/figures/06_recall.png", "figures/06_recall.png"),
-        ("dvc.lock", "dvc.lock"), ("params.yaml", "params.yaml"), ("data.dvc", "data.dvc"),
+        ("dvc.lock", "dvc.lock"), ("params.yaml", "params.yaml"),
         ("data/raw/dataset.yaml", "dataset.yaml"))
+# data.dvc is recorded inside run.json: a copied *.dvc file would be tracked by this checkout's DVC.
 _STAGE_START = re.compile(r"Running stage '([^']+)'")
 _STAGE_SKIP = re.compile(r"Stage '([^']+)' didn't change, skipping")
+_STAGE_CACHED = re.compile(r"Stage '([^']+)' is cached")
 _PACKAGES = ("torch", "torchvision", "torch-fidelity", "dvc", "papermill", "numpy", "pandas")
 
 
@@ -124,17 +128,21 @@ class StageClock:
 
     seconds: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
     _current: str | None = None
     _since: float = 0.0
 
     def line(self, text: str, now: float) -> None:
         started, skipped = _STAGE_START.search(text), _STAGE_SKIP.search(text)
-        if started or skipped or "Updating lock file" in text:
+        cached = _STAGE_CACHED.search(text)
+        if started or skipped or cached or "Updating lock file" in text:
             self.stop(now)
         if started:
             self._current, self._since = started.group(1), now
         if skipped:
             self.skipped.append(skipped.group(1))
+        if cached:  # DVC's run cache: outputs of an identical earlier run, not a new run
+            self.restored.append(cached.group(1))
 
     def stop(self, now: float) -> None:
         if self._current is not None:
@@ -194,7 +202,7 @@ def collect(clone: Path, out: Path, record: dict) -> Path:
                 shutil.copytree(clone / src, target)
             else:
                 shutil.copy2(clone / src, target)
-        (tmp / RUN_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n",
+        (tmp / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n",
                                       encoding="utf-8")
     return out
 
@@ -225,6 +233,7 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
         "import_options": list(import_options), "profile": profile or "params.yaml as committed",
         "started_utc": started.isoformat(timespec="seconds"), "dvc_repro_seconds": wall,
         "stage_seconds": clock.seconds, "stages_unchanged": clock.skipped,
+        "stages_restored_from_run_cache": clock.restored,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()},
         "packages": _versions(),
@@ -232,6 +241,7 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
             [name, *(f'"{s}"' for s in sources), "--format", fmt,
              *(["--profile", profile] if profile else []), *import_options]),
     }
+    record["data_dvc"] = yaml.safe_load((clone / "data.dvc").read_text(encoding="utf-8"))
     out = collect(clone, repo / RESULTS_DIR / name, record)
     echo(f"[{name}] dvc repro took {wall:.0f} s; results in {out.relative_to(repo)}")
     return out

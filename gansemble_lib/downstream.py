@@ -284,13 +284,14 @@ def conclusion(differences: pd.DataFrame, *, synthetic_rows: list[str],
 
 
 def metrics_record(table: pd.DataFrame, statement: str, *, minority: list[str],
-                   seeds: list[int], classifier: str, emptied: list[str] = ()) -> dict:
+                   seeds: list[int], classifier: str, emptied: list[str] = (),
+                   budget: str = "") -> dict:
     """The JSON DVC tracks for stage 06: every row's scores and difference, and the verdict."""
     rows = {}
     for name, values in table.iterrows():
         rows[str(name)] = {key: (None if pd.isna(v) else bool(v) if isinstance(v, bool | np.bool_)
                                  else float(v)) for key, v in values.items()}
     return {"rows": rows, "conclusion": statement, "minority_classes": minority,
-            "seeds": seeds, "classifier": classifier, "baseline": REAL_ONLY,
+            "seeds": seeds, "classifier": classifier, "budget": budget, "baseline": REAL_ONLY,
             "emptied_by_filter": list(emptied),
             "test_split": "real test split (never used for training or selection)"}

@@ -32,7 +32,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                         "classifier_size": 16, "grid_per_class": 2},
         "fidelity": {"domain_epochs": 2, "domain_size": 16, "kid_subsets": 10,
                      "paper_repeats": 1},
-        "downstream": {"seeds": 2, "epochs": 1, "classifier_size": 16, "bootstrap": 100},
+        "downstream": {"seeds": 2, "steps": 10, "classifier_size": 16, "bootstrap": 100},
     },
     "paper": {
         "prepare": {"image_size": 128, "channels": 3},
@@ -43,7 +43,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "vae": {"width": 16, "latent_dim": 32, "epochs": 500, "kl_warmup": 150},
         "symp_filter": {"classifier_size": 128},
         "fidelity": {"domain_size": 128},
-        "downstream": {"classifier": "resnet18", "classifier_size": 128, "epochs": 100},
+        "downstream": {"classifier": "resnet18", "classifier_size": 128, "steps": 0,
+                       "epochs": 100},
     },
 }
 

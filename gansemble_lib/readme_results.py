@@ -95,7 +95,9 @@ def _fidelity(result: dict) -> list[str]:
 
 
 def _downstream(result: dict) -> list[str]:
-    lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']}), tested on "
+    budget = f", {result['budget']}" if result.get("budget") else ""
+    lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']}{budget}), "
+             "tested on "
              "the real test split; difference = macro-F1 minus real-only with its 95 % paired "
              "bootstrap interval:", "",
              "| training data | macro-F1 (mean ± sd) | balanced accuracy | difference [95 % CI] |",
@@ -154,6 +156,10 @@ def _provenance(folder: Path) -> list[str]:
              f"Whole `dvc repro`: {run['dvc_repro_seconds'] / 60:.1f} min on "
              f"{run['machine']['cpus']} CPU cores"
              + (f" ({stages})." if stages else ".")]
+    reused = run.get("stages_unchanged", []) + run.get("stages_restored_from_run_cache", [])
+    if reused:
+        lines[-1] += (f" Not rerun in that time (unchanged or restored from DVC's run cache): "
+                      f"{', '.join(reused)}.")
     return lines
 
 

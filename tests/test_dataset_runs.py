@@ -79,12 +79,13 @@ def test_stage_clock_times_stages_from_the_repro_output():
     lines = [("'data.dvc' didn't change, skipping", 0.0),
              ("Stage 'prepare' didn't change, skipping", 0.5),
              ("Running stage 'explore':", 1.0), ("> jupytext ...", 2.0),
-             ("Updating lock file 'dvc.lock'", 4.5), ("Running stage 'choose':", 5.0)]
+             ("Updating lock file 'dvc.lock'", 4.5), ("Running stage 'choose':", 5.0),
+             ("Stage 'report' is cached - skipping run, checking out outputs", 12.0)]
     for text, now in lines:
         clock.line(text, now)
-    clock.stop(12.0)
+    clock.stop(13.0)
     assert clock.seconds == {"explore": 3.5, "choose": 7.0}
-    assert clock.skipped == ["prepare"]
+    assert clock.skipped == ["prepare"] and clock.restored == ["report"]
 
 
 def test_collect_is_all_or_nothing(tmp_path):
@@ -128,6 +129,7 @@ def test_run_dataset_end_to_end_on_the_smoke_profile(tmp_path):
     assert record["commit"] == dr.current_commit(repo) and record["profile"] == "smoke"
     assert set(record["stage_seconds"]) >= {"prepare", "downstream", "report"}
     assert record["sources"][0]["sha256"] == dr.sha256(own / "spectra.csv")
+    assert "md5" in record["data_dvc"]["outs"][0]
     downstream = json.loads((out / "metrics" / "06_downstream.json").read_text())
     assert "real only" in downstream["rows"]
     assert "origin: imported" in (out / "dataset.yaml").read_text()

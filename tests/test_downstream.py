@@ -118,3 +118,37 @@ def test_resnet18_loads_a_local_state_dict_and_adapts_to_gray(tmp_path):
                             weights_path=str(path))
     assert torch.equal(model.layer1[0].conv1.weight, reference.layer1[0].conv1.weight)
     assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 4)
+
+
+class CountingSGD(torch.optim.SGD):
+    calls = 0
+
+    def step(self, closure=None):
+        CountingSGD.calls += 1
+        return super().step(closure)
+
+
+@pytest.mark.parametrize("n_images", [10, 37, 300])
+def test_a_steps_budget_is_the_same_whatever_the_data_size(monkeypatch, n_images):
+    from gansemble_lib import classifiers
+
+    monkeypatch.setattr(classifiers.torch.optim, "SGD", CountingSGD)
+    CountingSGD.calls = 0
+    x = torch.rand(n_images, 1, 8, 8)
+    y = np.arange(n_images) % 2
+    model = classifiers.LeNet(in_channels=1, n_classes=2, size=8)
+    settings = TrainSettings(epochs=99, batch_size=8, optimizer="sgd", lr=0.01, steps=25)
+    trained = classifiers.train_classifier(model, x, y, settings=settings, seed=0,
+                                           device=torch.device("cpu"))
+    assert CountingSGD.calls == 25 and trained.steps_taken == 25
+
+
+def test_an_epochs_budget_grows_with_the_data():
+    from gansemble_lib import classifiers
+
+    for n_images, expected in ((10, 3 * 2), (37, 3 * 5)):
+        model = classifiers.LeNet(in_channels=1, n_classes=2, size=8)
+        trained = classifiers.train_classifier(
+            model, torch.rand(n_images, 1, 8, 8), np.arange(n_images) % 2,
+            settings=TrainSettings(epochs=3, batch_size=8), seed=0, device=torch.device("cpu"))
+        assert trained.steps_taken == expected
