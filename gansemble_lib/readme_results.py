@@ -152,7 +152,7 @@ def _provenance(folder: Path) -> list[str]:
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in run["stage_seconds"].items())
     lines = [f"Sources: {files}; format `{run['format']}`; parameters: {run['profile']}; "
              f"commit `{run['commit'][:12]}`.",
-             f"Reproduce: `{run['command']}` (results in `{folder.as_posix()}`). "
+             f"Reproduce: `{run['command']}` (results in `reports/datasets/{folder.name}`). "
              f"Whole `dvc repro`: {run['dvc_repro_seconds'] / 60:.1f} min on "
              f"{run['machine']['cpus']} CPU cores"
              + (f" ({stages})." if stages else ".")]
