@@ -369,6 +369,25 @@ def from_mapping(section: str, values: Mapping[str, Any] | None, *, source: str 
     return cls(**checked)
 
 
+def from_notebook(section: str, namespace: Mapping[str, Any]):
+    """The dataclass of ``section`` from a notebook's parameters cell (pass ``globals()``).
+
+    Every field of the section must be a notebook variable, so a parameter that DVC passes but
+    the notebook forgot cannot silently fall back to its default; other names are ignored.
+    """
+    if section not in SECTIONS:
+        raise DataError(f"unknown parameter section {section!r}", path="notebook parameters",
+                        fix=f"use one of: {', '.join(SECTIONS)}")
+    names = [f.name for f in dataclasses.fields(SECTIONS[section])]
+    missing = [name for name in names if name not in namespace]
+    if missing:
+        raise DataError(f"the parameters cell lacks {section}.{', '.join(missing)}",
+                        path="notebook parameters",
+                        fix="declare them in the cell tagged 'parameters' and pass them with -p")
+    return from_mapping(section, {name: namespace[name] for name in names},
+                        source="notebook parameters")
+
+
 def load_params(path: str | Path = "params.yaml", section: str | None = None):
     """Load ``params.yaml``; return one section's dataclass or a dict of all of them."""
     path = Path(path)

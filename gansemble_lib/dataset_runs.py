@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -162,12 +163,12 @@ def _environment(clone: Path) -> dict[str, str]:
 def _run(cmd: list[str], cwd: Path, env: dict[str, str], clock: StageClock | None = None,
          echo=print) -> None:
     """Run ``cmd``, echoing its output line by line; a failure names the command and the log."""
-    tail: list[str] = []
+    tail: deque[str] = deque(maxlen=20)
     with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
         for text in proc.stdout:
             echo(text.rstrip("\n"))
-            tail = (tail + [text.rstrip("\n")])[-20:]
+            tail.append(text.rstrip("\n"))
             if clock is not None:
                 clock.line(text, time.perf_counter())
     if clock is not None:

@@ -291,7 +291,8 @@ def metrics_record(table: pd.DataFrame, statement: str, *, minority: list[str],
     for name, values in table.iterrows():
         rows[str(name)] = {key: (None if pd.isna(v) else bool(v) if isinstance(v, bool | np.bool_)
                                  else float(v)) for key, v in values.items()}
-    return {"rows": rows, "conclusion": statement, "minority_classes": minority,
+    return {"rows": rows, "row_order": list(rows), "conclusion": statement,
+            "minority_classes": minority,
             "seeds": seeds, "classifier": classifier, "budget": budget, "baseline": REAL_ONLY,
             "emptied_by_filter": list(emptied),
             "test_split": "real test split (never used for training or selection)"}

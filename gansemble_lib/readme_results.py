@@ -10,7 +10,6 @@ its ``run.json``.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from .errors import DataError
@@ -31,33 +30,12 @@ def _fmt(value: float | None, digits: int = 3, sign: bool = False) -> str:
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
-GENERATOR_ORDER = ("mpcgan_noaug", "mpcgan_aug", "modern_aug", "spectrum", "vae")
-FILTER_ORDER = ("none", "symp", "strong")
-FIDELITY_SOURCES = ("real train", *GENERATOR_ORDER, "augmentation", "smote")
-
-
-def _rank(name: str, table: tuple[str, ...]) -> int:
-    return table.index(name) if name in table else len(table)
-
-
-def row_order(name: str) -> tuple:
-    """Downstream rows in reading order: the baseline, data-only baselines, generators (by
-    generator, then filter), generator + augmentation, TSTR, then the spectra-only references."""
-    fixed = {"real only": 0, "class-weighted loss": 1, "random oversampling": 2}
-    if name in fixed:
-        return (fixed[name], 0, 0, name)
-    if name.startswith("ordinary augmentation"):
-        return (3, 0, 0, name)
-    if name.startswith("SMOTE"):
-        return (4, 0, 0, name)
-    if name.startswith("TSTR"):
-        return (7, 0, 0, name)
-    if name.endswith("(spectra)"):
-        return (8, 0, 0, name)
-    match = re.match(r"(\w+)(?: \(no filter\)| \+ (\w+) filter)?", name)
-    generator, filter_name = match.group(1), match.group(2) or "none"
-    group = 6 if "ordinary augmentation" in name else 5
-    return (group, _rank(generator, GENERATOR_ORDER), _rank(filter_name, FILTER_ORDER), name)
+def _ordered(rows: dict, order: list[str] | None) -> list[tuple[str, dict]]:
+    """Rows in the order the stage wrote them (JSON files sort their keys, so stages record it
+    separately); files without a recorded order fall back to sorted names."""
+    order = [n for n in order or [] if n in rows]
+    names = order + sorted(n for n in rows if n not in order)
+    return [(name, rows[name]) for name in names]
 
 
 def _fidelity(result: dict) -> list[str]:
@@ -77,12 +55,7 @@ def _fidelity(result: dict) -> list[str]:
               " FID | KID | IS | precision | recall |" + (" note |" if notes else ""),
               "| --- | --- |" + (" ---: |" if has_n else "") + " ---: |" * 5 +
               (" --- |" if notes else "")]
-
-    def key(item):
-        source, _, filter_name = item[0].partition("/")
-        return (_rank(source, FIDELITY_SOURCES), _rank(filter_name, FILTER_ORDER), item[0])
-
-    for name, row in sorted(rows.items(), key=key):
+    for name, row in _ordered(rows, result.get("overall_order")):
         source, _, filter_name = name.partition("/")
         n = f" {row['n_generated']} |" if has_n else ""
         cells = " | ".join("" if row.get(c) is None else _fmt(row[c])
@@ -102,7 +75,7 @@ def _downstream(result: dict) -> list[str]:
              "bootstrap interval:", "",
              "| training data | macro-F1 (mean ± sd) | balanced accuracy | difference [95 % CI] |",
              "| --- | ---: | ---: | ---: |"]
-    for name, row in sorted(result["rows"].items(), key=lambda item: row_order(item[0])):
+    for name, row in _ordered(result["rows"], result.get("row_order")):
         diff = ("—" if row.get("diff_macro_f1") is None else
                 f"{_fmt(row['diff_macro_f1'], sign=True)} [{_fmt(row['ci_low'], sign=True)}, "
                 f"{_fmt(row['ci_high'], sign=True)}]" + (" *" if row["excludes_zero"] else ""))

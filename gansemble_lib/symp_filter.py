@@ -212,26 +212,35 @@ def _last_linear(model: nn.Module) -> nn.Linear:
 
 
 @torch.no_grad()
-def embed(classifier: nn.Module, images: np.ndarray, *, size: int, device: torch.device = CPU,
-          batch_size: int = 256) -> np.ndarray:
-    """What the classifier's last linear layer sees: its learned features of each image.
+def judge(classifier: nn.Module, images: np.ndarray, *, size: int, device: torch.device = CPU,
+          batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """One pass of the classifier: its learned features and its softmax of each image.
 
-    Works for every classifier in ``classifiers`` (LeNet, SmallResNet, ResNet-18) because each
-    ends in one ``nn.Linear``; a forward hook captures that layer's input.
+    The features are what its last linear layer sees, captured by a forward hook; that works
+    for every classifier in ``classifiers`` (LeNet, SmallResNet, ResNet-18), each ending in one
+    ``nn.Linear``.
     """
+    last = _last_linear(classifier)
     classifier.eval()
-    captured: list[torch.Tensor] = []
-    hook = _last_linear(classifier).register_forward_hook(
-        lambda _module, inputs, _output: captured.append(inputs[0].detach().cpu()))
+    features: list[torch.Tensor] = []
+    probs: list[torch.Tensor] = []
+    hook = last.register_forward_hook(
+        lambda _module, inputs, _output: features.append(inputs[0].detach().cpu()))
     try:
         x = to_tensor(images, size)
         for start in range(0, len(x), batch_size):
-            classifier(x[start:start + batch_size].to(device))
+            probs.append(classifier(x[start:start + batch_size].to(device)).softmax(1).cpu())
     finally:
         hook.remove()
-    if not captured:
-        return np.zeros((0, _last_linear(classifier).in_features))
-    return torch.cat(captured).flatten(1).double().numpy()
+    if not probs:
+        return np.zeros((0, last.in_features)), np.zeros((0, last.out_features))
+    return torch.cat(features).flatten(1).double().numpy(), torch.cat(probs).numpy()
+
+
+def embed(classifier: nn.Module, images: np.ndarray, *, size: int, device: torch.device = CPU,
+          batch_size: int = 256) -> np.ndarray:
+    """The classifier's learned features of each image (see :func:`judge`)."""
+    return judge(classifier, images, size=size, device=device, batch_size=batch_size)[0]
 
 
 def build_checks(classifier: nn.Module, train_images: np.ndarray, val_images: np.ndarray, *,
@@ -260,28 +269,15 @@ def build_checks(classifier: nn.Module, train_images: np.ndarray, val_images: np
                         device=device)
 
 
-@torch.no_grad()
-def class_confidence(classifier: nn.Module, images: np.ndarray, labels: np.ndarray, *,
-                     size: int, device: torch.device = CPU,
-                     batch_size: int = 256) -> np.ndarray:
-    """Softmax probability that each image shows its conditioned class."""
-    classifier.eval()
-    x = to_tensor(images, size)
-    probs = torch.cat([classifier(x[i:i + batch_size].to(device)).softmax(1).cpu()
-                       for i in range(0, len(x), batch_size)])
-    return probs[torch.arange(len(labels)), torch.as_tensor(labels, dtype=torch.long)].numpy()
-
-
 def strong_filter(pool: Pool, checks: StrongChecks, *, keep: int) -> pd.DataFrame:
     """Reject near-copies, outliers and unconvincing samples; keep the most confident per pool."""
     _check_keep(keep)
     table = pool.frame()
-    confidence = class_confidence(checks.classifier, pool.images, pool.labels, size=checks.size,
-                                  device=checks.device)
+    features, probs = judge(checks.classifier, pool.images, size=checks.size,
+                            device=checks.device)
+    confidence = probs[np.arange(len(pool.labels)), pool.labels.astype(int)]
     distance, _ = nearest_distances(pixel_features(pool.images, checks.size), checks.reference)
-    feature_distance, _ = nearest_distances(
-        embed(checks.classifier, pool.images, size=checks.size, device=checks.device),
-        checks.feature_reference)
+    feature_distance, _ = nearest_distances(features, checks.feature_reference)
     reason = np.full(len(table), KEPT_REASON, dtype=object)
     # Assigned in reverse priority so that the most serious applicable reason wins.
     reason[confidence < checks.tau] = LOW_CONFIDENCE

@@ -28,14 +28,13 @@ images_per_class: int = 4
 
 # %%
 from gansemble_lib import explore, figures
-from gansemble_lib.config import from_mapping
+from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import TRAIN
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
 from gansemble_lib.tables import save_table
 
-params = from_mapping("explore", {"seed": seed, "images_per_class": images_per_class},
-                      source="notebook parameters")
+params = from_notebook("explore", globals())
 data = load_prepared(prepared_dir)
 train = data.subset(TRAIN)
 print(f"{data.info['n_samples']} {data.info['modality']} samples, {len(data.classes)} classes, "

@@ -47,18 +47,13 @@ import numpy as np
 
 from gansemble_lib import chooser, figures
 from gansemble_lib.augment import BASE_STRATEGIES, augment
-from gansemble_lib.config import from_mapping
+from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import SAMPLE_ID, TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
 from gansemble_lib.tables import save_table
 
-params = from_mapping("choose", {
-    "seed": seed, "repeats": repeats, "strategies": strategies, "n_grid": n_grid,
-    "classifier": classifier, "classifier_size": classifier_size, "epochs": epochs,
-    "batch_size": batch_size, "optimizer": optimizer, "lr": lr, "momentum": momentum,
-    "select_metric": select_metric, "tie_tolerance": tie_tolerance, "device": device,
-}, source="notebook parameters")
+params = from_notebook("choose", globals())
 data = load_prepared(prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
 print(f"train {len(train.labels)} images, validation {len(val.labels)}, "

@@ -57,7 +57,7 @@ from IPython.display import Image
 
 from gansemble_lib import cgan, cgan_stage, figures, gan_checks
 from gansemble_lib.cgan_models import count_parameters
-from gansemble_lib.config import from_mapping
+from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.gan_training import CHECKPOINT_FILE
@@ -65,13 +65,7 @@ from gansemble_lib.generators import load_generator
 from gansemble_lib.io_utils import write_json
 
 started = time.perf_counter()
-params = from_mapping("cgan", {
-    "seed": seed, "steps": steps, "batch_size": batch_size, "z_dim": z_dim, "width": width,
-    "label_embedding": label_embedding, "dropout": dropout, "lr_d": lr_d, "lr_g": lr_g,
-    "beta1": beta1, "beta2": beta2, "ema_decay": ema_decay, "diffaugment": diffaugment,
-    "spectrum_points": spectrum_points, "grid_per_class": grid_per_class,
-    "eval_per_class": eval_per_class, "checkpoint_every": checkpoint_every, "device": device,
-}, source="notebook parameters")
+params = from_notebook("cgan", globals())
 cgan_stage.check_variant(architecture, training_data)
 data = load_prepared(prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)

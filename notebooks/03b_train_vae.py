@@ -54,17 +54,12 @@ import numpy as np
 import pandas as pd
 
 from gansemble_lib import figures, vae, vae_training
-from gansemble_lib.config import from_mapping
+from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
 
-params = from_mapping("vae", {
-    "seed": seed, "latent_dim": latent_dim, "width": width, "epochs": epochs,
-    "batch_size": batch_size, "lr": lr, "kl_warmup": kl_warmup, "beta": beta,
-    "alpha_min": alpha_min, "alpha_max": alpha_max, "sampling": sampling,
-    "checkpoint_every": checkpoint_every, "device": device,
-}, source="notebook parameters")
+params = from_notebook("vae", globals())
 data = load_prepared(prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
 print(f"train {len(train.labels)} images, validation {len(val.labels)}, "

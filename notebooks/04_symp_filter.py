@@ -60,20 +60,14 @@ import matplotlib.pyplot as plt
 from gansemble_lib import figures, sources
 from gansemble_lib import symp_filter as sf
 from gansemble_lib.classifiers import classification_scores, predict, resolve_device, to_tensor
-from gansemble_lib.config import from_mapping
+from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import CLASS_INDEX, TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import atomic_dir, write_json
 from gansemble_lib.tables import save_table
 
 started = time.perf_counter()
-params = from_mapping("symp_filter", {
-    "seed": seed, "pool_size": pool_size, "keep": keep, "rounds": rounds, "region": region,
-    "corner_fraction": corner_fraction, "direction": direction, "classifier": classifier,
-    "classifier_size": classifier_size, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-    "tau": tau, "copy_quantile": copy_quantile, "outlier_quantile": outlier_quantile,
-    "smote_neighbors": smote_neighbors, "grid_per_class": grid_per_class, "device": device,
-}, source="notebook parameters")
+params = from_notebook("symp_filter", globals())
 sf.check_budget(pool_size=params.pool_size, keep=params.keep)
 torch_device = resolve_device(params.device)
 data = load_prepared(prepared_dir)

@@ -60,22 +60,14 @@ import numpy as np
 from gansemble_lib import extractors, fidelity, sources, validity
 from gansemble_lib import symp_filter as sf
 from gansemble_lib.classifiers import resolve_device
-from gansemble_lib.config import from_mapping
+from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import CLASS_INDEX, FIDELITY_METRICS, TRAIN
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
 from gansemble_lib.tables import save_table
 
 started = time.perf_counter()
-params = from_mapping("fidelity", {
-    "seed": seed, "inception_weights": inception_weights, "network": network,
-    "domain_arch": domain_arch, "domain_size": domain_size, "domain_epochs": domain_epochs,
-    "domain_batch_size": domain_batch_size, "domain_lr": domain_lr,
-    "kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "isc_splits": isc_splits,
-    "prc_neighborhood": prc_neighborhood, "batch_size": batch_size,
-    "paper_repeats": paper_repeats, "pixel_size": pixel_size, "copy_quantile": copy_quantile,
-    "device": device,
-}, source="notebook parameters")
+params = from_notebook("fidelity", globals())
 torch_device = resolve_device(params.device)
 data = load_prepared(prepared_dir)
 train = data.subset(TRAIN)
@@ -173,6 +165,7 @@ record = {
     "extractor": {"name": extractor.name, "weights_sha256": extractor.weights_sha256,
                   "feature_dim": extractor.feature_dim, "notice": extractor.notice},
     "overall": fidelity.frame_record(overall, [*FIDELITY_METRICS, "n_generated", "note"]),
+    "overall_order": ["/".join(map(str, key)) for key in overall.index],
     "paper_protocol": fidelity.frame_record(paper, fidelity.REPEAT_COLUMNS),
     "chemical_validity": fidelity.frame_record(chemistry, [validity.OVERALL]),
     "near_copy_share": fidelity.frame_record(memory, ["near_copy_share", "distance_ratio"]),

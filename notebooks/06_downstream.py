@@ -54,7 +54,7 @@ import pandas as pd
 from gansemble_lib import downstream as ds
 from gansemble_lib import report_figures
 from gansemble_lib.classifiers import TrainSettings, resolve_device
-from gansemble_lib.config import from_mapping
+from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import TRAIN
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.figures import save_figure
@@ -62,12 +62,7 @@ from gansemble_lib.io_utils import write_json, write_text
 from gansemble_lib.symp_filter import load_sets
 from gansemble_lib.tables import save_table
 
-params = from_mapping("downstream", {
-    "seed": seed, "seeds": seeds, "classifier": classifier, "resnet18_weights": resnet18_weights,
-    "classifier_size": classifier_size, "steps": steps, "epochs": epochs,
-    "batch_size": batch_size, "lr": lr,
-    "bootstrap": bootstrap, "tstr_source": tstr_source, "combo_source": combo_source,
-    "device": device}, source="notebook parameters")
+params = from_notebook("downstream", globals())
 data = load_prepared(prepared_dir)
 train = data.subset(TRAIN)
 test = data.test_for_evaluation()  # evaluation only: nothing below trains or selects on it

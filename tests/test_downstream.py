@@ -152,3 +152,10 @@ def test_an_epochs_budget_grows_with_the_data():
             model, torch.rand(n_images, 1, 8, 8), np.arange(n_images) % 2,
             settings=TrainSettings(epochs=3, batch_size=8), seed=0, device=torch.device("cpu"))
         assert trained.steps_taken == expected
+
+
+def test_metrics_record_keeps_the_table_order_that_json_would_sort_away():
+    table = pd.DataFrame({"macro_f1_mean": [0.5, 0.6, 0.7]},
+                         index=pd.Index(["real only", "zeta", "alpha"], name=ds.ROW))
+    record = ds.metrics_record(table, "none", minority=[], seeds=[0], classifier="lenet")
+    assert record["row_order"] == ["real only", "zeta", "alpha"]

@@ -2,7 +2,7 @@
 
 import json
 
-from gansemble_lib.readme_results import readme_section, render_results, row_order, update_readme
+from gansemble_lib.readme_results import _downstream, readme_section, render_results, update_readme
 from tests.conftest import REPO
 
 
@@ -31,18 +31,13 @@ def _row(value):
             "diff_macro_f1": None, "ci_low": None, "ci_high": None, "excludes_zero": False}
 
 
-def test_downstream_rows_are_listed_in_reading_order():
-    names = ["vae + symp filter", "SMOTE on spectra (rendered)", "logistic regression (spectra)",
-             "vae (no filter)", "TSTR: vae + symp filter only", "real only",
-             "mpcgan_aug + strong filter", "mpcgan_aug + symp filter + ordinary augmentation",
-             "ordinary augmentation (0: none, N=40)", "mpcgan_noaug (no filter)",
-             "class-weighted loss", "random oversampling"]
-    assert sorted(names, key=row_order) == [
-        "real only", "class-weighted loss", "random oversampling",
-        "ordinary augmentation (0: none, N=40)", "SMOTE on spectra (rendered)",
-        "mpcgan_noaug (no filter)", "mpcgan_aug + strong filter", "vae (no filter)",
-        "vae + symp filter", "mpcgan_aug + symp filter + ordinary augmentation",
-        "TSTR: vae + symp filter only", "logistic regression (spectra)"]
+def test_rows_follow_the_order_the_stage_recorded():
+    rows = {name: _row(0.5) for name in ("zeta", "real only", "alpha", "unlisted")}
+    text = "\n".join(_downstream({"classifier": "lenet", "seeds": [0], "rows": rows,
+                                   "row_order": ["real only", "zeta", "alpha"],
+                                   "conclusion": "none"}))
+    positions = [text.index(f"| {name} |") for name in ("real only", "zeta", "alpha", "unlisted")]
+    assert positions == sorted(positions)
 
 
 def test_every_dataset_folder_gets_a_section_with_its_provenance(tmp_path):

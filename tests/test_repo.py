@@ -176,3 +176,19 @@ def test_stage_deps_list_exactly_the_library_code_the_stage_runs(name):
     needed = _stage_modules(stage)
     assert not needed - listed, f"add to {name}.deps: {sorted(needed - listed)}"
     assert not listed - needed, f"{name} never imports {sorted(listed - needed)}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_parameters_cover_their_config_section(notebook):
+    """``from_notebook(section, globals())`` needs every field of the section in the cell."""
+    import dataclasses
+
+    from gansemble_lib.config import SECTIONS
+
+    source = notebook.read_text(encoding="utf-8")
+    sections = re.findall(r'from_notebook\("(\w+)", globals\(\)\)', source)
+    declared = {line.split(":")[0].strip() for line in _parameters_cell(source).splitlines()
+                if ":" in line}
+    for section in sections:
+        fields = {f.name for f in dataclasses.fields(SECTIONS[section])}
+        assert fields <= declared, f"{notebook.name}: declare {sorted(fields - declared)}"
