@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+
+from .io_utils import sha256_file
 
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "torch", "torchvision", "torch-fidelity",
             "dvc", "papermill", "jupytext", "matplotlib", "seaborn", "imbalanced-learn")
@@ -27,7 +28,17 @@ def git_commit(root: str | Path = ".") -> str:
 
 def file_sha256(path: str | Path) -> str:
     path = Path(path)
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+    return sha256_file(path) if path.is_file() else "missing"
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 
 
 def colophon(root: str | Path = ".", *, extractor: str | None = None) -> dict[str, str]:
@@ -36,9 +47,4 @@ def colophon(root: str | Path = ".", *, extractor: str | None = None) -> dict[st
             "python": sys.version.split()[0], "platform": platform.platform()}
     if extractor:
         info["fidelity extractor"] = extractor
-    for name in PACKAGES:
-        try:
-            info[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            info[name] = "not installed"
-    return info
+    return {**info, **package_versions()}

@@ -22,7 +22,6 @@ to run with uncommitted changes to tracked files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -34,13 +33,13 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import yaml
 
+from .colophon import package_versions
 from .errors import DataError
-from .io_utils import atomic_dir
+from .io_utils import atomic_dir, sha256_file
 
 RUNS_DIR = "runs"
 RESULTS_DIR = Path("reports") / "datasets"
@@ -57,7 +56,6 @@ KEPT = (("reports/metrics", "metrics"), ("reports/tables", "tables"),
 _STAGE_START = re.compile(r"Running stage '([^']+)'")
 _STAGE_SKIP = re.compile(r"Stage '([^']+)' didn't change, skipping")
 _STAGE_CACHED = re.compile(r"Stage '([^']+)' is cached")
-_PACKAGES = ("torch", "torchvision", "torch-fidelity", "dvc", "papermill", "numpy", "pandas")
 
 
 def check_name(name: str) -> str:
@@ -66,14 +64,6 @@ def check_name(name: str) -> str:
                         fix="use 1-40 lower-case letters, digits, '-' or '_' (not 'default'), "
                             "e.g. rampp")
     return name
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def describe_sources(sources: list[str]) -> list[dict]:
@@ -86,7 +76,7 @@ def describe_sources(sources: list[str]) -> list[dict]:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             described.append({"path": str(file), "bytes": file.stat().st_size,
-                              "sha256": sha256(file)})
+                              "sha256": sha256_file(file)})
     return described
 
 
@@ -179,16 +169,6 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], clock: StageClock | Non
                         fix="read the error above; the clone keeps everything for a rerun")
 
 
-def _versions() -> dict[str, str]:
-    versions = {}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
 def collect(clone: Path, out: Path, record: dict) -> Path:
     """Copy the kept results from ``clone`` into ``out`` in one step (all or nothing)."""
     missing = [src for src, _ in KEPT if not (clone / src).exists()]
@@ -237,7 +217,7 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
         "stages_restored_from_run_cache": clock.restored,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()},
-        "packages": _versions(),
+        "packages": package_versions(),
         "command": "gansemble run-dataset " + " ".join(
             [name, *(f'"{s}"' for s in sources), "--format", fmt,
              *(["--profile", profile] if profile else []), *import_options]),

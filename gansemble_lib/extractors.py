@@ -16,7 +16,6 @@ and a fallback says so in one line: no fidelity number is ever unlabelled.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import sys
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
 from .classifiers import TrainSettings, make_classifier, train_classifier
-from .io_utils import atomic_file
+from .io_utils import atomic_file, sha256_file
 
 STANDARD = "inception-v3-compat"
 DOMAIN = "gansemble-domain"
@@ -57,14 +56,6 @@ class Extractor:
     feature_dim: int
     channels: int | None = None
     notice: str = ""
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ink_input(x: torch.Tensor, size: int) -> torch.Tensor:

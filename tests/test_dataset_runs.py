@@ -12,6 +12,7 @@ import pytest
 
 from gansemble_lib import dataset_runs as dr
 from gansemble_lib.errors import DataError
+from gansemble_lib.io_utils import sha256_file
 from gansemble_lib.readme_results import render_results
 from tests.conftest import COPY_IGNORE, REPO, run
 
@@ -128,7 +129,7 @@ def test_run_dataset_end_to_end_on_the_smoke_profile(tmp_path):
     record = json.loads((out / dr.RUN_RECORD).read_text())
     assert record["commit"] == dr.current_commit(repo) and record["profile"] == "smoke"
     assert set(record["stage_seconds"]) >= {"prepare", "downstream", "report"}
-    assert record["sources"][0]["sha256"] == dr.sha256(own / "spectra.csv")
+    assert record["sources"][0]["sha256"] == sha256_file(own / "spectra.csv")
     assert "md5" in record["data_dvc"]["outs"][0]
     downstream = json.loads((out / "metrics" / "06_downstream.json").read_text())
     assert "real only" in downstream["rows"]
