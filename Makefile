@@ -30,8 +30,8 @@ setup: $(STAMP) ## create .venv with the pinned packages and register the Jupyte
 data: $(STAMP) ## materialise data/raw offline (DVC cache, or regenerate + verify the default)
 	$(PY) -m gansemble_lib fetch-data
 
-reproduce: data ## run the whole pipeline (dvc repro), then refresh the README results
-	dvc repro
+reproduce: data ## run the whole pipeline (dvc repro, as a readable log), then refresh the README results
+	$(PY) -m gansemble_lib repro
 	$(PY) -m gansemble_lib update-readme
 	@dvc status
 
@@ -44,7 +44,7 @@ reproduce-rampp: $(STAMP) ## the whole pipeline on the real RaMPP spectra (RAMPP
 
 reproduce-paper: data ## switch params.yaml to the paper profile and run (GPU advised)
 	$(PY) -m gansemble_lib profile paper
-	dvc repro
+	$(PY) -m gansemble_lib repro
 
 test: $(STAMP) ## run the test suite (includes a tiny end-to-end pipeline run)
 	$(PY) -m pytest

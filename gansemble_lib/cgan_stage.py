@@ -21,7 +21,7 @@ from .config import CganParams
 from .constants import CLASS_INDEX, IMAGES_FILE, MANIFEST_FILE, SPECTRA, TRAIN, VAL
 from .dataset import PreparedData
 from .errors import DataError
-from .gan_checks import NearestReal, class_mean_agreement
+from .gan_checks import SPREAD_RATIO, NearestReal, class_mean_agreement
 from .gan_training import LOSS_COLUMNS, TrainingRun
 from .polar import PolarGeometry
 from .spectrum_gan import ARCHITECTURE as SPECTRUM
@@ -144,6 +144,20 @@ def metrics_record(*, variant: str, architecture: str, training_data: str, run: 
         **{key: None if value is None else {k: round(v, 4) for k, v in value.items()}
            for key, value in check_results.items()},
     }
+
+
+def stage_summary(metrics: dict) -> str:
+    """One line for the terminal: what was trained and whether its samples know their class."""
+    near = metrics.get(NEAREST) or {}
+    chemistry = metrics.get(CHEMISTRY)
+    parts = [f"{metrics[VARIANT]} ({metrics[ARCHITECTURE]} on {metrics[TRAINING_DATA_KEY]}): "
+             f"{metrics[STEPS]} steps, {metrics[TRAIN_SECONDS]:.0f} s of training"]
+    if chemistry:
+        parts.append(f"class-mean match {chemistry['class_mean_match']:.2f} "
+                     f"(real validation {chemistry['class_mean_match_val']:.2f})")
+    if near.get(SPREAD_RATIO) is not None:
+        parts.append(f"within-class spread {near[SPREAD_RATIO]:.2f}x real")
+    return "; ".join(parts)
 
 
 def summary_line(variant: str, run: TrainingRun, n_training: int) -> str:

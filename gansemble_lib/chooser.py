@@ -14,7 +14,6 @@ import traceback
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from .augment import STRATEGIES, oversample, strategy_name
 from .classifiers import (
@@ -28,6 +27,7 @@ from .classifiers import (
 )
 from .config import ChooseParams
 from .constants import MACRO_RECALL, SCORES
+from .progress import bar as progress_bar
 
 STRATEGY, NAME, N, REPEAT, SECONDS, STATUS = "strategy", "name", "n", "repeat", "seconds", "status"
 N_BASE = "n_base"
@@ -68,7 +68,8 @@ def run_search(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_
     jobs = [(s, n, r) for s in params.strategies for n in params.n_grid
             for r in range(params.repeats)]
     rows = []
-    for strategy, n, repeat in tqdm(jobs, desc="chooser", unit="run", disable=not progress):
+    for strategy, n, repeat in progress_bar(jobs, desc="chooser", unit="run",
+                                               disable=not progress):
         started = time.perf_counter()
         row = {STRATEGY: strategy, NAME: strategy_name(strategy), N_BASE: len(
             STRATEGIES[strategy]), N: n, REPEAT: repeat}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from pathlib import Path
 
 from .errors import DataError
 
@@ -28,9 +29,9 @@ def _cmd_import_data(args: argparse.Namespace) -> None:
     options = {"label_column": args.label_column, "wavenumber_column": args.wavenumber_column,
                "label_regex": args.label_regex}
     data = import_data(args.src, fmt=args.format, raw_dir=args.raw, options=options,
-                       record=not args.no_dvc)
+                       record=not args.no_dvc, drop_small_classes=args.drop_small_classes)
     counts = Counter(data.labels)
-    print(f"imported {sum(counts.values())} {data.modality} samples in {len(counts)} classes "
+    print(f"imported {sum(counts.values())} {data.modality} in {len(counts)} classes "
           f"into {args.raw}:")
     for name, n in counts.items():
         print(f"  {name:<24} {n:>5}")
@@ -38,18 +39,63 @@ def _cmd_import_data(args: argparse.Namespace) -> None:
         print(f"  skipped {skip.source}: {skip.reason}")
     for note in data.report.notes:
         print(f"  note: {note}")
+    if not args.no_dvc and Path(args.pipeline).is_file():
+        from .pipeline import write_dvc_yaml
+
+        if write_dvc_yaml(args.pipeline, data.modality):
+            print(f"{args.pipeline}: rewritten as the pipeline for {data.modality}")
     if not args.no_dvc:
-        print("recorded in data.dvc; commit it with git, then run `dvc repro`")
+        print(f"recorded in data.dvc; commit it (and {args.pipeline}) with git, then run "
+              "`make reproduce`")
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
     from .config import load_params
     from .prepare import prepare, summary_line
 
-    info = prepare(args.raw, args.out, load_params(args.params, "prepare"))
+    info = prepare(args.raw, args.out, load_params(args.params, "prepare"),
+                   modality=args.modality)
     print(summary_line(info))
     for skip in info["skipped"]:
         print(f"  skipped {skip['source']}: {skip['reason']}")
+
+
+def _cmd_repro(args: argparse.Namespace) -> None:
+    from .repro import main as repro
+
+    code = repro(args.dvc_args)
+    if code:
+        raise SystemExit(code)
+
+
+def _cmd_notebook(args: argparse.Namespace) -> None:
+    from .runner import run_notebook
+
+    run_notebook(args.stage, params_file=args.params)
+
+
+def _cmd_pipeline(args: argparse.Namespace) -> None:
+    from .constants import DATASET_DESCRIPTOR, SPECTRA
+    from .pipeline import write_dvc_yaml
+    from .raw_data import raw_modality
+
+    if args.modality:
+        modality = args.modality
+    elif (Path(args.raw) / DATASET_DESCRIPTOR).is_file():
+        modality = raw_modality(args.raw)
+    else:  # no data yet: the default dataset (spectra) is what `make data` brings
+        modality = SPECTRA
+    changed = write_dvc_yaml(args.output, modality)
+    print(f"{args.output}: the pipeline for {modality} "
+          f"{'written' if changed else 'already up to date'}")
+
+
+def _cmd_shapes(args: argparse.Namespace) -> None:
+    from .shapes import write_shapes
+
+    path = write_shapes(args.out, size=args.size, seed=args.seed, overwrite=args.overwrite)
+    print(f"drawn-shapes image set (seed {args.seed}) written to {path}; try it with "
+          f"`gansemble run-dataset shapes {path} --format images`")
 
 
 def _cmd_profile(args: argparse.Namespace) -> None:
@@ -74,6 +120,8 @@ def _cmd_run_dataset(args: argparse.Namespace) -> None:
                         ("--label-regex", args.label_regex)):
         if value is not None:
             options += [flag, value]
+    if args.drop_small_classes:
+        options.append("--drop-small-classes")
     run_dataset(args.name, args.src, fmt=args.format, profile=args.profile,
                 import_options=tuple(options))
     print(f"next: `gansemble update-readme` to show them, then commit reports/datasets/"
@@ -83,6 +131,11 @@ def _cmd_run_dataset(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .profiles import PROFILES
     from .raw_data import ALL_FORMATS
+    from .splits import MIN_PER_CLASS
+
+    drop_small_help = (f"leave out classes with fewer than {MIN_PER_CLASS} samples (too few for "
+                       "a train/val/test split) instead of stopping; the files stay unchanged "
+                       "and dataset.yaml lists the classes left out")
 
     parser = argparse.ArgumentParser(prog="gansemble", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,8 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", help="wide_label: the column holding the class")
     p.add_argument("--wavenumber-column", help="wide_wavenumber: the axis column")
     p.add_argument("--label-regex", help="regex whose first group is the class label")
+    p.add_argument("--drop-small-classes", action="store_true", help=drop_small_help)
     p.add_argument("--raw", default="data/raw")
-    p.add_argument("--no-dvc", action="store_true", help="do not update data.dvc")
+    p.add_argument("--no-dvc", action="store_true",
+                   help="do not update data.dvc (nor rewrite the pipeline file)")
+    p.add_argument("--pipeline", default="dvc.yaml",
+                   help="the pipeline file to rewrite for the data's modality, when it exists")
     p.set_defaults(func=_cmd_import_data)
 
     p = sub.add_parser("run-dataset", help="run the whole pipeline on another dataset in "
@@ -119,13 +176,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", help="wide_label: the column holding the class")
     p.add_argument("--wavenumber-column", help="wide_wavenumber: the axis column")
     p.add_argument("--label-regex", help="regex whose first group is the class label")
+    p.add_argument("--drop-small-classes", action="store_true", help=drop_small_help)
     p.set_defaults(func=_cmd_run_dataset)
 
     p = sub.add_parser("prepare", help="the prepare stage (run by dvc repro)")
     p.add_argument("--raw", default="data/raw")
     p.add_argument("--out", default="data/prepared")
     p.add_argument("--params", default="params.yaml")
+    p.add_argument("--modality", choices=("spectra", "images"),
+                   help="the modality dvc.yaml was generated for; other data is refused")
     p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser("repro", help="dvc repro with a readable log: what each stage does, "
+                                     "its progress and one summary line")
+    p.add_argument("dvc_args", nargs=argparse.REMAINDER,
+                   help="passed on to dvc repro (e.g. a stage name, --force)")
+    p.set_defaults(func=_cmd_repro)
+
+    p = sub.add_parser("notebook", help="run one stage's notebook with its validated parameters "
+                                        "(run by dvc repro)")
+    p.add_argument("stage", help="a dvc.yaml stage, e.g. choose or train_cgan@modern_aug")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_cmd_notebook)
+
+    p = sub.add_parser("pipeline", help="write dvc.yaml for the data in data/raw (import-data "
+                                        "does this)")
+    p.add_argument("--modality", choices=("spectra", "images"),
+                   help="default: the modality of the data in --raw")
+    p.add_argument("--raw", default="data/raw")
+    p.add_argument("--output", default="dvc.yaml")
+    p.set_defaults(func=_cmd_pipeline)
+
+    p = sub.add_parser("shapes", help="write a small drawn-shapes image set (to try the image "
+                                      "path)")
+    p.add_argument("out")
+    p.add_argument("--size", type=int, default=96)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_shapes)
 
     p = sub.add_parser("profile", help="write params.yaml for a named profile")
     p.add_argument("name", choices=sorted(PROFILES))

@@ -68,6 +68,15 @@ class PreparedData:
                       self.manifest.iloc[idx].reset_index(drop=True))
 
 
+def read_prepared_info(root: str | Path = "data/prepared") -> dict:
+    """The prepare stage's ``info.json`` (classes, modality, counts) without loading arrays."""
+    path = Path(root) / PREPARED_INFO_FILE
+    if not path.is_file():
+        raise DataError(f"{PREPARED_INFO_FILE} is missing", path=root,
+                        fix="run the prepare stage first: `dvc repro prepare`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def load_prepared(root: str | Path = "data/prepared") -> PreparedData:
     root = Path(root)
     for name in (MANIFEST_FILE, IMAGES_FILE, PREPARED_INFO_FILE):

@@ -40,6 +40,7 @@ import yaml
 from .colophon import package_versions
 from .errors import DataError
 from .io_utils import atomic_dir, sha256_file
+from .repro import console_env, readable
 
 RUNS_DIR = "runs"
 RESULTS_DIR = Path("reports") / "datasets"
@@ -143,7 +144,7 @@ class StageClock:
 
 def _environment(clone: Path) -> dict[str, str]:
     """The clone's code first on the path; this environment's tools (dvc, papermill) on PATH."""
-    env = dict(os.environ)
+    env = console_env()  # progress bars of the clone's stages draw on this terminal
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(clone), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
@@ -157,7 +158,9 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], clock: StageClock | Non
     with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
         for text in proc.stdout:
-            echo(text.rstrip("\n"))
+            shown = readable(text)  # DVC's per-stage bookkeeping is left out of the echo
+            if shown is not None:
+                echo(shown)
             tail.append(text.rstrip("\n"))
             if clock is not None:
                 clock.line(text, time.perf_counter())

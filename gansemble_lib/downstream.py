@@ -16,7 +16,6 @@ import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import recall_score
-from tqdm.auto import tqdm
 
 from .augment import oversample
 from .classifiers import (
@@ -28,6 +27,7 @@ from .classifiers import (
     train_classifier,
 )
 from .constants import ACCURACY, BALANCED_ACCURACY, MACRO_F1
+from .progress import bar as progress_bar
 
 REAL_ONLY = "real only"
 ROW, SEED, Y_TRUE, Y_PRED, SAMPLE = "row", "seed", "y_true", "y_pred", "test_index"
@@ -53,6 +53,9 @@ class Row:
 
 
 BASELINE_SOURCES = ("augmentation", "smote")  # stage 04 sources that are not generators
+SMOTE_ROW = "SMOTE on spectra (rendered)"
+LOGREG_ROW = "logistic regression (spectra)"
+NN_ROW = "correlation 1-NN (spectra)"
 
 
 def set_row_name(source: str, filter_name: str) -> str:
@@ -73,7 +76,7 @@ def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train
             Row(f"ordinary augmentation ({chosen['name']}, N={chosen['n']})",
                 augment_strategy=int(chosen["strategy"]), augment_target=int(chosen["n"]))]
     if ("smote", "none") in sets:
-        rows.append(Row("SMOTE on spectra (rendered)", *sets[("smote", "none")]))
+        rows.append(Row(SMOTE_ROW, *sets[("smote", "none")]))
     synthetic = []
     for (source, filter_name), (images, labels) in sets.items():
         if source in BASELINE_SOURCES or len(images) == 0:
@@ -95,6 +98,11 @@ def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train
             rows.append(Row(f"TSTR: {name} only", images, labels, real=False))
         synthetic.append(rows[-1].name)
     return rows, synthetic
+
+
+def spectra_only_rows(filters: tuple[str, ...] = ("none", "symp")) -> list[str]:
+    """Rows that need spectra: SMOTE, the spectrum GAN's sets, the chemist's reference."""
+    return [SMOTE_ROW, *(set_row_name("spectrum", f) for f in filters), LOGREG_ROW, NN_ROW]
 
 
 def empty_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]) -> list[str]:
@@ -136,7 +144,8 @@ def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: 
     test = to_tensor(test_x, size)
     frames = []
     jobs = [(row, seed) for row in rows for seed in seeds]
-    for row, seed in tqdm(jobs, desc="downstream", unit="run", disable=not progress):
+    for row, seed in progress_bar(jobs, desc="downstream", unit="run",
+                                     disable=not progress):
         started = time.perf_counter()
         x, y = training_data(row, train_x, train_y, seed=seed)
         tensor = to_tensor(x, size)
@@ -163,8 +172,7 @@ def chemist_reference(train_spectra: np.ndarray, train_y: np.ndarray, test_spect
     logreg = LogisticRegression(max_iter=2000).fit(train_spectra, train_y)
     centred = lambda a: (a - a.mean(1, keepdims=True)) / (a.std(1, keepdims=True) + 1e-12)  # noqa: E731
     corr = centred(test_spectra) @ centred(train_spectra).T / train_spectra.shape[1]
-    predictions = {"logistic regression (spectra)": logreg.predict(test_spectra),
-                   "correlation 1-NN (spectra)": train_y[corr.argmax(1)]}
+    predictions = {LOGREG_ROW: logreg.predict(test_spectra), NN_ROW: train_y[corr.argmax(1)]}
     return pd.concat([pd.DataFrame({ROW: name, SEED: seed, SAMPLE: np.arange(len(test_y)),
                                     Y_TRUE: test_y, Y_PRED: pred, "seconds": 0.0,
                                     "n_train": len(train_y)})
@@ -283,6 +291,18 @@ def conclusion(differences: pd.DataFrame, *, synthetic_rows: list[str],
     return " ".join(parts)
 
 
+def stage_summary(table: pd.DataFrame) -> str:
+    """One line for the terminal: real-only's score and how many rows beat it clearly."""
+    real = table.loc[REAL_ONLY, "macro_f1_mean"]
+    excludes = table["excludes_zero"].fillna(False).astype(bool) if "excludes_zero" in table \
+        else pd.Series(False, index=table.index)
+    better = int(((table["diff_macro_f1"].astype(float) > 0) & excludes).sum())
+    worse = int(((table["diff_macro_f1"].astype(float) < 0) & excludes).sum())
+    scored = int(table["macro_f1_mean"].notna().sum())
+    return (f"{scored} rows scored; real-only macro-F1 {float(real):.3f}; interval above zero: "
+            f"{better} rows, below zero: {worse}")
+
+
 def metrics_record(table: pd.DataFrame, statement: str, *, minority: list[str],
                    seeds: list[int], classifier: str, emptied: list[str] = (),
                    budget: str = "") -> dict:
@@ -290,7 +310,8 @@ def metrics_record(table: pd.DataFrame, statement: str, *, minority: list[str],
     rows = {}
     for name, values in table.iterrows():
         rows[str(name)] = {key: (None if pd.isna(v) else bool(v) if isinstance(v, bool | np.bool_)
-                                 else float(v)) for key, v in values.items()}
+                                 else v if isinstance(v, str) else float(v))
+                           for key, v in values.items()}
     return {"rows": rows, "row_order": list(rows), "conclusion": statement,
             "minority_classes": minority,
             "seeds": seeds, "classifier": classifier, "budget": budget, "baseline": REAL_ONLY,

@@ -41,16 +41,10 @@ def class_count_bar(table: pd.DataFrame, *, title: str = "") -> plt.Figure:
 
 def mean_spectra(axis: np.ndarray | None, spectra: np.ndarray | None, labels: np.ndarray,
                  classes: tuple[str, ...], *, offset: float = 1.0) -> plt.Figure:
-    """Per-class mean spectrum with a ±1 sd band, stacked vertically by ``offset``.
-
-    Image inputs have no spectra; the figure then says so, so the stage's outputs are the
-    same for both modalities.
-    """
-    fig, ax = plt.subplots(figsize=(8, 0.7 * len(classes) + 1.5))
+    """Per-class mean spectrum with a ±1 sd band, stacked vertically by ``offset``."""
     if spectra is None or axis is None:
-        ax.text(0.5, 0.5, "image input: no spectra", ha="center", va="center")
-        ax.axis("off")
-        return fig
+        raise ValueError("image input has no spectra: draw figures.mean_images instead")
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(classes) + 1.5))
     colors = sns.color_palette("husl", len(classes))
     for k, name in enumerate(classes):
         rows = spectra[labels == k]
@@ -65,6 +59,29 @@ def mean_spectra(axis: np.ndarray | None, spectra: np.ndarray | None, labels: np
     ax.set_xlabel("wavenumber / cm$^{-1}$")
     ax.set_ylabel("normalised intensity (stacked)")
     ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def mean_images(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
+                ) -> plt.Figure:
+    """Per-class mean image (top) and pixel standard deviation (bottom), for image input:
+    what is common to a class and where its images vary."""
+    fig, axes = plt.subplots(2, len(classes), squeeze=False,
+                             figsize=(1.2 * len(classes) + 1.2, 2.6))
+    for k, name in enumerate(classes):
+        rows = images[labels == k].astype(np.float64)
+        for r, stat in enumerate((np.mean, np.std)):
+            ax = axes[r][k]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if len(rows):
+                img = stat(rows, axis=0)
+                ax.imshow(img[0] if img.shape[0] == 1 else img.mean(axis=0), cmap="gray",
+                          vmin=0, vmax=255 if r == 0 else None)
+        axes[0][k].set_title(f"{name} (n={len(rows)})", fontsize=8)
+    axes[0][0].set_ylabel("mean", fontsize=8)
+    axes[1][0].set_ylabel("sd", fontsize=8)
     fig.tight_layout()
     return fig
 

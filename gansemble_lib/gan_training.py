@@ -35,9 +35,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from .training import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .progress import bar as progress_bar
+from .training import (
+    LossLog,
+    code_hash,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 
 # Loss-curve columns (reports/plots/03_*_losses.csv). d_real/d_fake are the mean
 # discriminator output on real/generated images: a probability for BCE, a raw score for hinge.
@@ -47,8 +54,11 @@ MPCGAN_RECIPE, HINGE_RECIPE = "mpcgan", "hinge"
 CHECKPOINT_FILE = "checkpoint.pt"
 GRIDS_DIR = "grids"
 SNAPSHOT_SEED = 12345  # fixed noise for the per-class grids, the same at every checkpoint
-# The modules whose source decides what training computes (part of the resume fingerprint).
-TRAINING_CODE = ("cgan", "cgan_models", "diffaugment", "gan_training", "spectrum_gan", "training")
+# The modules whose source decides what training computes (part of the resume fingerprint):
+# the networks, DiffAugment, the two entry points (which also scale the training data: uint8
+# images through generators.from_uint8, spectra in spectrum_gan), this loop, and seeding.
+TRAINING_CODE = ("cgan", "cgan_models", "diffaugment", "gan_training", "generators",
+                 "spectrum_gan", "training")
 
 
 @dataclass
@@ -114,8 +124,7 @@ def fingerprint(settings: dict[str, Any], *arrays: np.ndarray) -> str:
     a change to a network or a loss, an old checkpoint must be retrained, not resumed.
     """
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
-    for module in TRAINING_CODE:
-        digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
+    digest.update(code_hash(*TRAINING_CODE).encode())
     for array in arrays:
         digest.update(str((array.shape, array.dtype)).encode())
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -217,7 +226,8 @@ def _resumable(previous: dict[str, Any] | None, key: str, steps: int, notes: lis
     if previous is None:
         return False
     if previous.get("fingerprint") != key:
-        notes.append("the checkpoint was trained with other settings or data: starting afresh")
+        notes.append("the checkpoint was trained with other settings, data or code: "
+                     "starting afresh")
         return False
     if previous["step"] > steps:
         notes.append(f"the checkpoint is at step {previous['step']} > steps = {steps}: "
@@ -270,10 +280,8 @@ def train_gan(setup: GanSetup, data: torch.Tensor, labels: torch.Tensor, *, step
     state = previous  # kept only when the run was already finished (no step below)
     setup.generator.train()
     setup.discriminator.train()
-    # plain-text bar, refreshed at most every few seconds: every refresh becomes an output in
-    # the executed notebook, and widget bars need ipywidgets, which the kernel may lack
-    bar = tqdm(range(start + 1, steps + 1), initial=start, total=steps, unit="step",
-               desc=header.get("architecture", "gan"), disable=not progress, mininterval=5)
+    bar = progress_bar(range(start + 1, steps + 1), initial=start, total=steps, unit="step",
+                       desc=header.get("architecture", "gan"), disable=not progress)
     for step in bar:
         began = time.perf_counter()
         if setup.recipe == MPCGAN_RECIPE:

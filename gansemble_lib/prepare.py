@@ -26,7 +26,7 @@ from .constants import (
     SPLITS,
     UNUSED,
 )
-from .errors import LoadReport
+from .errors import DataError, LoadReport
 from .io_utils import atomic_dir, write_json
 from .polar import render_spectra
 from .raw_data import load_raw, read_descriptor
@@ -49,10 +49,20 @@ def _spectra_arrays(raw, params: PrepareParams, report: LoadReport):
     return axis, X[keep], labels, sources
 
 
-def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams) -> dict:
-    """Run the stage; returns the info written to ``info.json``."""
+def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
+            modality: str | None = None) -> dict:
+    """Run the stage; returns the info written to ``info.json``.
+
+    ``modality`` is the one dvc.yaml was generated for: data of the other modality is refused
+    before anything is written, since the graph would then run stages that cannot apply.
+    """
     started = time.perf_counter()
     descriptor = read_descriptor(raw_dir)
+    if modality is not None and descriptor.modality != modality:
+        raise DataError(f"{raw_dir} holds {descriptor.modality} but dvc.yaml is the pipeline "
+                        f"for {modality}", path=Path(raw_dir) / "dataset.yaml",
+                        fix="write the pipeline for this data with `gansemble pipeline` "
+                            "(`gansemble import-data` does it), then `dvc repro`")
     raw = load_raw(raw_dir, image_size=params.image_size, channels=params.channels)
     report = raw.report
     if raw.modality == SPECTRA:
@@ -93,6 +103,6 @@ def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams) -> 
 
 def summary_line(info: dict) -> str:
     per_split = ", ".join(f"{s} {sum(info['counts'][s].values())}" for s in info["counts"])
-    return (f"prepare: {info['n_samples']} {info['modality']} samples, "
+    return (f"prepare: {info['n_samples']} {info['modality']}, "
             f"{len(info['classes'])} classes, images {tuple(info['image_shape'])} ({per_split}; "
             f"skipped {len(info['skipped'])}) in {info['seconds']} s")

@@ -1,8 +1,10 @@
 """``data/raw``: its descriptor, loading it, importing one's own data, the default dataset.
 
 ``data/raw`` always holds the input files unchanged plus ``dataset.yaml``, which says how to
-read them (modality, layout, loader options). The default dataset is the simulator's output;
-it is not stored in git but regenerated offline and checked against the hash in ``data.dvc``.
+read them (modality, layout, loader options) and which classes to leave out
+(``exclude_classes``, written by ``import-data --drop-small-classes``). The default dataset is
+the simulator's output; it is not stored in git but regenerated offline and checked against the
+hash in ``data.dvc``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Descriptor:
     format: str
     files: tuple[str, ...]
     options: dict[str, Any] = field(default_factory=dict)
+    exclude_classes: tuple[str, ...] = ()  # classes load_raw leaves out (too small to split)
 
 
 @dataclass
@@ -57,7 +60,10 @@ def read_descriptor(raw_dir: str | Path) -> Descriptor:
         raise DataError("no dataset descriptor", path=path,
                         fix="materialise the default data with `gansemble fetch-data` or import "
                             "your own with `gansemble import-data SRC --format ...`")
-    meta = read_yaml(path) or {}
+    return _parse_descriptor(read_yaml(path) or {}, path)
+
+
+def _parse_descriptor(meta: object, path: Path) -> Descriptor:
     if not isinstance(meta, dict):
         raise DataError("expected a mapping of keys", path=path,
                         fix="re-import the data with `gansemble import-data`")
@@ -72,24 +78,46 @@ def read_descriptor(raw_dir: str | Path) -> Descriptor:
         raise DataError(f"format {meta['format']!r} is unknown", path=path, where="key 'format'",
                         fix=f"use one of: {', '.join(ALL_FORMATS)}")
     options = {k: v for k, v in (meta.get("options") or {}).items() if v is not None}
-    return Descriptor(meta["modality"], meta["format"], tuple(meta["files"]), options)
+    exclude = meta.get("exclude_classes") or []
+    if not isinstance(exclude, list) or not all(isinstance(c, str) for c in exclude):
+        raise DataError("exclude_classes must be a list of class names", path=path,
+                        where="key 'exclude_classes'",
+                        fix="write it as [name, ...] or remove the key to keep every class")
+    return Descriptor(meta["modality"], meta["format"], tuple(meta["files"]), options,
+                      tuple(exclude))
+
+
+def raw_modality(raw_dir: str | Path = "data/raw") -> str:
+    """The modality of the data in ``raw_dir`` (from its ``dataset.yaml``)."""
+    return read_descriptor(raw_dir).modality
 
 
 def load_raw(raw_dir: str | Path, *, image_size: int = 64, channels: int = 1) -> RawData:
-    """Load everything ``data/raw`` describes, with a report of what was skipped."""
-    from .images_io import load_image_folder
-    from .spectra_io import load_spectra
+    """Load everything ``data/raw`` describes, with a report of what was skipped.
 
+    The classes ``dataset.yaml`` excludes are left out, each with a note in the report.
+    """
     raw_dir = Path(raw_dir)
     desc = read_descriptor(raw_dir)
-    report = LoadReport()
-    spectra: list[Spectrum] = []
-    images: list[LabelledImage] = []
-    for name in desc.files:
-        path = raw_dir / name
+    paths = [raw_dir / name for name in desc.files]
+    for path in paths:
         if not path.exists():
             raise DataError("file listed in dataset.yaml is missing", path=path,
                             fix="restore it (`dvc checkout data.dvc`) or re-import the data")
+    return _exclude(_load_files(desc, paths, image_size=image_size, channels=channels),
+                    desc.exclude_classes)
+
+
+def _load_files(desc: Descriptor, paths: list[Path], *, image_size: int = 64,
+                channels: int = 1) -> RawData:
+    """Load ``paths`` (one per ``desc.files``) as ``desc`` says; errors name these paths."""
+    from .images_io import load_image_folder
+    from .spectra_io import load_spectra
+
+    report = LoadReport()
+    spectra: list[Spectrum] = []
+    images: list[LabelledImage] = []
+    for path in paths:
         if desc.modality == IMAGES:
             items, part = load_image_folder(path, size=image_size, channels=channels)
             images.extend(items)
@@ -98,6 +126,30 @@ def load_raw(raw_dir: str | Path, *, image_size: int = 64, channels: int = 1) ->
             spectra.extend(items)
         report.merge(part)
     return RawData(desc.modality, spectra, images, report)
+
+
+def _exclude(data: RawData, classes: tuple[str, ...]) -> RawData:
+    """``data`` without the samples of ``classes``; a note per class says what was dropped."""
+    if not classes:
+        return data
+    from .splits import MIN_PER_CLASS
+
+    counts = Counter(data.labels)
+    for name in classes:
+        n = counts.get(name, 0)
+        samples = f"{n} sample{'' if n == 1 else 's'}"
+        if n == 0:
+            data.report.notes.append(f"class {name!r} is listed under exclude_classes in "
+                                     f"{DATASET_DESCRIPTOR} but has no samples")
+        else:
+            why = f"{samples} < {MIN_PER_CLASS}" if n < MIN_PER_CLASS else samples
+            data.report.notes.append(f"dropped class {name!r} ({why}; listed under "
+                                     f"exclude_classes in {DATASET_DESCRIPTOR})")
+    dropped = set(classes)
+    spectra = [s for s in data.spectra if s.label not in dropped]
+    images = [i for i in data.images if i.label not in dropped]
+    data.report.loaded -= len(data.spectra) + len(data.images) - len(spectra) - len(images)
+    return RawData(data.modality, spectra, images, data.report)
 
 
 def _detect(sources: list[Path], fmt: str) -> tuple[str, str]:
@@ -115,11 +167,15 @@ def _detect(sources: list[Path], fmt: str) -> tuple[str, str]:
 
 
 def import_data(sources: list[str | Path], *, fmt: str = "auto", raw_dir: str | Path = "data/raw",
-                options: dict[str, Any] | None = None, record: bool = True) -> RawData:
+                options: dict[str, Any] | None = None, record: bool = True,
+                drop_small_classes: bool = False) -> RawData:
     """Validate ``sources``, copy them unchanged into ``raw_dir`` and record it with DVC.
 
-    The sources are loaded in full first, so nothing is replaced unless the new data load and
-    every class has enough samples for a train/val/test split.
+    The sources are loaded in full first, where the user put them (so every error names the
+    user's file), and nothing is replaced unless the new data load and every class has enough
+    samples for a train/val/test split. With ``drop_small_classes`` the classes that do not
+    are left out instead: the files stay unchanged and ``dataset.yaml`` lists those classes
+    under ``exclude_classes``, which :func:`load_raw` honours.
     """
     from .io_utils import atomic_dir
     from .splits import MIN_PER_CLASS
@@ -136,6 +192,32 @@ def import_data(sources: list[str | Path], *, fmt: str = "auto", raw_dir: str | 
                         fix="rename one of them; data/raw keeps the original names")
     options = {k: v for k, v in (options or {}).items() if v is not None}
     modality, resolved = _detect(paths, fmt)
+    descriptor = {"modality": modality, "format": resolved, "files": names,
+                  "origin": "imported", "options": options,
+                  "imported_from": [str(p.resolve()) for p in paths]}
+    data = _load_files(Descriptor(modality, resolved, tuple(names), options), paths)
+    counts = Counter(data.labels)
+    if not counts:
+        raise DataError("no samples could be loaded", path=paths[0],
+                        fix="check the --format and loader options")
+    small = sorted(c for c, n in counts.items() if n < MIN_PER_CLASS)
+    listing = ", ".join(f"{c!r} ({counts[c]})" for c in small)
+    split = "(one each for train, validation and test)"
+    if small and len(small) == len(counts):
+        raise DataError(f"every class has fewer than {MIN_PER_CLASS} samples {split}: "
+                        f"{listing}", path=paths[0],
+                        fix=f"add samples until the classes have at least {MIN_PER_CLASS} "
+                            "each (--drop-small-classes would leave no class)")
+    if small and not drop_small_classes:
+        problem = (f"class {small[0]!r} has {counts[small[0]]} sample(s)" if len(small) == 1
+                   else f"classes {listing} have")
+        raise DataError(f"{problem}, fewer than {MIN_PER_CLASS} {split}", path=paths[0],
+                        fix="add samples, or pass --drop-small-classes to leave such classes "
+                            "out (your files stay unchanged; dataset.yaml lists the classes "
+                            "left out)")
+    if small:
+        descriptor["exclude_classes"] = small
+        data = _exclude(data, tuple(small))
     raw_dir = Path(raw_dir)
     with atomic_dir(raw_dir) as tmp:
         for path in paths:
@@ -143,21 +225,9 @@ def import_data(sources: list[str | Path], *, fmt: str = "auto", raw_dir: str | 
                 shutil.copytree(path, tmp / path.name)
             else:
                 shutil.copy2(path, tmp / path.name)
-        descriptor = {"modality": modality, "format": resolved, "files": names,
-                      "origin": "imported", "options": options,
-                      "imported_from": [str(p.resolve()) for p in paths]}
         (tmp / DATASET_DESCRIPTOR).write_text(yaml.safe_dump(descriptor, sort_keys=True),
                                               encoding="utf-8")
-        data = load_raw(tmp)
-        counts = Counter(data.labels)
-        if not counts:
-            raise DataError("no samples could be loaded", path=paths[0],
-                            fix="check the --format and loader options")
-        small = sorted(c for c, n in counts.items() if n < MIN_PER_CLASS)
-        if small:
-            raise DataError(f"class {small[0]!r} has {counts[small[0]]} sample(s), fewer than "
-                            f"{MIN_PER_CLASS}", path=paths[0],
-                            fix="add samples or remove that class before importing")
+        read_descriptor(tmp)  # what load_raw will read back must parse
     if record:
         dvc_record(raw_dir)
     return data

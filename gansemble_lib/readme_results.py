@@ -76,6 +76,9 @@ def _downstream(result: dict) -> list[str]:
              "| training data | macro-F1 (mean ± sd) | balanced accuracy | difference [95 % CI] |",
              "| --- | ---: | ---: | ---: |"]
     for name, row in _ordered(result["rows"], result.get("row_order")):
+        if row.get("note") and row.get("macro_f1_mean") is None:
+            lines.append(f"| {name} | — | — | {row['note']} |")
+            continue
         diff = ("—" if row.get("diff_macro_f1") is None else
                 f"{_fmt(row['diff_macro_f1'], sign=True)} [{_fmt(row['ci_low'], sign=True)}, "
                 f"{_fmt(row['ci_high'], sign=True)}]" + (" *" if row["excludes_zero"] else ""))

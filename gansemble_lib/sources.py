@@ -107,28 +107,9 @@ class SmoteSource:
         return render_spectra(new, self.prepare_params)
 
 
-def parse_named_paths(text: str) -> dict[str, Path]:
-    """``"a:models/a.pt, b:models/b.pt"`` -> {name: path}, the notebooks' generators parameter.
-
-    A colon, not ``=``: papermill cannot parse a parameter line holding a second ``=``.
-    """
-    named = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        name, sep, path = item.partition(":")
-        if not sep or not name.strip() or not path.strip():
-            raise DataError(f"generator entry {item!r} is not name:path",
-                            fix="write e.g. mpcgan_aug:models/cgan/mpcgan_aug/checkpoint.pt")
-        if name.strip() in named:
-            raise DataError(f"generator name {name.strip()!r} is given twice",
-                            fix="give each generator a unique name")
-        named[name.strip()] = Path(path.strip())
-    return named
-
-
-def load_sources(generators: dict[str, Path], data: PreparedData, *, augmented_dir: str | Path,
-                 smote_neighbors: int, device: str = "cpu") -> dict[str, Generator]:
+def load_sources(generators: dict[str, str | Path], data: PreparedData, *,
+                 augmented_dir: str | Path, smote_neighbors: int,
+                 device: str = "cpu") -> dict[str, Generator]:
     """Every trained generator by name, then the augmentation and SMOTE baselines.
 
     A missing checkpoint is an error naming the file: silently dropping a generator would
@@ -139,9 +120,10 @@ def load_sources(generators: dict[str, Path], data: PreparedData, *, augmented_d
 
     sources: dict[str, Generator] = {}
     for name, path in generators.items():
+        path = Path(path)
         if not path.is_file():
             raise DataError(f"generator checkpoint for {name!r} not found", path=path,
-                            fix="train it first (`dvc repro`) or fix the generators parameter")
+                            fix="train it first (`dvc repro`)")
         generator = load_generator(path, device=device)
         if tuple(generator.classes) != data.classes:
             raise DataError(f"generator {name!r} knows classes {list(generator.classes)}, the "

@@ -338,6 +338,17 @@ def counts_record(totals: pd.DataFrame) -> dict:
                          for (s, f), row in totals.iterrows()}}
 
 
+def stage_summary(record: dict) -> str:
+    """One line for the terminal: images kept per filter over all sources."""
+    kept: dict[str, int] = {}
+    for key, n in record["kept"].items():
+        name = key.rpartition("/")[2]
+        kept[name] = kept.get(name, 0) + n
+    sources = sorted({key.rpartition("/")[0] for key in record["kept"]})
+    return (f"{len(sources)} sources filtered; kept in all: "
+            + ", ".join(f"{name} {n}" for name, n in kept.items()))
+
+
 def kept_set(pool: Pool, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The images and class indices a filter kept, in pool order."""
     mask = table[KEPT].to_numpy()

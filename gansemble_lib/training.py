@@ -2,15 +2,21 @@
 
 Resume is exact on CPU: a checkpoint holds the model and optimiser states *and* every random
 number generator the loop draws from, so a run interrupted after a checkpoint and restarted
-produces the same final weights as one that never stopped.
+produces the same final weights as one that never stopped. A checkpoint is only resumed when
+its fingerprint matches, and every fingerprint covers the training code (:func:`code_hash`)
+as well as the data and settings: DVC keeps the checkpoints between runs (``persist``), so
+after an edit to a network, a loss or a loop the old weights must be retrained, not reused.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import importlib
 import io
 import random
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -25,6 +31,23 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def code_hash(*modules: ModuleType | str) -> str:
+    """Hex sha256 of the source files of ``modules``: module objects, or names of modules of
+    this package (``"vae"``), which lets a module name modules that import it.
+
+    The whole file counts, comments included: an edit that cannot change the result costs one
+    retraining, but no edit to a listed module can leave stale weights in use.
+    """
+    digest = hashlib.sha256()
+    for module in modules:
+        if isinstance(module, str):
+            module = importlib.import_module(f"{__package__}.{module}")
+        source = Path(module.__file__).read_bytes()
+        digest.update(f"{module.__name__} {len(source)}\n".encode())
+        digest.update(source)
+    return digest.hexdigest()
 
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:

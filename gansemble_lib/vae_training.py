@@ -5,10 +5,13 @@ checkpoint is rewritten after every finished class and every ``checkpoint_every`
 the model, optimiser and random states of the class in progress, so an interrupted run picks
 up where it stopped and ends with the same weights as one that never stopped (on CPU).
 
-A checkpoint is only resumed when it was made from the same train images and the same
-training parameters (a fingerprint of both is stored in it); otherwise training starts
-afresh. The sampling parameters (``sampling``, ``alpha_min``, ``alpha_max``) are not part of
-the fingerprint: changing them re-uses the trained VAEs and only rewrites the checkpoint.
+A checkpoint is only resumed when it was made from the same train images, the same training
+parameters and the same training code (a fingerprint of all three is stored in it; the code
+is the source of the modules in ``TRAINING_CODE``); otherwise training starts afresh. The code
+counts because DVC keeps models/vae between runs (``persist``): after an edit to the network
+or the loss, the old weights must be retrained, not reused. The sampling parameters
+(``sampling``, ``alpha_min``, ``alpha_max``) are not part of the fingerprint: changing them
+re-uses the trained VAEs and only rewrites the checkpoint.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from .classifiers import resolve_device
 from .config import VaeParams
+from .progress import bar as progress_bar
 from .training import (
     LossLog,
+    code_hash,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -41,6 +45,9 @@ from .vae import KIND, ConvVae, VaeEnsemble, from_checkpoint, kl_weight, to_unit
 
 # Parameters that change the trained weights; the others only change sampling or bookkeeping.
 TRAINING_KEYS = ("seed", "latent_dim", "width", "epochs", "batch_size", "lr", "kl_warmup", "beta")
+# The modules whose source decides what training computes (the network, its loss and the
+# image scaling in vae; the loop here; seeding and checkpoints in training).
+TRAINING_CODE = ("vae", "vae_training", "training")
 # Loss curve columns (reports/plots/03b_vae_losses.csv). ``step`` counts epochs over all
 # classes in training order, so the curves of successive classes follow each other.
 CLASS_INDEX, EPOCH, KL_WEIGHT = "class_index", "epoch", "kl_weight"
@@ -64,8 +71,9 @@ class TrainResult:
 
 def fingerprint(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
                 params: VaeParams) -> str:
-    """Hash of the train data and the training parameters a checkpoint must match to resume."""
-    digest = hashlib.sha256()
+    """Hash of the train data, the training parameters and the training code (the source of
+    ``TRAINING_CODE``) that a checkpoint must match to resume."""
+    digest = hashlib.sha256(code_hash(*TRAINING_CODE).encode())
     for array in (np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)):
         digest.update(str(array.shape).encode())
         digest.update(array.tobytes())
@@ -108,7 +116,7 @@ def _train_epoch(model: ConvVae, optimizer: torch.optim.Optimizer, x: torch.Tens
 
 
 def _train_class(k: int, x: torch.Tensor, *, params: VaeParams, state: dict[str, Any],
-                 log: LossLog, path: Path, device: torch.device, bar: tqdm,
+                 log: LossLog, path: Path, device: torch.device, bar,
                  on_epoch: EpochCallback | None) -> None:
     """Train (or finish training) class k's VAE, checkpointing into ``state`` at ``path``."""
     generator = seed_everything(class_seed(params.seed, k))
@@ -170,7 +178,7 @@ def train_class_vaes(images: np.ndarray, labels: np.ndarray, classes: tuple[str,
         status, state = "trained from scratch", _fresh_state(key, classes, images.shape[1:],
                                                              params)
     elif state.get("fingerprint") != key:
-        status = "trained from scratch (the old checkpoint was for other data or parameters)"
+        status = "trained from scratch (the old checkpoint was for other data, parameters or code)"
         state = _fresh_state(key, classes, images.shape[1:], params)
     elif all(m is not None for m in state["models"]):
         status = "re-used the finished checkpoint (no training needed)"
@@ -186,8 +194,8 @@ def train_class_vaes(images: np.ndarray, labels: np.ndarray, classes: tuple[str,
     finished_epochs = (len(classes) - len(todo)) * params.epochs
     if state["progress"] is not None:
         finished_epochs += state["progress"]["epoch"]
-    with tqdm(total=len(classes) * params.epochs, initial=finished_epochs, desc="class VAEs",
-              unit="epoch", disable=not progress) as bar:
+    with progress_bar(total=len(classes) * params.epochs, initial=finished_epochs,
+                      desc="class VAEs", unit="epoch", disable=not progress) as bar:
         for k in todo:
             _train_class(k, to_unit(images[labels == k]), params=params, state=state, log=log,
                          path=path, device=device, bar=bar, on_epoch=on_epoch)

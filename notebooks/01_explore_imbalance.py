@@ -19,23 +19,23 @@
 # only; the test split is counted but never looked at.
 
 # %% tags=["parameters"]
-prepared_dir: str = "data/prepared"
-figures_dir: str = "reports/figures"
-tables_dir: str = "reports/tables"
-metrics_path: str = "reports/metrics/01_explore.json"
-seed: int = 0
-images_per_class: int = 4
+# Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
+# params.yaml section and its paths; run by hand, they are read from params.yaml
+# and gansemble_lib/pipeline.py.
+stage = "explore"
+params = None
+paths = None
 
 # %%
-from gansemble_lib import explore, figures
-from gansemble_lib.config import from_notebook
+from gansemble_lib import explore, figures, progress
 from gansemble_lib.constants import TRAIN
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
+from gansemble_lib.pipeline import notebook_inputs
 from gansemble_lib.tables import save_table
 
-params = from_notebook("explore", globals())
-data = load_prepared(prepared_dir)
+params, paths = notebook_inputs(stage, params, paths)
+data = load_prepared(paths.prepared_dir)
 train = data.subset(TRAIN)
 print(f"{data.info['n_samples']} {data.info['modality']} samples, {len(data.classes)} classes, "
       f"images {tuple(data.images.shape[1:])}")
@@ -47,7 +47,7 @@ print(f"{data.info['n_samples']} {data.info['modality']} samples, {len(data.clas
 
 # %%
 counts = explore.class_count_table(data.manifest, data.classes)
-save_table(counts, tables_dir, "01_class_counts")
+save_table(counts, paths.tables_dir, "01_class_counts")
 print(f"profile: {data.info['params']['imbalance_profile']}")
 print(f"imbalance ratio (max/min): total {explore.imbalance_ratio(counts['total']):.2f}, "
       f"train {explore.imbalance_ratio(counts[TRAIN]):.2f}")
@@ -55,7 +55,7 @@ counts
 
 # %%
 fig = figures.class_count_bar(counts, title="samples per class and split")
-figures.save_figure(fig, f"{figures_dir}/01_class_counts.png")
+figures.save_figure(fig, f"{paths.figures_dir}/01_class_counts.png")
 
 # %% [markdown]
 # ## Skipped at load time
@@ -66,10 +66,15 @@ data.info["skipped"]
 
 # %% [markdown]
 # ## Mean spectrum per class (train split, ±1 sd)
+# For image input: the mean image and the pixel standard deviation of each class.
 
 # %%
-fig = figures.mean_spectra(data.axis, train.spectra, train.labels, data.classes)
-figures.save_figure(fig, f"{figures_dir}/01_mean_spectra.png")
+if data.spectra is not None:
+    fig = figures.mean_spectra(data.axis, train.spectra, train.labels, data.classes)
+    figures.save_figure(fig, f"{paths.figures_dir}/01_mean_spectra.png")
+else:
+    fig = figures.mean_images(train.images, train.labels, data.classes)
+    figures.save_figure(fig, f"{paths.figures_dir}/01_mean_images.png")
 
 # %% [markdown]
 # ## Polar images per class (train split)
@@ -77,7 +82,7 @@ figures.save_figure(fig, f"{figures_dir}/01_mean_spectra.png")
 # %%
 fig = figures.image_grid(train.images, train.labels, data.classes,
                          per_class=params.images_per_class, seed=params.seed)
-figures.save_figure(fig, f"{figures_dir}/01_polar_grid.png")
+figures.save_figure(fig, f"{paths.figures_dir}/01_polar_grid.png")
 
 # %% [markdown]
 # ## Pixel statistics (train split)
@@ -86,12 +91,15 @@ figures.save_figure(fig, f"{figures_dir}/01_polar_grid.png")
 
 # %%
 stats = explore.pixel_statistics(train.images, train.labels, data.classes)
-save_table(stats, tables_dir, "01_pixel_stats")
+save_table(stats, paths.tables_dir, "01_pixel_stats")
 fig = figures.ink_fraction_box(train.images, train.labels, data.classes)
-figures.save_figure(fig, f"{figures_dir}/01_ink_fraction.png")
+figures.save_figure(fig, f"{paths.figures_dir}/01_ink_fraction.png")
 stats
 
 # %%
 metrics = explore.explore_metrics(counts, stats)
-write_json(metrics_path, metrics)
+write_json(paths.metrics_path, metrics)
+progress.summary(
+    f"{metrics['n_samples']} {data.info['modality']} in {metrics['n_classes']} classes, "
+    f"imbalance ratio {metrics['imbalance_ratio']['train']:.1f} in the train split")
 metrics

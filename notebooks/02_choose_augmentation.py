@@ -20,41 +20,28 @@
 # rule, not a hand pick, chooses the winner. The test split is not read here.
 
 # %% tags=["parameters"]
-prepared_dir: str = "data/prepared"
-augmented_dir: str = "data/augmented"
-figures_dir: str = "reports/figures"
-tables_dir: str = "reports/tables"
-chosen_path: str = "reports/metrics/02_chosen.json"
-seed: int = 0
-repeats: int = 2
-strategies: str = "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"
-n_grid: str = "20,40"
-classifier: str = "lenet"
-classifier_size: int = 32
-epochs: int = 12
-batch_size: int = 32
-optimizer: str = "adam"
-lr: float = 2e-3
-momentum: float = 0.9
-select_metric: str = "macro_f1"
-tie_tolerance: float = 0.0
-device: str = "auto"
+# Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
+# params.yaml section and its paths; run by hand, they are read from params.yaml
+# and gansemble_lib/pipeline.py.
+stage = "choose"
+params = None
+paths = None
 
 # %%
 import time
 
 import numpy as np
 
-from gansemble_lib import chooser, figures
+from gansemble_lib import chooser, figures, progress
 from gansemble_lib.augment import BASE_STRATEGIES, augment
-from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import SAMPLE_ID, TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
+from gansemble_lib.pipeline import notebook_inputs
 from gansemble_lib.tables import save_table
 
-params = from_notebook("choose", globals())
-data = load_prepared(prepared_dir)
+params, paths = notebook_inputs(stage, params, paths)
+data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
 print(f"train {len(train.labels)} images, validation {len(val.labels)}, "
       f"{len(data.classes)} classes; {len(params.strategies)} strategies x N in {params.n_grid} "
@@ -73,7 +60,7 @@ rows = {"original": examples}
 rows.update({f"{k}: {name}": augment(examples, k, seed=params.seed)
              for k, (name, _) in BASE_STRATEGIES.items()})
 fig = figures.example_rows(rows)
-figures.save_figure(fig, f"{figures_dir}/02_strategy_examples.png")
+figures.save_figure(fig, f"{paths.figures_dir}/02_strategy_examples.png")
 
 # %% [markdown]
 # ## The search
@@ -90,9 +77,9 @@ failed
 
 # %%
 summary = chooser.summarise(runs)
-save_table(runs.set_index([chooser.STRATEGY, chooser.N, chooser.REPEAT]), tables_dir,
+save_table(runs.set_index([chooser.STRATEGY, chooser.N, chooser.REPEAT]), paths.tables_dir,
            "02_chooser_runs")
-save_table(summary.set_index([chooser.STRATEGY, chooser.N]), tables_dir, "02_chooser_scores")
+save_table(summary.set_index([chooser.STRATEGY, chooser.N]), paths.tables_dir, "02_chooser_scores")
 summary.sort_values(f"{params.select_metric}_mean", ascending=False).head(10)
 
 # %% [markdown]
@@ -106,9 +93,9 @@ chooser.overlapping(summary, chosen, metric=params.select_metric)
 
 # %%
 fig = figures.chooser_heatmap(summary, metric=params.select_metric)
-figures.save_figure(fig, f"{figures_dir}/02_chooser_heatmap.png")
+figures.save_figure(fig, f"{paths.figures_dir}/02_chooser_heatmap.png")
 fig = figures.chooser_bars(summary, metric=params.select_metric, chosen=chosen)
-figures.save_figure(fig, f"{figures_dir}/02_chooser_bars.png")
+figures.save_figure(fig, f"{paths.figures_dir}/02_chooser_bars.png")
 
 # %% [markdown]
 # ## The augmented training set for the generators
@@ -119,10 +106,13 @@ record = chooser.chosen_record(chosen, summary, params)
 images, manifest = chooser.augmented_training_set(
     train.images, train.labels, train.manifest[SAMPLE_ID].to_numpy(),
     strategy=record["strategy"], n=record["n"], seed=params.seed)
-chooser.save_augmented_set(augmented_dir, images, manifest, record)
-write_json(chosen_path, record)
+chooser.save_augmented_set(paths.augmented_dir, images, manifest, record)
+write_json(paths.chosen_path, record)
+progress.summary(
+    f"chose {record['name']} at N = {record['n']} of {record['candidates']} candidates "
+    f"(validation macro-F1 {record['scores']['macro_f1_mean']:.3f})")
 fig = figures.image_grid(images[manifest["origin"].to_numpy() == "augmented"],
                          manifest.loc[manifest["origin"] == "augmented", "class_index"].to_numpy(),
                          data.classes, per_class=4, seed=params.seed)
-figures.save_figure(fig, f"{figures_dir}/02_augmented_examples.png")
+figures.save_figure(fig, f"{paths.figures_dir}/02_augmented_examples.png")
 manifest.groupby(["class_index", "origin"]).size().unstack(fill_value=0)

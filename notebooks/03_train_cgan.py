@@ -21,33 +21,12 @@
 # interrupted. The test split is not read here.
 
 # %% tags=["parameters"]
-variant: str = "mpcgan_aug"
-architecture: str = "mpcgan"
-training_data: str = "augmented"
-prepared_dir: str = "data/prepared"
-augmented_dir: str = "data/augmented"
-model_dir: str = "models/cgan/mpcgan_aug"
-figures_dir: str = "reports/figures"
-losses_path: str = "reports/plots/03_mpcgan_aug_losses.csv"
-metrics_path: str = "reports/metrics/03_mpcgan_aug.json"
-seed: int = 0
-steps: int = 300
-batch_size: int = 16
-z_dim: int = 100
-width: int = 16
-label_embedding: int = 50
-dropout: float = 0.4
-lr_d: float = 2e-4
-lr_g: float = 2e-3
-beta1: float = 0.5
-beta2: float = 0.999
-ema_decay: float = 0.999
-diffaugment: str = "color,translation,cutout"
-spectrum_points: int = 256
-grid_per_class: int = 6
-eval_per_class: int = 20
-checkpoint_every: int = 100
-device: str = "auto"
+# Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
+# params.yaml section and its paths; run by hand, they are read from params.yaml
+# and gansemble_lib/pipeline.py.
+stage = "train_cgan@mpcgan_aug"
+params = None
+paths = None
 
 # %%
 import time
@@ -55,23 +34,23 @@ import time
 import pandas as pd
 from IPython.display import Image
 
-from gansemble_lib import cgan, cgan_stage, figures, gan_checks
+from gansemble_lib import cgan, cgan_stage, figures, gan_checks, progress
 from gansemble_lib.cgan_models import count_parameters
-from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.gan_training import CHECKPOINT_FILE
 from gansemble_lib.generators import load_generator
 from gansemble_lib.io_utils import write_json
+from gansemble_lib.pipeline import notebook_inputs
 
 started = time.perf_counter()
-params = from_notebook("cgan", globals())
-cgan_stage.check_variant(architecture, training_data)
-data = load_prepared(prepared_dir)
+params, paths = notebook_inputs(stage, params, paths)
+cgan_stage.check_variant(paths.architecture, paths.training_data)
+data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
-prefix = f"{figures_dir}/03_{variant}"
-print(f"variant {variant}: {architecture} on {training_data}; {len(data.classes)} classes, "
-      f"images {data.images.shape[1:]}")
+prefix = f"{paths.figures_dir}/03_{paths.variant}"
+print(f"variant {paths.variant}: {paths.architecture} on {paths.training_data}; "
+      f"{len(data.classes)} classes, images {data.images.shape[1:]}")
 
 # %% [markdown]
 # ## Training
@@ -81,12 +60,12 @@ print(f"variant {variant}: {architecture} on {training_data}; {len(data.classes)
 
 # %%
 run, n_training = cgan_stage.train_variant(
-    architecture=architecture, training_data=training_data, prepared=data,
-    augmented_dir=augmented_dir, params=params, model_dir=model_dir)
-run.log.write(losses_path)
+    architecture=paths.architecture, training_data=paths.training_data, prepared=data,
+    augmented_dir=paths.augmented_dir, params=params, model_dir=paths.model_dir)
+run.log.write(paths.losses_path)
 for note in run.notes:
     print(note)
-print(cgan_stage.summary_line(variant, run, n_training))
+print(cgan_stage.summary_line(paths.variant, run, n_training))
 
 # %% [markdown]
 # ## Loss curves
@@ -108,9 +87,9 @@ Image(filename=figures.save_figure(figures.training_progress(run.snapshots, data
                                    f"{prefix}_progress.png"))
 
 # %%
-generator = load_generator(f"{model_dir}/{CHECKPOINT_FILE}")
+generator = load_generator(f"{paths.model_dir}/{CHECKPOINT_FILE}")
 grid = cgan.per_class_grid(generator, params.grid_per_class)
-fig = figures.class_sample_grid(grid, data.classes, title=f"{variant}, final")
+fig = figures.class_sample_grid(grid, data.classes, title=f"{paths.variant}, final")
 Image(filename=figures.save_figure(fig, f"{prefix}_samples.png"))
 
 # %% [markdown]
@@ -145,9 +124,11 @@ Image(filename=figures.save_figure(fig, f"{prefix}_nearest.png"))
 
 # %%
 metrics = cgan_stage.metrics_record(
-    variant=variant, architecture=architecture, training_data=training_data, run=run,
+    variant=paths.variant, architecture=paths.architecture,
+    training_data=paths.training_data, run=run,
     n_training=n_training, params=params,
     generator_parameters=count_parameters(generator.network), check_results=results,
     stage_seconds=time.perf_counter() - started)
-write_json(metrics_path, metrics)
+write_json(paths.metrics_path, metrics)
+progress.summary(cgan_stage.stage_summary(metrics))
 metrics

@@ -24,24 +24,12 @@
 # class and every `checkpoint_every` epochs, so an interrupted run resumes where it stopped.
 
 # %% tags=["parameters"]
-prepared_dir: str = "data/prepared"
-models_dir: str = "models/vae"
-figures_dir: str = "reports/figures"
-plots_path: str = "reports/plots/03b_vae_losses.csv"
-metrics_path: str = "reports/metrics/03b_vae.json"
-seed: int = 0
-latent_dim: int = 16
-width: int = 8
-epochs: int = 300
-batch_size: int = 8
-lr: float = 1e-3
-kl_warmup: int = 100
-beta: float = 1.0
-alpha_min: float = 0.2
-alpha_max: float = 0.8
-sampling: str = "interpolate"
-checkpoint_every: int = 50
-device: str = "auto"
+# Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
+# params.yaml section and its paths; run by hand, they are read from params.yaml
+# and gansemble_lib/pipeline.py.
+stage = "train_vae"
+params = None
+paths = None
 
 # %%
 import time
@@ -53,14 +41,14 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import figures, vae, vae_training
-from gansemble_lib.config import from_notebook
+from gansemble_lib import figures, progress, vae, vae_training
 from gansemble_lib.constants import TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
+from gansemble_lib.pipeline import notebook_inputs
 
-params = from_notebook("vae", globals())
-data = load_prepared(prepared_dir)
+params, paths = notebook_inputs(stage, params, paths)
+data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
 print(f"train {len(train.labels)} images, validation {len(val.labels)}, "
       f"{len(data.classes)} classes, images {tuple(train.images.shape[1:])}")
@@ -74,9 +62,9 @@ print("train images per class:", dict(zip(data.classes, np.bincount(
 
 # %%
 result = vae_training.train_class_vaes(train.images, train.labels, data.classes, params=params,
-                                       checkpoint_path=f"{models_dir}/vae.pt")
+                                       checkpoint_path=f"{paths.models_dir}/vae.pt")
 generator = result.ensemble
-result.losses.write(plots_path)
+result.losses.write(paths.plots_path)
 print(f"{result.status}; training time {result.train_seconds:.1f} s")
 if generator.single_image_classes:
     print("one train image, so no interpolation (posterior samples instead):",
@@ -84,7 +72,7 @@ if generator.single_image_classes:
 
 # %%
 fig = figures.vae_loss_curves(pd.DataFrame(result.losses.rows), data.classes)
-figures.save_figure(fig, f"{figures_dir}/03b_losses.png")
+figures.save_figure(fig, f"{paths.figures_dir}/03b_losses.png")
 
 # %% [markdown]
 # ## Reconstructions
@@ -102,10 +90,10 @@ table.pivot(index="class", columns="split",
 # %%
 fig = figures.reconstruction_pairs(train.images, generator.reconstruct(train.images, train.labels),
                                    train.labels, data.classes, per_class=4)
-figures.save_figure(fig, f"{figures_dir}/03b_reconstructions_train.png")
+figures.save_figure(fig, f"{paths.figures_dir}/03b_reconstructions_train.png")
 fig = figures.reconstruction_pairs(val.images, generator.reconstruct(val.images, val.labels),
                                    val.labels, data.classes, per_class=3)
-figures.save_figure(fig, f"{figures_dir}/03b_reconstructions_val.png")
+figures.save_figure(fig, f"{paths.figures_dir}/03b_reconstructions_val.png")
 
 # %% [markdown]
 # ## Interpolation between two train images of a class
@@ -116,7 +104,7 @@ figures.save_figure(fig, f"{figures_dir}/03b_reconstructions_val.png")
 strips = vae.interpolation_examples(generator, train.images, train.labels,
                                     np.linspace(0, 1, 7), seed=params.seed)
 fig = figures.interpolation_strips(strips, np.linspace(0, 1, 7))
-figures.save_figure(fig, f"{figures_dir}/03b_interpolation.png")
+figures.save_figure(fig, f"{paths.figures_dir}/03b_interpolation.png")
 
 # %% [markdown]
 # ## Samples per class
@@ -130,12 +118,12 @@ samples = np.stack([generator.generate(k, 8, seed=params.seed)
 fig = figures.class_sample_grid(samples, data.classes,
                                 title=f"sampling: {params.sampling}, α in "
                                       f"[{params.alpha_min}, {params.alpha_max}]")
-figures.save_figure(fig, f"{figures_dir}/03b_samples.png")
+figures.save_figure(fig, f"{paths.figures_dir}/03b_samples.png")
 prior = dataclasses.replace(generator, sampling=vae.PRIOR)
 fig = figures.class_sample_grid(np.stack([prior.generate(k, 8, seed=params.seed)
                                           for k in range(len(data.classes))]), data.classes,
                                 title="sampling: prior N(0, I)")
-figures.save_figure(fig, f"{figures_dir}/03b_prior_samples.png")
+figures.save_figure(fig, f"{paths.figures_dir}/03b_prior_samples.png")
 
 # %% [markdown]
 # ## Metrics
@@ -145,5 +133,9 @@ record = vae_training.metrics_record(
     table, train_seconds=result.train_seconds, stage_seconds=time.perf_counter() - started,
     status=result.status,
     single_image_classes=[data.classes[k] for k in generator.single_image_classes])
-write_json(metrics_path, record)
+write_json(paths.metrics_path, record)
+progress.summary(
+    f"{len(data.classes)} class VAEs ({record['training']}), validation reconstruction "
+    f"MSE {record['reconstruction_mse_class_mean']['val']:.4f} (the class-mean image: "
+    f"{record['mean_image_mse_class_mean']['val']:.4f})")
 record

@@ -26,54 +26,35 @@
 # Every rejection is counted with its reason. The test split is not read here.
 
 # %% tags=["parameters"]
-prepared_dir: str = "data/prepared"
-augmented_dir: str = "data/augmented"
-generators: str = "mpcgan_noaug:models/cgan/mpcgan_noaug/checkpoint.pt,mpcgan_aug:models/cgan/mpcgan_aug/checkpoint.pt,modern_aug:models/cgan/modern_aug/checkpoint.pt,spectrum:models/cgan/spectrum/checkpoint.pt,vae:models/vae/vae.pt"  # noqa: E501
-synthetic_dir: str = "data/synthetic"
-figures_dir: str = "reports/figures/04_filter"
-tables_dir: str = "reports/tables"
-metrics_path: str = "reports/metrics/04_filter.json"
-seed: int = 0
-pool_size: int = 30
-keep: int = 3
-rounds: int = 5
-region: str = "whole"
-corner_fraction: float = 0.2
-direction: str = "low"
-classifier: str = "lenet"
-classifier_size: int = 32
-epochs: int = 30
-batch_size: int = 32
-lr: float = 2e-3
-tau: float = 0.5
-copy_quantile: float = 0.05
-outlier_quantile: float = 0.95
-smote_neighbors: int = 5
-grid_per_class: int = 6
-device: str = "auto"
+# Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
+# params.yaml section and its paths; run by hand, they are read from params.yaml
+# and gansemble_lib/pipeline.py.
+stage = "symp_filter"
+params = None
+paths = None
 
 # %%
 import time
 
 import matplotlib.pyplot as plt
 
-from gansemble_lib import figures, sources
+from gansemble_lib import figures, progress, sources
 from gansemble_lib import symp_filter as sf
 from gansemble_lib.classifiers import classification_scores, predict, resolve_device, to_tensor
-from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import CLASS_INDEX, TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import atomic_dir, write_json
+from gansemble_lib.pipeline import notebook_inputs
 from gansemble_lib.tables import save_table
 
 started = time.perf_counter()
-params = from_notebook("symp_filter", globals())
+params, paths = notebook_inputs(stage, params, paths)
 sf.check_budget(pool_size=params.pool_size, keep=params.keep)
 torch_device = resolve_device(params.device)
-data = load_prepared(prepared_dir)
+data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
-named = sources.load_sources(sources.parse_named_paths(generators), data,
-                             augmented_dir=augmented_dir, smote_neighbors=params.smote_neighbors,
+named = sources.load_sources(paths.generators, data, augmented_dir=paths.augmented_dir,
+                             smote_neighbors=params.smote_neighbors,
                              device=str(torch_device))
 print(f"{len(named)} sources: {', '.join(named)}; per class {params.rounds} pools of "
       f"{params.pool_size}, each filter keeps at most {params.keep} per pool "
@@ -113,7 +94,7 @@ print(f"judge ({params.classifier}) on validation: accuracy {judge_scores['accur
 
 # %%
 summaries, index_rows = {}, []
-with atomic_dir(synthetic_dir) as out, atomic_dir(figures_dir) as figure_out:
+with atomic_dir(paths.synthetic_dir) as out, atomic_dir(paths.figures_dir) as figure_out:
     for name, generator in named.items():
         tick = time.perf_counter()
         pool = sf.draw_pool(generator, n_classes=len(data.classes), pool_size=params.pool_size,
@@ -134,7 +115,7 @@ with atomic_dir(synthetic_dir) as out, atomic_dir(figures_dir) as figure_out:
 
 # %%
 summary = sf.summary_table(summaries)
-save_table(summary, tables_dir, "04_filter_summary", digits=0)
+save_table(summary, paths.tables_dir, "04_filter_summary", digits=0)
 totals = summary.xs(sf.TOTAL_INDEX, level=CLASS_INDEX)
 totals
 
@@ -154,5 +135,5 @@ record = {
                    "tau": params.tau},
     **sf.counts_record(totals),
 }
-write_json(metrics_path, record)
-print(f"stage 04 done in {time.perf_counter() - started:.0f} s")
+write_json(paths.metrics_path, record)
+progress.summary(sf.stage_summary(record))

@@ -26,53 +26,34 @@
 # * **Memorisation**: is a synthetic image closer to a training image than new real images are?
 
 # %% tags=["parameters"]
-prepared_dir: str = "data/prepared"
-augmented_dir: str = "data/augmented"
-synthetic_dir: str = "data/synthetic"
-generators: str = "mpcgan_noaug:models/cgan/mpcgan_noaug/checkpoint.pt,mpcgan_aug:models/cgan/mpcgan_aug/checkpoint.pt,modern_aug:models/cgan/modern_aug/checkpoint.pt,spectrum:models/cgan/spectrum/checkpoint.pt,vae:models/vae/vae.pt"  # noqa: E501
-domain_extractor_path: str = "models/fidelity/domain_extractor.pt"
-tables_dir: str = "reports/tables"
-metrics_path: str = "reports/metrics/05_fidelity.json"
-seed: int = 0
-inception_weights: str = "models/inception/weights-inception-2015-12-05-6726825d.pth"
-network: str = "never"
-domain_arch: str = "resnet"
-domain_size: int = 32
-domain_epochs: int = 30
-domain_batch_size: int = 32
-domain_lr: float = 2e-3
-kid_subsets: int = 100
-kid_subset_size: int = 1000
-isc_splits: int = 10
-prc_neighborhood: int = 3
-batch_size: int = 64
-paper_repeats: int = 5
-pixel_size: int = 32
-copy_quantile: float = 0.05
-smote_neighbors: int = 5
-device: str = "auto"
+# Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
+# params.yaml section and its paths; run by hand, they are read from params.yaml
+# and gansemble_lib/pipeline.py.
+stage = "fidelity"
+params = None
+paths = None
 
 # %%
 import time
 
 import numpy as np
 
-from gansemble_lib import extractors, fidelity, sources, validity
+from gansemble_lib import applicability, extractors, fidelity, progress, sources, validity
 from gansemble_lib import symp_filter as sf
 from gansemble_lib.classifiers import resolve_device
-from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import CLASS_INDEX, FIDELITY_METRICS, TRAIN
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
+from gansemble_lib.pipeline import notebook_inputs
 from gansemble_lib.tables import save_table
 
 started = time.perf_counter()
-params = from_notebook("fidelity", globals())
+params, paths = notebook_inputs(stage, params, paths)
 torch_device = resolve_device(params.device)
-data = load_prepared(prepared_dir)
+data = load_prepared(paths.prepared_dir)
 train = data.subset(TRAIN)
 test = data.test_for_evaluation()  # the reference set of every metric, and nothing else
-synthetic = sf.load_sets(synthetic_dir, data.classes)
+synthetic = sf.load_sets(paths.synthetic_dir, data.classes)
 print(f"{len(synthetic)} synthetic sets; reference: {len(test.labels)} real test images; "
       f"floor: {len(train.labels)} real train images")
 
@@ -85,13 +66,13 @@ print(f"{len(synthetic)} synthetic sets; reference: {len(test.labels)} real test
 
 # %%
 extractors.train_domain_extractor(
-    train.images, train.labels, domain_extractor_path, classes=data.classes,
+    train.images, train.labels, paths.domain_extractor_path, classes=data.classes,
     arch=params.domain_arch, size=params.domain_size, epochs=params.domain_epochs,
     batch_size=params.domain_batch_size, lr=params.domain_lr, seed=params.seed,
     device=torch_device)
 extractor = extractors.resolve_extractor(inception_weights=params.inception_weights,
                                          allow_network=params.network == "allowed",
-                                         domain_weights=domain_extractor_path)
+                                         domain_weights=paths.domain_extractor_path)
 print(f"extractor: {extractor.name}, weights sha256 {extractor.weights_sha256}, "
       f"{extractor.feature_dim} features")
 settings = fidelity.MetricSettings(
@@ -107,14 +88,17 @@ settings = fidelity.MetricSettings(
 # to read.
 
 # %%
-floor = {("real train", "-"): (train.images, train.labels)}
+floor_key = ("real train", "-")
+floor = {floor_key: (train.images, train.labels)}
 overall, per_class = fidelity.fidelity_tables({**floor, **synthetic}, (test.images, test.labels),
                                               data.classes, extractor=extractor,
                                               settings=settings)
 overall = overall.set_index([fidelity.SOURCE, fidelity.FILTER])
+overall = applicability.mark_not_applicable(overall, applicability.source_keys(sf.FILTERS),
+                                            modality=data.info["modality"])
 per_class = per_class.set_index([fidelity.SOURCE, fidelity.FILTER, CLASS_INDEX])
-save_table(overall, tables_dir, "05_fidelity_overall")
-save_table(per_class, tables_dir, "05_fidelity_per_class")
+save_table(overall, paths.tables_dir, "05_fidelity_overall")
+save_table(per_class, paths.tables_dir, "05_fidelity_per_class")
 overall[[*FIDELITY_METRICS, "n_generated", "note"]]
 
 # %% [markdown]
@@ -124,13 +108,15 @@ overall[[*FIDELITY_METRICS, "n_generated", "note"]]
 # over the draws.
 
 # %%
-named = sources.load_sources(sources.parse_named_paths(generators), data,
-                             augmented_dir=augmented_dir, smote_neighbors=smote_neighbors,
+named = sources.load_sources(paths.generators, data, augmented_dir=paths.augmented_dir,
+                             smote_neighbors=paths.smote_neighbors,
                              device=str(torch_device)) if params.paper_repeats else {}
 counts = np.bincount(data.manifest[CLASS_INDEX], minlength=len(data.classes))
 paper = fidelity.paper_protocol_table(named, counts, test.images, extractor=extractor,
                                       repeats=params.paper_repeats, settings=settings)
-save_table(paper, tables_dir, "05_fidelity_paper_protocol")
+paper = applicability.mark_not_applicable(paper, applicability.SPECTRA_ONLY_SOURCES,
+                                          modality=data.info["modality"])
+save_table(paper, paths.tables_dir, "05_fidelity_paper_protocol")
 paper
 
 # %% [markdown]
@@ -138,13 +124,17 @@ paper
 # Share of images whose decoded spectrum best matches (Pearson correlation) a real train
 # spectrum of the conditioned class. Both sides are decoded from polar images, so they carry
 # the same rendering loss. The `real test` row is the ceiling: real spectra the library has
-# never seen.
+# never seen. Images of other things have no spectrum to decode: not applicable to them.
 
 # %%
 reference_row = {("real test", "-"): (test.images, test.labels)}
-chemistry = validity.validity_table({**reference_row, **synthetic}, (train.images, train.labels),
-                                    data.classes, geometry=sources.geometry_from_info(data.info))
-save_table(chemistry, tables_dir, "05_chemical_validity")
+if applicability.applies(data.info["modality"]):
+    chemistry = validity.validity_table({**reference_row, **synthetic},
+                                        (train.images, train.labels), data.classes,
+                                        geometry=sources.geometry_from_info(data.info))
+else:
+    chemistry = applicability.whole_table_not_applicable("chemical validity")
+save_table(chemistry, paths.tables_dir, "05_chemical_validity")
 chemistry
 
 # %% [markdown]
@@ -157,7 +147,7 @@ chemistry
 # %%
 memory = validity.memorisation_table({**reference_row, **synthetic}, train.images, test.images,
                                      size=params.pixel_size, quantile=params.copy_quantile)
-save_table(memory, tables_dir, "05_memorisation")
+save_table(memory, paths.tables_dir, "05_memorisation")
 memory
 
 # %%
@@ -167,8 +157,11 @@ record = {
     "overall": fidelity.frame_record(overall, [*FIDELITY_METRICS, "n_generated", "note"]),
     "overall_order": ["/".join(map(str, key)) for key in overall.index],
     "paper_protocol": fidelity.frame_record(paper, fidelity.REPEAT_COLUMNS),
-    "chemical_validity": fidelity.frame_record(chemistry, [validity.OVERALL]),
+    "chemical_validity": fidelity.frame_record(
+        chemistry, [c for c in (validity.OVERALL, applicability.NOTE) if c in chemistry]),
     "near_copy_share": fidelity.frame_record(memory, ["near_copy_share", "distance_ratio"]),
 }
-write_json(metrics_path, record)
-print(f"stage 05 done in {time.perf_counter() - started:.0f} s")
+write_json(paths.metrics_path, record)
+progress.summary(
+    f"{len(synthetic)} sets scored against {len(test.labels)} real test images with the "
+    f"{extractor.name} extractor; real-train floor FID {overall.loc[floor_key, 'fid']:.2f}")

@@ -24,25 +24,12 @@
 # `steps: 0` restores the paper's epoch budget.
 
 # %% tags=["parameters"]
-prepared_dir: str = "data/prepared"
-augmented_dir: str = "data/augmented"
-synthetic_dir: str = "data/synthetic"
-figures_dir: str = "reports/figures"
-tables_dir: str = "reports/tables"
-metrics_path: str = "reports/metrics/06_downstream.json"
-seed: int = 0
-seeds: int = 5
-classifier: str = "lenet"
-resnet18_weights: str = ""
-classifier_size: int = 32
-steps: int = 300
-epochs: int = 15
-batch_size: int = 32
-lr: float = 2e-3
-bootstrap: int = 1000
-tstr_source: str = "mpcgan_aug__symp"
-combo_source: str = "mpcgan_aug__symp"
-device: str = "auto"
+# Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
+# params.yaml section and its paths; run by hand, they are read from params.yaml
+# and gansemble_lib/pipeline.py.
+stage = "downstream"
+params = None
+paths = None
 
 # %%
 import json
@@ -51,24 +38,24 @@ import time
 import numpy as np
 import pandas as pd
 
+from gansemble_lib import applicability, progress, report_figures
 from gansemble_lib import downstream as ds
-from gansemble_lib import report_figures
 from gansemble_lib.classifiers import TrainSettings, resolve_device
-from gansemble_lib.config import from_notebook
 from gansemble_lib.constants import TRAIN
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.figures import save_figure
 from gansemble_lib.io_utils import write_json, write_text
+from gansemble_lib.pipeline import notebook_inputs
 from gansemble_lib.symp_filter import load_sets
 from gansemble_lib.tables import save_table
 
-params = from_notebook("downstream", globals())
-data = load_prepared(prepared_dir)
+params, paths = notebook_inputs(stage, params, paths)
+data = load_prepared(paths.prepared_dir)
 train = data.subset(TRAIN)
 test = data.test_for_evaluation()  # evaluation only: nothing below trains or selects on it
 n_classes = len(data.classes)
-chosen = json.loads(open(f"{augmented_dir}/chosen.json", encoding="utf-8").read())
-sets = load_sets(synthetic_dir, data.classes)
+chosen = json.loads(open(f"{paths.augmented_dir}/chosen.json", encoding="utf-8").read())
+sets = load_sets(paths.synthetic_dir, data.classes)
 rows, synthetic_rows = ds.build_rows(sets, train.labels, chosen=chosen, n_classes=n_classes,
                                      tstr_source=params.tstr_source,
                                      combo_source=params.combo_source)
@@ -100,23 +87,25 @@ print(f"trained {len(rows) * len(run_seeds)} classifiers in {time.perf_counter()
 scores = ds.scores(predictions, n_classes)
 differences = ds.paired_bootstrap(predictions, n_classes=n_classes, n_boot=params.bootstrap,
                                   seed=params.seed)
-table = scores.join(differences)
-save_table(table, tables_dir, "06_downstream")
-write_text(f"{tables_dir}/06_downstream.tex", table.to_latex(float_format="%.3f"))
+table = applicability.mark_not_applicable(scores.join(differences), ds.spectra_only_rows(),
+                                          modality=data.info["modality"])
+save_table(table, paths.tables_dir, "06_downstream")
+write_text(f"{paths.tables_dir}/06_downstream.tex", table.to_latex(float_format="%.3f"))
 table
 
 # %%
 counts = np.bincount(train.labels, minlength=n_classes)
 minority = [c for c, n in zip(data.classes, counts, strict=True) if n < np.median(counts)]
 recall = ds.per_class_recall(predictions, data.classes)
-save_table(recall, tables_dir, "06_per_class_recall")
+save_table(recall, paths.tables_dir, "06_per_class_recall")
 print("minority classes (train count below the median):", ", ".join(minority))
 save_figure(report_figures.forest_plot(differences, baseline=ds.REAL_ONLY),
-            f"{figures_dir}/06_forest.png")
-save_figure(report_figures.recall_bars(recall, minority=minority), f"{figures_dir}/06_recall.png")
+            f"{paths.figures_dir}/06_forest.png")
+save_figure(report_figures.recall_bars(recall, minority=minority),
+            f"{paths.figures_dir}/06_recall.png")
 save_figure(report_figures.confusion_grid(
     predictions, data.classes, [ds.REAL_ONLY, *synthetic_rows[:2], synthetic_rows[-2]]),
-    f"{figures_dir}/06_confusion.png")
+    f"{paths.figures_dir}/06_confusion.png")
 
 # %% [markdown]
 # ## Conclusion
@@ -127,6 +116,7 @@ statement = ds.conclusion(differences, synthetic_rows=synthetic_rows, baseline_r
 print(statement)
 budget = (f"{params.steps} optimiser steps of batch {params.batch_size} per run" if params.steps
           else f"{params.epochs} epochs of batch {params.batch_size} per run")
-write_json(metrics_path, ds.metrics_record(table, statement, minority=minority, seeds=run_seeds,
-                                           classifier=params.classifier, emptied=emptied,
-                                           budget=budget))
+write_json(paths.metrics_path, ds.metrics_record(
+    table, statement, minority=minority, seeds=run_seeds, classifier=params.classifier,
+    emptied=emptied, budget=budget))
+progress.summary(ds.stage_summary(table))

@@ -17,9 +17,12 @@
 # notebook computes nothing new. Its HTML rendering is `reports/report.html`.
 
 # %% tags=["parameters"]
-tables_dir: str = "reports/tables"
-figures_dir: str = "reports/figures"
-metrics_dir: str = "reports/metrics"
+# Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
+# params.yaml section and its paths; run by hand, they are read from params.yaml
+# and gansemble_lib/pipeline.py.
+stage = "report"
+params = None
+paths = None
 
 # %%
 import json
@@ -27,10 +30,13 @@ from pathlib import Path
 
 from IPython.display import Image, Markdown, display
 
+from gansemble_lib import progress
 from gansemble_lib.colophon import colophon
+from gansemble_lib.pipeline import notebook_inputs
 from gansemble_lib.readme_results import render_dataset
 
-tables, figures, metrics = Path(tables_dir), Path(figures_dir), Path(metrics_dir)
+_, paths = notebook_inputs(stage, params, paths)
+tables, figures, metrics = Path(paths.tables_dir), Path(paths.figures_dir), Path(paths.metrics_dir)
 display(Markdown("\n".join(render_dataset(metrics))))
 
 # %% [markdown]
@@ -72,3 +78,6 @@ print(json.loads((metrics / "06_downstream.json").read_text())["conclusion"])
 fidelity = json.loads((metrics / "05_fidelity.json").read_text())
 extractor = str(fidelity.get("extractor", "see 05_fidelity.json"))
 display(Markdown("\n".join(f"- **{k}**: {v}" for k, v in colophon(extractor=extractor).items())))
+progress.summary(
+    f"report of {len(list(metrics.glob('*.json')))} metrics files; its HTML rendering is "
+    "reports/report.html")

@@ -4,12 +4,14 @@ Tiny models (a few channels, 16×16 images) keep every test but the subprocess r
 milliseconds; the one full-size model is only built to count its parameters.
 """
 
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +30,7 @@ from gansemble_lib.cgan_models import (
 from gansemble_lib.config import CganParams, PrepareParams, from_mapping
 from gansemble_lib.diffaugment import DiffAugment, parse_policy, translation
 from gansemble_lib.errors import DataError
-from gansemble_lib.gan_training import CHECKPOINT_FILE, GRIDS_DIR, update_ema
+from gansemble_lib.gan_training import CHECKPOINT_FILE, GRIDS_DIR, TRAINING_CODE, update_ema
 from gansemble_lib.generators import load_generator
 from gansemble_lib.polar import PolarGeometry, render_spectra
 from gansemble_lib.training import load_checkpoint
@@ -207,6 +209,27 @@ def test_finished_run_is_reused_and_changed_settings_start_afresh(tmp_path):
     assert (tmp_path / GRIDS_DIR / "step_0000002.png").is_file()
     changed = train_tiny("mpcgan", tmp_path, replace(TINY, lr_g=1e-3))
     assert changed.steps_run == 4 and "other settings" in changed.notes[0]
+
+
+def test_an_edit_to_the_training_code_starts_afresh(tmp_path, monkeypatch):
+    """The checkpoint folders persist between `dvc repro` runs: after an edit to a network,
+    a loss, the loop or the data scaling, a finished run must be retrained, not reused. The
+    edit is real: the fingerprint reads an edited copy of the module's source file."""
+    assert {"cgan", "cgan_models", "diffaugment", "gan_training", "generators", "spectrum_gan",
+            "training"} <= set(TRAINING_CODE)
+    short = replace(TINY, steps=2)
+    assert train_tiny("modern", tmp_path, short, write_grids=False).steps_run == 2
+    assert train_tiny("modern", tmp_path, short, write_grids=False).steps_run == 0  # no edit
+    for name in TRAINING_CODE:
+        module = importlib.import_module(f"gansemble_lib.{name}")
+        edited = tmp_path / "edited" / name / Path(module.__file__).name
+        edited.parent.mkdir(parents=True)
+        edited.write_text(Path(module.__file__).read_text() + "\nSCALE = 2.0  # an edit\n")
+        with monkeypatch.context() as patch:
+            patch.setattr(module, "__file__", str(edited))
+            run = train_tiny("modern", tmp_path, short, write_grids=False)
+            assert run.steps_run == 2 and "data or code" in run.notes[0], name
+            assert train_tiny("modern", tmp_path, short, write_grids=False).steps_run == 0, name
 
 
 @pytest.mark.parametrize("architecture", ["mpcgan", "modern", "spectrum"])

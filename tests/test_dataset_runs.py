@@ -124,7 +124,7 @@ def test_run_dataset_end_to_end_on_the_smoke_profile(tmp_path):
     result = run([sys.executable, "-m", "gansemble_lib", "run-dataset", "mine",
                   str(own / "spectra.csv"), "--format", "wide_wavenumber", "--profile", "smoke"],
                  repo)
-    assert "imported 210 spectra samples in 10 classes" in result.stdout
+    assert "imported 210 spectra in 10 classes" in result.stdout
     out = repo / "reports" / "datasets" / "mine"
     record = json.loads((out / dr.RUN_RECORD).read_text())
     assert record["commit"] == dr.current_commit(repo) and record["profile"] == "smoke"

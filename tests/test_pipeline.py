@@ -1,29 +1,40 @@
-"""Smoke test: the DVC pipeline on the smoke profile in a throw-away copy of the project."""
+"""Smoke tests: the whole DVC pipeline on the smoke profile in a throw-away copy of the project,
+on the default spectra and on a drawn-shapes image set."""
 
 import json
 import sys
 
+import pandas as pd
 import pytest
 
 from tests.conftest import run
 
+NOISE = ("papermill", "TCP without encryption", "git add", "dvc push", "Running stage",
+         "not specified with any extension", "Traceback")
+
+
+def _gansemble(*args, cwd):
+    return run([sys.executable, "-m", "gansemble_lib", *args], cwd)
+
 
 @pytest.mark.slow
 def test_dvc_repro_runs_then_is_a_no_op(project_copy):
-    run([sys.executable, "-m", "gansemble_lib", "fetch-data"], project_copy)
-    run([sys.executable, "-m", "gansemble_lib", "profile", "smoke"], project_copy)
+    _gansemble("fetch-data", cwd=project_copy)
+    _gansemble("profile", "smoke", cwd=project_copy)
     first = run([sys.executable, "-m", "dvc", "repro"], project_copy)
-    assert "Running stage 'prepare'" in first.stdout
-    assert "Running stage 'explore'" in first.stdout
-    assert "Running stage 'choose'" in first.stdout
-    chosen = json.loads((project_copy / "reports/metrics/02_chosen.json").read_text())
-    assert chosen["strategy"] in (0, 7) and chosen["n"] == 8 and chosen["candidates"] == 2
-    assert (project_copy / "data/augmented/images.npy").is_file()
-    for stage in ("train_cgan@mpcgan_aug", "train_vae", "symp_filter", "fidelity", "downstream",
-                  "report"):
+    for stage in ("prepare", "explore", "choose", "train_cgan@mpcgan_aug", "train_cgan@spectrum",
+                  "train_vae", "symp_filter", "fidelity", "downstream", "report"):
         assert f"Running stage '{stage}'" in first.stdout
+    chosen = json.loads((project_copy / "reports/metrics/02_chosen.json").read_text())
+    scores = pd.read_csv(project_copy / "reports/tables/02_chooser_scores.csv")
+    best = scores["macro_f1_mean"].max()
+    winner = scores[(scores["strategy"] == chosen["strategy"]) & (scores["n"] == chosen["n"])]
+    assert len(winner) == 1 and winner["macro_f1_mean"].item() == best  # the rule's choice
+    assert chosen["candidates"] == len(scores) == 2
+    assert (project_copy / "data/augmented/images.npy").is_file()
     downstream = json.loads((project_copy / "reports/metrics/06_downstream.json").read_text())
     assert "real only" in downstream["rows"] and downstream["conclusion"]
+    assert downstream["rows"]["logistic regression (spectra)"]["macro_f1_mean"] is not None
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
     assert "extractor" in json.dumps(fidelity)
     assert (project_copy / "reports/report.html").stat().st_size > 10_000
@@ -34,8 +45,46 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
         (project_copy / "reports/notebooks/01_explore_imbalance.ipynb").read_text())
     injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get(
         "tags", [])]
-    assert injected and "images_per_class = 2" in "".join(injected[0]["source"])
+    assert injected and '"images_per_class": 2' in "".join(injected[0]["source"])
     second = run([sys.executable, "-m", "dvc", "repro"], project_copy)
     assert "Running stage" not in second.stdout
     status = run([sys.executable, "-m", "dvc", "status"], project_copy)
     assert "up to date" in status.stdout
+
+
+@pytest.mark.slow
+def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_path):
+    """Drawn shapes (not polar curves): every stage runs, the spectrum-only rows say they do not
+    apply, and the terminal shows one line per stage and no tool noise."""
+    _gansemble("shapes", str(tmp_path / "shapes"), "--size", "48", cwd=project_copy)
+    imported = _gansemble("import-data", str(tmp_path / "shapes"), "--format", "images",
+                          cwd=project_copy)
+    assert "dvc.yaml: rewritten as the pipeline for images" in imported.stdout
+    _gansemble("profile", "smoke", cwd=project_copy)
+    first = _gansemble("repro", cwd=project_copy)
+    log = first.stdout + first.stderr
+    assert not [word for word in NOISE if word in log], log
+    for stage in ("explore", "choose", "train_cgan@mpcgan_noaug", "train_cgan@modern_aug",
+                  "train_vae", "symp_filter", "fidelity", "downstream", "report"):
+        ends = [line for line in log.splitlines()
+                if line.startswith(f"{stage}: ") and line.endswith(" s)")]
+        assert len(ends) == 1, f"no summary line for {stage}:\n{log}"
+    assert "train_cgan@spectrum" not in log
+    assert "prepare: 66 images" in log
+    assert (project_copy / "reports/figures/01_mean_images.png").is_file()
+    assert not (project_copy / "models/cgan/spectrum").exists()
+    downstream = json.loads((project_copy / "reports/metrics/06_downstream.json").read_text())
+    for row in ("SMOTE on spectra (rendered)", "spectrum (no filter)",
+                "logistic regression (spectra)"):
+        assert downstream["rows"][row]["note"] == "not applicable to images"
+        assert downstream["rows"][row]["macro_f1_mean"] is None
+    assert downstream["rows"]["modern_aug (no filter)"]["macro_f1_mean"] is not None
+    fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
+    assert fidelity["overall"]["smote/none"]["note"] == "not applicable to images"
+    assert fidelity["chemical_validity"] == {"chemical validity": {
+        "note": "not applicable to images"}}
+    report = (project_copy / "reports/report.html").read_text(encoding="utf-8")
+    assert "not applicable to images" in report
+    second = _gansemble("repro", cwd=project_copy)
+    assert "report: unchanged, skipped" in second.stdout
+    assert not [line for line in second.stdout.splitlines() if line.endswith(" s)")]

@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 from gansemble_lib.config import PrepareParams
-from gansemble_lib.errors import DataError
 from gansemble_lib.sources import (
     AugmentationSource,
     SmoteSource,
-    parse_named_paths,
     smote_spectra,
 )
 
@@ -54,12 +52,3 @@ def test_augmentation_source_draws_only_from_the_class():
     source = AugmentationSource(images, np.array([0, 0, 1, 1]), ("a", "b"), strategy=0)
     assert (source.generate(0, 5, seed=0) == 255).all()
     assert (source.generate(1, 5, seed=0).min(axis=(1, 2, 3)) == 0).all()
-
-
-def test_named_paths_parse_and_bad_entries_fail_clearly():
-    named = parse_named_paths(" a:models/a.pt, b : x/b.pt ,")
-    assert {k: str(v) for k, v in named.items()} == {"a": "models/a.pt", "b": "x/b.pt"}
-    with pytest.raises(DataError, match="not name:path"):
-        parse_named_paths("models/a.pt")
-    with pytest.raises(DataError, match="given twice"):
-        parse_named_paths("a:x.pt,a:y.pt")

@@ -2,8 +2,10 @@
 exact resume after an interruption, the generator contract and the checkpoint round trip."""
 
 import dataclasses
+import importlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +28,7 @@ from gansemble_lib.vae import (
 )
 from gansemble_lib.vae_training import (
     LOSS_COLUMNS,
+    TRAINING_CODE,
     fingerprint,
     metrics_record,
     reconstruction_table,
@@ -226,6 +229,27 @@ def test_other_training_parameters_restart_but_sampling_changes_reuse(tmp_path):
     base = fingerprint(images, labels, CLASSES, VaeParams(**TINY))
     assert base == fingerprint(images, labels, CLASSES, VaeParams(**{**TINY, "sampling": PRIOR}))
     assert base != fingerprint(images[::-1], labels, CLASSES, VaeParams(**TINY))
+
+
+def test_an_edit_to_the_training_code_retrains_instead_of_reusing(tmp_path, monkeypatch):
+    """models/vae persists between `dvc repro` runs: after an edit to the network, the loss or
+    the loop, the finished checkpoint must not be re-used. The edit is real: the fingerprint
+    reads an edited copy of the module's source file."""
+    assert {"vae", "vae_training", "training"} <= set(TRAINING_CODE)
+    path = tmp_path / "vae.pt"
+    assert _train(path, epochs=1).status == "trained from scratch"
+    assert _train(path, epochs=1).status.startswith("re-used")  # no edit: no training
+    for name in TRAINING_CODE:
+        module = importlib.import_module(f"gansemble_lib.{name}")
+        edited = tmp_path / name / Path(module.__file__).name
+        edited.parent.mkdir()
+        edited.write_text(Path(module.__file__).read_text() + "\nSCALE = 2.0  # an edit\n")
+        with monkeypatch.context() as patch:
+            patch.setattr(module, "__file__", str(edited))
+            retrained = _train(path, epochs=1)
+            assert retrained.status.startswith("trained from scratch (the old checkpoint"), name
+            assert retrained.status.endswith("or code)")
+            assert _train(path, epochs=1).status.startswith("re-used"), name
 
 
 def test_a_class_without_train_images_is_refused(tmp_path):

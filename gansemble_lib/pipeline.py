@@ -1,0 +1,420 @@
+"""The pipeline, declared once: every stage's notebook, parameter section, paths and outputs.
+
+``dvc.yaml`` is generated from :data:`STAGES` by ``gansemble pipeline`` (``import-data`` runs it
+after replacing ``data/raw``) instead of being written by hand, for three reasons:
+
+- **One place per parameter.** A stage names its ``params.yaml`` section once; dvc.yaml tracks
+  that section (``params: [cgan]``) and :mod:`.runner` hands the validated section to the
+  notebook. No key is repeated in a command line, a ``params:`` list or a parameters cell.
+- **Dependencies that cannot go stale.** A stage's code deps are computed from its notebook's
+  import closure within ``gansemble_lib`` (plus the generator modules that ``load_generator``
+  imports by kind), so an edit to any module a stage runs reruns that stage, and nothing else.
+- **Modality.** Spectra and images share the pipeline, but some steps only mean something for
+  spectra (the 1-D spectrum GAN, SMOTE on spectra, chemical validity, the chemist's reference,
+  decoding). For images the spectrum GAN stage does not exist in the graph at all, rather than
+  being a stage that must be run only to say "not applicable"; the other stages read the
+  modality from ``data/prepared`` and report the spectrum-only rows as not applicable. A graph
+  generated for one modality refuses data of the other at the prepare stage, with the fix.
+
+A test checks that the committed ``dvc.yaml`` is what :func:`render_dvc_yaml` writes for the
+default (spectra) data.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import yaml
+
+from .config import SECTIONS, from_mapping, load_params
+from .constants import IMAGES, SPECTRA
+from .errors import DataError
+from .io_utils import write_text
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = Path(__file__).resolve().parent
+DVC_FILE = "dvc.yaml"
+MODALITIES = (SPECTRA, IMAGES)
+# Modules every stage uses for plumbing only (messages, file writing, names, the parameter
+# schema whose values DVC already tracks through params.yaml, this declaration): not deps.
+PLUMBING = frozenset({"__init__", "config", "constants", "errors", "io_utils", "pipeline",
+                      "progress"})
+NOT_APPLICABLE = "not applicable to images"
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One conditional generator trained by stage 03."""
+
+    architecture: str
+    training_data: str  # "train" (the train split) or "augmented" (the chooser's set)
+    data: str  # the file or folder it trains on, a DVC dep
+    modalities: tuple[str, ...] = MODALITIES
+
+
+VARIANTS: dict[str, Variant] = {
+    "mpcgan_noaug": Variant("mpcgan", "train", "data/prepared/images.npy"),
+    "mpcgan_aug": Variant("mpcgan", "augmented", "data/augmented"),
+    "modern_aug": Variant("modern", "augmented", "data/augmented"),
+    "spectrum": Variant("spectrum", "train", "data/prepared/spectra.npz", (SPECTRA,)),
+}
+VAE_CHECKPOINT = "models/vae/vae.pt"
+
+
+def variants(modality: str) -> dict[str, Variant]:
+    return {name: v for name, v in VARIANTS.items() if modality in v.modalities}
+
+
+def generator_checkpoints(modality: str) -> dict[str, str]:
+    """name -> checkpoint of every generator the pipeline trains for this modality."""
+    named = {name: f"models/cgan/{name}/checkpoint.pt" for name in variants(modality)}
+    return {**named, "vae": VAE_CHECKPOINT}
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """A pipeline stage. Strings may hold ``{variant}``, filled in for each generator variant.
+
+    ``paths`` are what the notebook reads and writes, by the name it uses; ``deps`` are the data
+    it reads (code deps are derived); ``borrows`` are keys of another section it also reads.
+    """
+
+    name: str
+    desc: str
+    section: str | None
+    notebook: str | None = None
+    command: str | None = None  # a python -m gansemble_lib command, for non-notebook stages
+    paths: dict[str, str] = dataclasses.field(default_factory=dict)
+    deps: tuple[str, ...] = ()
+    outs: tuple[str, ...] = ()
+    persist: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    plots: dict[str, dict] = dataclasses.field(default_factory=dict)
+    borrows: tuple[str, ...] = ()
+    html: str | None = None  # also write the executed notebook as HTML without code here
+    per_variant: bool = False
+    spectra_outs: tuple[str, ...] = ()  # outputs that exist only for spectra
+    images_outs: tuple[str, ...] = ()  # outputs that exist only for images
+
+    def outputs(self, modality: str) -> tuple[str, ...]:
+        extra = self.spectra_outs if modality == SPECTRA else self.images_outs
+        return (*self.outs, *extra)
+
+
+_NB = "reports/notebooks"
+STAGES: tuple[Stage, ...] = (
+    Stage("prepare", "validate data/raw, preprocess spectra, render polar images, split "
+          "train/val/test", "prepare", command="prepare",
+          deps=("data/raw",), outs=("data/prepared",)),
+    Stage("explore", "01 class counts, imbalance ratios, mean spectra or images, polar image "
+          "grid, pixel statistics", "explore", notebook="01_explore_imbalance",
+          paths={"prepared_dir": "data/prepared", "figures_dir": "reports/figures",
+                 "tables_dir": "reports/tables", "metrics_path": "reports/metrics/01_explore.json"},
+          deps=("data/prepared",),
+          outs=("reports/figures/01_class_counts.png", "reports/figures/01_polar_grid.png",
+                "reports/figures/01_ink_fraction.png", "reports/tables/01_class_counts.csv",
+                "reports/tables/01_class_counts.md", "reports/tables/01_pixel_stats.csv",
+                "reports/tables/01_pixel_stats.md"),
+          spectra_outs=("reports/figures/01_mean_spectra.png",),
+          images_outs=("reports/figures/01_mean_images.png",),
+          metrics=("reports/metrics/01_explore.json",)),
+    Stage("choose", "02 score 16 augmentation strategies x N on the validation split, pick one "
+          "by rule", "choose", notebook="02_choose_augmentation",
+          paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
+                 "figures_dir": "reports/figures", "tables_dir": "reports/tables",
+                 "chosen_path": "reports/metrics/02_chosen.json"},
+          deps=("data/prepared",),
+          outs=("data/augmented", "reports/figures/02_strategy_examples.png",
+                "reports/figures/02_chooser_heatmap.png", "reports/figures/02_chooser_bars.png",
+                "reports/figures/02_augmented_examples.png", "reports/tables/02_chooser_runs.csv",
+                "reports/tables/02_chooser_runs.md", "reports/tables/02_chooser_scores.csv",
+                "reports/tables/02_chooser_scores.md"),
+          metrics=("reports/metrics/02_chosen.json",)),
+    Stage("train_cgan", "03 train one conditional generator variant, with resume, curves and "
+          "sample grids", "cgan", notebook="03_train_cgan", per_variant=True,
+          paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
+                 "model_dir": "models/cgan/{variant}", "figures_dir": "reports/figures",
+                 "losses_path": "reports/plots/03_{variant}_losses.csv",
+                 "metrics_path": "reports/metrics/03_{variant}.json"},
+          deps=("data/prepared", "${item.data}"),
+          persist=("models/cgan/{variant}",),
+          outs=("reports/figures/03_{variant}_losses.png",
+                "reports/figures/03_{variant}_progress.png",
+                "reports/figures/03_{variant}_samples.png",
+                "reports/figures/03_{variant}_nearest.png"),
+          plots={"reports/plots/03_{variant}_losses.csv": {"x": "step"}},
+          metrics=("reports/metrics/03_{variant}.json",)),
+    Stage("train_vae", "03b one VAE per class on the train split; new images by same-class "
+          "latent interpolation", "vae", notebook="03b_train_vae",
+          paths={"prepared_dir": "data/prepared", "models_dir": "models/vae",
+                 "figures_dir": "reports/figures", "plots_path": "reports/plots/03b_vae_losses.csv",
+                 "metrics_path": "reports/metrics/03b_vae.json"},
+          deps=("data/prepared",), persist=("models/vae",),
+          outs=("reports/figures/03b_losses.png", "reports/figures/03b_reconstructions_train.png",
+                "reports/figures/03b_reconstructions_val.png",
+                "reports/figures/03b_interpolation.png", "reports/figures/03b_samples.png",
+                "reports/figures/03b_prior_samples.png"),
+          plots={"reports/plots/03b_vae_losses.csv": {"x": "step", "y": "total"}},
+          metrics=("reports/metrics/03b_vae.json",)),
+    Stage("symp_filter", "04 SYMP-Filter, a stronger filter and no filter on the same pools of "
+          "every source", "symp_filter", notebook="04_symp_filter",
+          paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
+                 "synthetic_dir": "data/synthetic", "figures_dir": "reports/figures/04_filter",
+                 "tables_dir": "reports/tables", "metrics_path": "reports/metrics/04_filter.json"},
+          deps=("data/prepared", "data/augmented", "{checkpoints}"),
+          outs=("data/synthetic", "reports/figures/04_filter",
+                "reports/tables/04_filter_summary.csv", "reports/tables/04_filter_summary.md"),
+          metrics=("reports/metrics/04_filter.json",)),
+    Stage("fidelity", "05 FID/KID/IS/precision-recall vs the real test split, chemical "
+          "validity, memorisation", "fidelity", notebook="05_fid_is_baseline",
+          paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
+                 "synthetic_dir": "data/synthetic",
+                 "domain_extractor_path": "models/fidelity/domain_extractor.pt",
+                 "tables_dir": "reports/tables",
+                 "metrics_path": "reports/metrics/05_fidelity.json"},
+          deps=("data/prepared", "data/augmented", "data/synthetic", "{checkpoints}"),
+          borrows=("symp_filter.smote_neighbors",),
+          outs=("models/fidelity/domain_extractor.pt",
+                "reports/tables/05_fidelity_overall.csv", "reports/tables/05_fidelity_overall.md",
+                "reports/tables/05_fidelity_per_class.csv",
+                "reports/tables/05_fidelity_per_class.md",
+                "reports/tables/05_fidelity_paper_protocol.csv",
+                "reports/tables/05_fidelity_paper_protocol.md",
+                "reports/tables/05_chemical_validity.csv", "reports/tables/05_chemical_validity.md",
+                "reports/tables/05_memorisation.csv", "reports/tables/05_memorisation.md"),
+          metrics=("reports/metrics/05_fidelity.json",)),
+    Stage("downstream", "06 classifiers on real + each augmentation, tested on the real test "
+          "split, paired bootstrap", "downstream", notebook="06_downstream",
+          paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
+                 "synthetic_dir": "data/synthetic", "figures_dir": "reports/figures",
+                 "tables_dir": "reports/tables",
+                 "metrics_path": "reports/metrics/06_downstream.json"},
+          deps=("data/prepared", "data/augmented", "data/synthetic"),
+          outs=("reports/tables/06_downstream.csv", "reports/tables/06_downstream.md",
+                "reports/tables/06_downstream.tex", "reports/tables/06_per_class_recall.csv",
+                "reports/tables/06_per_class_recall.md", "reports/figures/06_forest.png",
+                "reports/figures/06_recall.png", "reports/figures/06_confusion.png"),
+          metrics=("reports/metrics/06_downstream.json",)),
+    Stage("report", "07 assemble tables and figures into one notebook and HTML, with a colophon",
+          None, notebook="07_report",
+          paths={"tables_dir": "reports/tables", "figures_dir": "reports/figures",
+                 "metrics_dir": "reports/metrics"},
+          deps=("reports/metrics/01_explore.json", "reports/metrics/02_chosen.json",
+                "reports/metrics/05_fidelity.json", "reports/metrics/06_downstream.json",
+                "reports/tables/01_class_counts.md", "reports/tables/02_chooser_scores.md",
+                "reports/tables/04_filter_summary.md", "reports/tables/05_fidelity_overall.md",
+                "reports/tables/06_downstream.md", "reports/figures/01_polar_grid.png",
+                "reports/figures/02_chooser_heatmap.png", "reports/figures/06_forest.png",
+                "reports/figures/06_recall.png"),
+          html="reports/report.html"),
+)
+STAGE_BY_NAME = {stage.name: stage for stage in STAGES}
+
+
+# --------------------------------------------------------------------------- code dependencies
+
+def _lib_imports(path: Path) -> set[str]:
+    """gansemble_lib modules a file imports (relative or absolute, at any depth in the file)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.level == 1 or (
+                node.module or "").startswith("gansemble_lib")):
+            parts = (node.module or "").split(".")
+            parts = parts[1:] if parts[0] == "gansemble_lib" else parts
+            found |= {parts[0]} if parts and parts[0] else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names
+                      if a.name.startswith("gansemble_lib.")}
+    return {m for m in found if (LIB / f"{m}.py").is_file()}
+
+
+def module_closure(modules: set[str]) -> set[str]:
+    """The modules given and every gansemble_lib module they import, transitively.
+
+    Plumbing modules are not followed: what they import (this declaration reads the prepared
+    data's modality, for instance) is not code the stage runs on its data.
+    """
+    seen, todo = set(), list(modules)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            if module not in PLUMBING:
+                todo += _lib_imports(LIB / f"{module}.py")
+    return seen
+
+
+def code_modules(stage: Stage) -> set[str]:
+    """Every library module a stage's code can run, including generators loaded by kind."""
+    from .generators import KINDS
+
+    if stage.notebook:
+        entry = ROOT / "notebooks" / f"{stage.notebook}.py"
+        modules = module_closure(_lib_imports(entry))
+    else:
+        entry = LIB / f"{stage.command}.py"
+        modules = module_closure({stage.command})
+    callers = [entry] + [LIB / f"{m}.py" for m in modules - {"generators"} - PLUMBING]
+    if any("load_generator(" in p.read_text(encoding="utf-8") for p in callers):
+        modules |= module_closure({name.split(".")[1] for name in KINDS.values()})
+    return modules - PLUMBING
+
+
+# --------------------------------------------------------------------------- dvc.yaml
+
+def _params_entries(stage: Stage) -> list[str]:
+    return [*([stage.section] if stage.section else []), *stage.borrows]
+
+
+def _stage_entry(stage: Stage, modality: str) -> dict[str, Any]:
+    checkpoints = list(generator_checkpoints(modality).values())
+    deps: list[str] = []
+    for dep in stage.deps:
+        deps += checkpoints if dep == "{checkpoints}" else [dep]
+    if stage.notebook:
+        deps.append(f"notebooks/{stage.notebook}.py")
+    deps += [f"gansemble_lib/{m}.py" for m in sorted(code_modules(stage))]
+    sub = (lambda s: s.replace("{variant}", "${key}")) if stage.per_variant else (lambda s: s)
+    if stage.notebook:
+        cmd = f"python -m gansemble_lib notebook {stage.name}"
+        cmd += "@${key}" if stage.per_variant else ""
+    else:
+        cmd = f"python -m gansemble_lib {stage.command} --modality {modality}"
+    entry: dict[str, Any] = {"desc": stage.desc, "cmd": cmd, "deps": [sub(d) for d in deps]}
+    if _params_entries(stage):
+        entry["params"] = _params_entries(stage)
+    outs: list[Any] = [{sub(p): {"persist": True}} for p in stage.persist]
+    if stage.notebook:
+        outs.append(sub(f"{_NB}/{stage.notebook}" + ("_{variant}" if stage.per_variant else "")
+                        + ".ipynb"))
+    outs += [sub(p) for p in stage.outputs(modality)]
+    if stage.html:
+        outs.append(stage.html)
+    entry["outs"] = outs
+    if stage.plots:
+        entry["plots"] = [{sub(p): {**spec, "cache": False}} for p, spec in stage.plots.items()]
+    if stage.metrics:
+        entry["metrics"] = [{sub(p): {"cache": False}} for p in stage.metrics]
+    return entry
+
+
+HEADER = """\
+# The pipeline for {modality} data. GENERATED by `gansemble pipeline` from the stage
+# declarations in gansemble_lib/pipeline.py: edit those, not this file (a test compares them).
+# Each notebook stage runs `gansemble notebook STAGE`, which hands the notebook its validated
+# params.yaml section; code deps are the notebook's import closure within gansemble_lib.
+"""
+
+
+def render_dvc_yaml(modality: str = SPECTRA) -> str:
+    if modality not in MODALITIES:
+        raise DataError(f"unknown modality {modality!r}",
+                        fix=f"use one of: {', '.join(MODALITIES)}")
+    stages: dict[str, Any] = {}
+    for stage in STAGES:
+        entry = _stage_entry(stage, modality)
+        if stage.per_variant:
+            foreach = {name: {"architecture": v.architecture, "training_data": v.training_data,
+                              "data": v.data} for name, v in variants(modality).items()}
+            stages[stage.name] = {"foreach": foreach, "do": entry}
+        else:
+            stages[stage.name] = entry
+    body = yaml.safe_dump({"stages": stages}, sort_keys=False, width=100,
+                          default_flow_style=False)
+    return HEADER.format(modality=modality) + body
+
+
+def write_dvc_yaml(path: str | Path = DVC_FILE, modality: str = SPECTRA) -> bool:
+    """Write dvc.yaml for ``modality``; returns whether its text changed."""
+    text = render_dvc_yaml(modality)
+    path = Path(path)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    write_text(path, text)
+    return True
+
+
+# --------------------------------------------------------------------------- stage inputs
+
+def split_stage_name(full: str) -> tuple[Stage, str | None]:
+    """``train_cgan@modern_aug`` -> (the train_cgan stage, ``modern_aug``)."""
+    name, _, variant = full.partition("@")
+    if name not in STAGE_BY_NAME:
+        raise DataError(f"unknown stage {name!r}",
+                        fix=f"use one of: {', '.join(STAGE_BY_NAME)}")
+    stage = STAGE_BY_NAME[name]
+    if stage.per_variant and variant not in VARIANTS:
+        raise DataError(f"stage {name} needs a generator variant, got {full!r}",
+                        fix=f"use {name}@VARIANT with VARIANT one of: {', '.join(VARIANTS)}")
+    if not stage.per_variant and variant:
+        raise DataError(f"stage {name} has no variants, got {full!r}", fix=f"use {name}")
+    return stage, variant or None
+
+
+def stage_paths(full: str) -> dict[str, Any]:
+    """Paths (and, for a generator variant, what it is) that the stage's notebook receives."""
+    stage, variant = split_stage_name(full)
+    paths = {k: v.format(variant=variant) for k, v in stage.paths.items()}
+    if variant:
+        spec = VARIANTS[variant]
+        paths.update(variant=variant, architecture=spec.architecture,
+                     training_data=spec.training_data)
+    if "{checkpoints}" in stage.deps:
+        paths["generators"] = generator_checkpoints(_prepared_modality(paths["prepared_dir"]))
+    return paths
+
+
+def stage_params(full: str, params_file: str | Path = "params.yaml") -> dict[str, Any]:
+    """The stage's validated section as plain values (plus borrowed keys, by their own name)."""
+    stage, _ = split_stage_name(full)
+    if stage.section is None:
+        return {}
+    values = dataclasses.asdict(load_params(params_file, stage.section))
+    for borrowed in stage.borrows:
+        section, key = borrowed.split(".")
+        values[key] = getattr(load_params(params_file, section), key)
+    return values
+
+
+def notebook_inputs(stage: str, params: dict | None = None, paths: dict | None = None,
+                    *, params_file: str | Path = "params.yaml"):
+    """What a notebook works with: (its section's dataclass, a namespace of paths).
+
+    ``gansemble notebook`` injects ``params`` and ``paths``; a notebook run by hand leaves them
+    ``None`` and they are read here from ``params_file`` and the declaration. Either way the
+    values are validated again, so an edited executed notebook cannot carry a bad value.
+    """
+    declared, _ = split_stage_name(stage)
+    params = stage_params(stage, params_file) if params is None else dict(params)
+    paths = stage_paths(stage) if paths is None else dict(paths)
+    borrowed = {}
+    for entry in declared.borrows:
+        key = entry.split(".")[1]
+        if key not in params:
+            raise DataError(f"stage {stage} needs {entry}", path="notebook parameters",
+                            fix="run it with `gansemble notebook` or leave params = None")
+        borrowed[key] = from_mapping(entry.split(".")[0], {key: params.pop(key)})
+    section = from_mapping(declared.section, params, source="notebook parameters") \
+        if declared.section else None
+    for key, holder in borrowed.items():
+        paths[key] = getattr(holder, key)
+    return section, SimpleNamespace(**paths)
+
+
+def _prepared_modality(prepared_dir: str) -> str:
+    from .dataset import read_prepared_info
+
+    return read_prepared_info(prepared_dir)["modality"]
+
+
+def check_sections_declared() -> None:
+    """Every section of params.yaml belongs to a stage (run by the tests)."""
+    used = {s.section for s in STAGES if s.section} | {b.split(".")[0] for s in STAGES
+                                                       for b in s.borrows}
+    missing = set(SECTIONS) - used
+    if missing:
+        raise AssertionError(f"params sections no stage uses: {sorted(missing)}")

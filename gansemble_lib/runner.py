@@ -1,0 +1,119 @@
+"""``gansemble notebook STAGE``: run one stage's notebook with its validated parameters.
+
+What dvc.yaml calls for every notebook stage (see :mod:`.pipeline`). It reads the stage's
+``params.yaml`` section through the typed dataclasses (a bad value stops here, naming the key),
+executes the jupytext source with papermill, injecting ``stage``, ``params`` and ``paths``, and
+saves the executed copy to ``reports/notebooks/``. The terminal gets the stage's progress bars
+and one summary line; a failure prints the notebook's error and where the full traceback is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError
+from .pipeline import split_stage_name, stage_params, stage_paths
+from .progress import CONSOLE_ENV, SUMMARY_MARK
+
+KERNEL = "gansemble"
+EXECUTED_DIR = Path("reports") / "notebooks"
+
+
+def executed_path(full: str) -> Path:
+    stage, variant = split_stage_name(full)
+    return EXECUTED_DIR / f"{stage.notebook}{'_' + variant if variant else ''}.ipynb"
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists: papermill writes parameters as Python literals of plain types."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _console_path() -> str | None:
+    """A path through which the kernel (another process) can write to our standard error."""
+    path = f"/proc/{os.getpid()}/fd/2"
+    return path if os.path.exists(path) else None
+
+
+def find_summary(notebook) -> str | None:
+    """The line printed by :func:`gansemble_lib.progress.summary`, if the notebook printed one."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            for line in str(output.get("text", "")).splitlines():
+                if line.startswith(SUMMARY_MARK):
+                    return line.removeprefix(SUMMARY_MARK)
+    return None
+
+
+def _write_html(notebook_path: Path, html_path: str) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from .io_utils import write_text
+
+    exporter = HTMLExporter(exclude_input=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    write_text(html_path, body)
+
+
+def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
+                 kernel: str = KERNEL) -> str:
+    """Execute one stage's notebook; returns its summary line (raises DataError on failure)."""
+    import jupytext
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    stage, _ = split_stage_name(full)
+    if stage.notebook is None:
+        raise DataError(f"stage {full} is not a notebook stage",
+                        fix=f"run it with `python -m gansemble_lib {stage.command}`")
+    source = Path("notebooks") / f"{stage.notebook}.py"
+    if not source.is_file():
+        raise DataError("notebook source not found", path=source,
+                        fix="run from the project root")
+    parameters = {"stage": full, "params": _plain(stage_params(full, params_file)),
+                  "paths": _plain(stage_paths(full))}
+    out = executed_path(full)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    console = _console_path()
+    if console and CONSOLE_ENV not in os.environ:  # `gansemble repro` may name its own terminal
+        os.environ[CONSOLE_ENV] = console
+    started = time.perf_counter()
+    print(f"{full}: {stage.desc}", flush=True)
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            executed = papermill.execute_notebook(
+                jupytext.read(source), str(out), parameters=parameters, kernel_name=kernel,
+                progress_bar=False, log_output=False,
+                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    except PapermillExecutionError as exc:
+        raise DataError(f"stage {full} failed in cell {exc.exec_count}: {exc.ename}: "
+                        f"{exc.evalue}", path=out,
+                        fix="the executed notebook there shows the full traceback") from None
+    if stage.html:
+        _write_html(out, stage.html)
+    seconds = time.perf_counter() - started
+    line = f"{full}: {find_summary(executed) or 'done'} ({seconds:.0f} s)"
+    print(line, flush=True)
+    return line
+
+
+def main(full: str, params_file: str = "params.yaml") -> int:
+    try:
+        run_notebook(full, params_file=params_file)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,143 @@
+"""The pipeline declared once (gansemble_lib/pipeline.py), the dvc.yaml made from it, the notebook
+runner and the readable repro log."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+import nbformat
+import pytest
+import yaml
+
+from gansemble_lib import pipeline
+from gansemble_lib.config import SECTIONS
+from gansemble_lib.errors import DataError
+from gansemble_lib.progress import SUMMARY_MARK
+from gansemble_lib.repro import readable
+from gansemble_lib.runner import find_summary
+from tests.conftest import REPO
+
+NOTEBOOK_STAGES = [s for s in pipeline.STAGES if s.notebook]
+
+
+def test_committed_dvc_yaml_is_the_generated_pipeline_for_the_default_spectra():
+    committed = (REPO / "dvc.yaml").read_text(encoding="utf-8")
+    assert committed == pipeline.render_dvc_yaml("spectra"), (
+        "dvc.yaml is out of date: run `gansemble pipeline --modality spectra`")
+    assert " -p " not in committed  # parameters travel as a validated section, not per key
+
+
+def _stages(modality: str) -> dict:
+    return yaml.safe_load(pipeline.render_dvc_yaml(modality))["stages"]
+
+
+def test_the_image_pipeline_has_no_spectrum_gan_and_no_spectra_dependency():
+    spectra, images = _stages("spectra"), _stages("images")
+    assert "spectrum" in spectra["train_cgan"]["foreach"]
+    assert set(images["train_cgan"]["foreach"]) == {"mpcgan_noaug", "mpcgan_aug", "modern_aug"}
+    text = pipeline.render_dvc_yaml("images")
+    assert "spectra.npz" not in text and "models/cgan/spectrum" not in text
+    assert "reports/figures/01_mean_images.png" in images["explore"]["outs"]
+    assert "reports/figures/01_mean_spectra.png" in spectra["explore"]["outs"]
+    assert images["prepare"]["cmd"].endswith("--modality images")
+    with pytest.raises(DataError, match="unknown modality"):
+        pipeline.render_dvc_yaml("sounds")
+
+
+def test_every_params_section_is_tracked_by_the_stage_that_reads_it():
+    stages = _stages("spectra")
+    for stage in pipeline.STAGES:
+        entry = stages[stage.name].get("do", stages[stage.name])
+        expected = ([stage.section] if stage.section else []) + list(stage.borrows)
+        assert entry.get("params", []) == expected, stage.name
+    used = {s.section for s in pipeline.STAGES} | {
+        b.split(".")[0] for s in pipeline.STAGES for b in s.borrows}
+    assert set(SECTIONS) <= used, f"sections no stage reads: {set(SECTIONS) - used}"
+
+
+def _attributes_read(source: str, name: str) -> set[str]:
+    return {node.attr for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == name}
+
+
+@pytest.mark.parametrize("stage", NOTEBOOK_STAGES, ids=lambda s: s.name)
+def test_a_notebook_reads_only_its_section_and_its_declared_paths(stage):
+    """What DVC tracks (the section) is all a notebook can read: ``params.x`` must be a field
+    of the stage's section, ``paths.x`` a path, variant item or borrowed key it is given."""
+    source = (REPO / "notebooks" / f"{stage.notebook}.py").read_text(encoding="utf-8")
+    fields = {f.name for f in dataclasses.fields(SECTIONS[stage.section])} if stage.section \
+        else set()
+    assert _attributes_read(source, "params") <= fields
+    assert _attributes_read(source, "paths") <= _declared_paths(stage)
+    assert "notebook_inputs(stage, params, paths)" in source
+
+
+def _declared_paths(stage: pipeline.Stage) -> set[str]:
+    names = set(stage.paths) | {b.split(".")[1] for b in stage.borrows}
+    if stage.per_variant:
+        names |= {"variant", "architecture", "training_data"}
+    if "{checkpoints}" in stage.deps:
+        names.add("generators")
+    return names
+
+
+def test_code_deps_follow_imports_and_generator_kinds():
+    choose = pipeline.code_modules(pipeline.STAGE_BY_NAME["choose"])
+    assert {"chooser", "augment", "classifiers"} <= choose
+    assert "downstream" not in choose and not choose & pipeline.PLUMBING
+    symp = pipeline.code_modules(pipeline.STAGE_BY_NAME["symp_filter"])
+    # load_generator imports generator modules by kind at run time: they are deps too
+    assert {"cgan", "spectrum_gan", "vae", "symp_filter"} <= symp
+    prepare = pipeline.code_modules(pipeline.STAGE_BY_NAME["prepare"])
+    assert {"prepare", "raw_data", "polar"} <= prepare and "classifiers" not in prepare
+
+
+def test_stage_names_and_variants_are_checked():
+    assert pipeline.split_stage_name("train_cgan@modern_aug")[1] == "modern_aug"
+    for bad, message in (("train", "unknown stage"), ("train_cgan", "needs a generator variant"),
+                         ("train_cgan@gpt", "needs a generator variant"),
+                         ("choose@x", "has no variants")):
+        with pytest.raises(DataError, match=message):
+            pipeline.split_stage_name(bad)
+
+
+def test_notebook_inputs_validate_injected_values_and_split_borrowed_keys(tmp_path):
+    params = pipeline.stage_params("fidelity", REPO / "params.yaml")
+    assert "smote_neighbors" in params
+    paths = {k: v for k, v in pipeline.STAGE_BY_NAME["fidelity"].paths.items()}
+    section, namespace = pipeline.notebook_inputs("fidelity", params, {**paths, "generators": {}})
+    assert not hasattr(section, "smote_neighbors")
+    assert namespace.smote_neighbors == params["smote_neighbors"]
+    with pytest.raises(DataError, match="fidelity.kid_subsets = 0 is out of range"):
+        pipeline.notebook_inputs("fidelity", {**params, "kid_subsets": 0},
+                                 {**paths, "generators": {}})
+    with pytest.raises(DataError, match="needs symp_filter.smote_neighbors"):
+        pipeline.notebook_inputs("fidelity", {k: v for k, v in params.items()
+                                              if k != "smote_neighbors"}, paths)
+
+
+def test_the_runner_finds_the_summary_line():
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+            "stream", name="stdout", text=f"noise\n{SUMMARY_MARK}kept 3 of 5\n")])])
+    assert find_summary(notebook) == "kept 3 of 5"
+    assert find_summary(nbformat.v4.new_notebook()) is None
+
+
+@pytest.mark.parametrize(("line", "shown"), [
+    ("Running stage 'choose':", None),
+    ("> python -m gansemble_lib notebook choose", None),
+    ("Updating lock file 'dvc.lock'", None),
+    ("To track the changes with git, run:", None),
+    ("\tgit add dvc.lock", None),
+    ("Use `dvc push` to send your updates to remote storage.", None),
+    ("'data.dvc' didn't change, skipping", None),
+    ("Stage 'explore' didn't change, skipping", "explore: unchanged, skipped"),
+    ("ERROR: failed to reproduce 'choose': output 'x' does not exist",
+     "ERROR: failed to reproduce 'choose': output 'x' does not exist"),
+    ("choose: chose 7 at N = 40 (12 s)", "choose: chose 7 at N = 40 (12 s)"),
+])
+def test_the_repro_log_drops_bookkeeping_and_keeps_errors(line, shown):
+    assert readable(line + "\n") == shown
