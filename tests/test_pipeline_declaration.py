@@ -141,3 +141,36 @@ def test_the_runner_finds_the_summary_line():
 ])
 def test_the_repro_log_drops_bookkeeping_and_keeps_errors(line, shown):
     assert readable(line + "\n") == shown
+
+
+def test_prepare_refuses_data_of_the_other_modality_before_writing(tmp_path):
+    from gansemble_lib.config import PrepareParams
+    from gansemble_lib.prepare import prepare
+    from gansemble_lib.raw_data import import_data
+    from gansemble_lib.shapes import write_shapes
+
+    shapes = write_shapes(tmp_path / "shapes", size=24, counts={"circle": 3, "cross": 3})
+    import_data([shapes], fmt="images", raw_dir=tmp_path / "raw", record=False)
+    with pytest.raises(DataError, match="holds images but dvc.yaml is the pipeline for spectra"):
+        prepare(tmp_path / "raw", tmp_path / "prepared", PrepareParams(image_size=16),
+                modality="spectra")
+    assert not (tmp_path / "prepared").exists()
+    info = prepare(tmp_path / "raw", tmp_path / "prepared", PrepareParams(image_size=16),
+                   modality="images")
+    assert info["modality"] == "images" and info["n_samples"] == 6
+
+
+def test_spectrum_only_rows_are_marked_for_images_and_left_alone_for_spectra():
+    import pandas as pd
+
+    from gansemble_lib.applicability import NOT_APPLICABLE, mark_not_applicable
+
+    frame = pd.DataFrame({"fid": [1.5]}, index=pd.MultiIndex.from_tuples(
+        [("vae", "none")], names=["source", "filter"]))
+    keys = [("spectrum", "none"), ("vae", "none")]
+    assert mark_not_applicable(frame, keys, modality="spectra") is frame
+    marked = mark_not_applicable(frame, keys, modality="images")
+    assert list(marked.index) == [("vae", "none"), ("spectrum", "none")]
+    assert marked.loc[("spectrum", "none"), "note"] == NOT_APPLICABLE
+    assert pd.isna(marked.loc[("spectrum", "none"), "fid"])
+    assert marked.loc[("vae", "none"), "fid"] == 1.5 and marked.loc[("vae", "none"), "note"] == ""
