@@ -57,7 +57,8 @@ def _fidelity(result: dict) -> list[str]:
               (" --- |" if notes else "")]
     for name, row in _ordered(rows, result.get("overall_order")):
         source, _, filter_name = name.partition("/")
-        n = f" {row['n_generated']} |" if has_n else ""
+        n = (f" {'' if row.get('n_generated') is None else row['n_generated']} |"
+             if has_n else "")
         cells = " | ".join("" if row.get(c) is None else _fmt(row[c])
                            for c in ("fid", "kid_mean", "is_mean", "precision", "recall"))
         note = f" {marks[row['note']]} |" if row.get("note") else (" |" if notes else "")
@@ -121,10 +122,18 @@ def render_dataset(metrics_dir: str | Path) -> list[str]:
     return lines
 
 
+MAX_LISTED_SOURCES = 5
+
+
 def _provenance(folder: Path) -> list[str]:
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    files = ", ".join(f"`{Path(s['path']).name}` (sha256 `{s['sha256'][:12]}…`)"
-                      for s in run["sources"])
+    if len(run["sources"]) > MAX_LISTED_SOURCES:  # a folder of images: count, not list
+        folders = sorted({str(Path(s["path"]).parent.parent) for s in run["sources"]})
+        files = (f"{len(run['sources'])} files under " + ", ".join(f"`{f}`" for f in folders)
+                 + " (each file's sha256 in run.json)")
+    else:
+        files = ", ".join(f"`{Path(s['path']).name}` (sha256 `{s['sha256'][:12]}…`)"
+                          for s in run["sources"])
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in run["stage_seconds"].items())
     lines = [f"Sources: {files}; format `{run['format']}`; parameters: {run['profile']}; "
              f"commit `{run['commit'][:12]}`.",
