@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from .config import SECTIONS, from_mapping, load_params
+from .config import from_mapping, load_params
 from .constants import IMAGES, SPECTRA
 from .errors import DataError
 from .io_utils import write_text
@@ -409,12 +409,3 @@ def _prepared_modality(prepared_dir: str) -> str:
     from .dataset import read_prepared_info
 
     return read_prepared_info(prepared_dir)["modality"]
-
-
-def check_sections_declared() -> None:
-    """Every section of params.yaml belongs to a stage (run by the tests)."""
-    used = {s.section for s in STAGES if s.section} | {b.split(".")[0] for s in STAGES
-                                                       for b in s.borrows}
-    missing = set(SECTIONS) - used
-    if missing:
-        raise AssertionError(f"params sections no stage uses: {sorted(missing)}")

@@ -24,6 +24,12 @@ LOG_INTERVAL_S = 15.0  # how often a bar redraws when the console is a log file 
 NOTEBOOK_INTERVAL_S = 5.0
 
 
+def own_stderr_path() -> str | None:
+    """A path through which another process (the stage's kernel) can write to our stderr."""
+    path = f"/proc/{os.getpid()}/fd/2"
+    return path if os.path.exists(path) else None
+
+
 @cache
 def _console(path: str) -> IO[str] | None:
     try:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from .progress import CONSOLE_ENV
+from .progress import CONSOLE_ENV, own_stderr_path
 
 _DROP = (re.compile(r"^Running stage '[^']+':$"), re.compile(r"^> "),
          re.compile(r"^Updating lock file "), re.compile(r"^Use `dvc push`"),
@@ -42,8 +42,8 @@ def readable(line: str) -> str | None:
 def console_env() -> dict[str, str]:
     """The environment for a child whose stages should draw progress bars on our stderr."""
     env = dict(os.environ)
-    path = f"/proc/{os.getpid()}/fd/2"
-    if CONSOLE_ENV not in env and os.path.exists(path):
+    path = own_stderr_path()
+    if CONSOLE_ENV not in env and path:
         env[CONSOLE_ENV] = path
     env["PYTHONUNBUFFERED"] = "1"
     return env

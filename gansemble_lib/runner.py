@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from .errors import DataError
 from .pipeline import split_stage_name, stage_params, stage_paths
-from .progress import CONSOLE_ENV, SUMMARY_MARK
+from .progress import CONSOLE_ENV, SUMMARY_MARK, own_stderr_path
 
 KERNEL = "gansemble"
 EXECUTED_DIR = Path("reports") / "notebooks"
@@ -37,12 +36,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
-
-
-def _console_path() -> str | None:
-    """A path through which the kernel (another process) can write to our standard error."""
-    path = f"/proc/{os.getpid()}/fd/2"
-    return path if os.path.exists(path) else None
 
 
 def find_summary(notebook) -> str | None:
@@ -85,7 +78,7 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
                   "paths": _plain(stage_paths(full))}
     out = executed_path(full)
     out.parent.mkdir(parents=True, exist_ok=True)
-    console = _console_path()
+    console = own_stderr_path()
     if console and CONSOLE_ENV not in os.environ:  # `gansemble repro` may name its own terminal
         os.environ[CONSOLE_ENV] = console
     started = time.perf_counter()
@@ -108,12 +101,3 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
     line = f"{full}: {find_summary(executed) or 'done'} ({seconds:.0f} s)"
     print(line, flush=True)
     return line
-
-
-def main(full: str, params_file: str = "params.yaml") -> int:
-    try:
-        run_notebook(full, params_file=params_file)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0

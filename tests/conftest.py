@@ -32,6 +32,18 @@ def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models gain nothing from threads, and on a busy machine threads spin and stall.
+    Module scope: a module's reference runs and the runs compared with them use one setting."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A copy of the project (no git, no outputs) where DVC can run freely."""

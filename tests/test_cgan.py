@@ -43,13 +43,7 @@ TINY = CganParams(steps=4, batch_size=4, z_dim=8, width=4, label_embedding=5,
                   device="cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine threads spin and stall."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_images(n: int = 12) -> tuple[np.ndarray, np.ndarray]:

@@ -42,13 +42,7 @@ TINY = {"seed": 3, "latent_dim": 2, "width": 4, "epochs": 5, "batch_size": 2, "l
         "device": "cpu"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Models this small gain nothing from intra-op threads, which only slow a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _toy_data(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
