@@ -50,7 +50,8 @@ def score_candidate(train_x: np.ndarray, train_y: np.ndarray, val: torch.Tensor,
     model = make_classifier(params.classifier, in_channels=x.shape[1], n_classes=n_classes,
                             size=params.classifier_size)
     settings = TrainSettings(epochs=params.epochs, batch_size=params.batch_size,
-                             optimizer=params.optimizer, lr=params.lr, momentum=params.momentum)
+                             optimizer=params.optimizer, lr=params.lr, momentum=params.momentum,
+                             steps=params.steps)
     train_classifier(model, x, labels, settings=settings, seed=params.seed + repeat,
                      device=device)
     return classification_scores(val_y, predict(model, val, device=device), n_classes)

@@ -132,6 +132,18 @@ class TrainSettings:
     steps: int = 0
 
 
+EPOCH_CONFOUND = ("EPOCH BUDGET: a run on more data also takes more optimiser steps, so part of "
+                  "any gain from extra data may be extra training (the paper's protocol; set "
+                  "steps > 0 for a fixed budget)")
+
+
+def budget_statement(steps: int, epochs: int, batch_size: int) -> str:
+    """The training budget in words; an epoch budget says what it confounds."""
+    if steps:
+        return f"{steps} optimiser steps of batch {batch_size} per run, whatever the data size"
+    return f"{epochs} epochs of batch {batch_size} per run. {EPOCH_CONFOUND}"
+
+
 def train_classifier(model: nn.Module, x: torch.Tensor, y: np.ndarray, *,
                      settings: TrainSettings, seed: int, device: torch.device,
                      class_weights: torch.Tensor | None = None) -> nn.Module:

@@ -53,8 +53,9 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
     from .config import load_params
     from .prepare import prepare, summary_line
 
+    evaluation = load_params(args.params, "evaluation")
     info = prepare(args.raw, args.out, load_params(args.params, "prepare"),
-                   modality=args.modality)
+                   modality=args.modality, folds=evaluation.folds, repeats=evaluation.repeats)
     print(summary_line(info))
     for skip in info["skipped"]:
         print(f"  skipped {skip['source']}: {skip['reason']}")
@@ -72,6 +73,18 @@ def _cmd_notebook(args: argparse.Namespace) -> None:
     from .runner import run_notebook
 
     run_notebook(args.stage, params_file=args.params)
+
+
+def _cmd_fold(args: argparse.Namespace) -> None:
+    from .folds import run_fold
+
+    run_fold(args.fold, only=args.only, params_file=args.params)
+
+
+def _cmd_folds(args: argparse.Namespace) -> None:
+    from .folds import run_folds
+
+    run_folds(workers=args.workers, params_file=args.params)
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> None:
@@ -198,6 +211,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stage", help="a dvc.yaml stage, e.g. choose or train_cgan@modern_aug")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_cmd_notebook)
+
+    p = sub.add_parser("fold", help="run the per-fold stages inside one outer fold (the folds "
+                                    "stage runs every fold)")
+    p.add_argument("fold", help="a fold name from data/prepared/folds.csv, e.g. r0f0")
+    p.add_argument("--only", action="append", metavar="STAGE",
+                   help="run only this per-fold stage (repeatable), e.g. downstream")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_cmd_fold)
+
+    p = sub.add_parser("folds", help="run every outer fold, evaluation.workers at a time (run "
+                                     "by dvc repro)")
+    p.add_argument("--workers", type=int, help="default: evaluation.workers in params.yaml")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_cmd_folds)
 
     p = sub.add_parser("pipeline", help="write dvc.yaml for the data in data/raw (import-data "
                                         "does this)")

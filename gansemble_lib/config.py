@@ -47,10 +47,12 @@ class PrepareParams:
                                "rendering always rescales each spectrum to 0..1)",
                                choices=("minmax", "l2", "area"))
     line_width: float = param(1.0, "width of the rendered polar curve in pixels", gt=0, le=8)
-    test_fraction: float = param(0.2, "share of each class held out as the real test split "
-                                 "(at least one sample per class)", gt=0, lt=0.5)
-    val_fraction: float = param(0.15, "share of each class held out for validation "
-                                "(at least one sample per class)", gt=0, lt=0.5)
+    test_fraction: float = param(0.2, "one split only (evaluation.folds = 1): share of each "
+                                 "class held out as the real test split (at least one sample "
+                                 "per class)", gt=0, lt=0.5)
+    val_fraction: float = param(0.15, "share of each class of every training part held out as "
+                                "the inner validation split (at least one sample per class)",
+                                gt=0, lt=0.5)
     imbalance_profile: str = param("natural", "subsampling of the TRAIN split: natural (as "
                                    "given), paper (the paper's class ratios), exponential",
                                    choices=("natural", "paper", "exponential"))
@@ -78,7 +80,11 @@ class ChooseParams:
                                     "up to N images", ge=1)
     classifier: str = param("lenet", "scoring classifier", choices=("lenet", "resnet"))
     classifier_size: int = param(32, "images are resized to this for scoring", ge=16, le=512)
-    epochs: int = param(12, "training epochs per candidate (the paper: 150)", ge=1)
+    steps: int = param(120, "optimiser steps per candidate, the same whatever N, so candidates "
+                       "differ only in data (0 = train for `epochs` instead, the paper's "
+                       "protocol: a larger N then also buys more steps)", ge=0)
+    epochs: int = param(12, "training epochs per candidate when steps = 0 (the paper: 150)",
+                        ge=1)
     batch_size: int = param(32, "mini-batch size (the paper: 4)", ge=1)
     optimizer: str = param("adam", "adam, or sgd with momentum as in the paper",
                            choices=("adam", "sgd"))
@@ -252,7 +258,8 @@ class DownstreamParams:
     """Stage 06: classifiers trained on real + each augmentation, tested on the real test split."""
 
     seed: int = param(0, "first seed; runs use seeds seed .. seed + seeds - 1 (paired across rows)")
-    seeds: int = param(5, "seeds per row (the bootstrap resamples them)", ge=2)
+    seeds: int = param(2, "classifier seeds per row and fold (the folds are the main "
+                       "replication; the in-fold bootstrap resamples these)", ge=2)
     classifier: str = param("lenet", "the paper's LeNet-style CNN, a small ResNet, or ResNet-18 "
                             "from scratch", choices=("lenet", "resnet", "resnet18"))
     resnet18_weights: str = param("", "resnet18 only: a local ImageNet state dict to start from "
@@ -275,10 +282,31 @@ class DownstreamParams:
                         choices=("auto", "cpu", "cuda"))
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EvaluationParams:
+    """Outer cross-validation: the whole pipeline runs inside each fold; verdicts across folds."""
+
+    folds: int = param(5, "outer folds K: every sample is tested once per repeat, by a pipeline "
+                       "that never saw it (1 = one train/val/test split, prepare.test_fraction)",
+                       ge=1, le=20)
+    repeats: int = param(1, "repeats R of the K-fold partition (each with its own shuffle)",
+                         ge=1, le=10)
+    rope: float = param(0.02, "region of practical equivalence: macro-F1 differences within "
+                        "+-rope of real-only count as no practical difference", gt=0, lt=1)
+    decision: float = param(0.95, "posterior probability a verdict needs (better, practically "
+                            "equivalent or worse); below it the verdict is undecided",
+                            gt=0.5, lt=1)
+    null_repeats: int = param(5, "stage 05 real-vs-real null: disjoint real draws per size",
+                              ge=1)
+    workers: int = param(2, "folds run at the same time, one CPU thread each (results do not "
+                         "depend on it)", ge=1, le=64)
+
+
 SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams,
                              "choose": ChooseParams, "cgan": CganParams, "vae": VaeParams,
                              "symp_filter": FilterParams, "fidelity": FidelityParams,
-                             "downstream": DownstreamParams}
+                             "downstream": DownstreamParams,
+                             "evaluation": EvaluationParams}
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:

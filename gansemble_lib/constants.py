@@ -30,6 +30,7 @@ MANIFEST_FILE = "manifest.csv"
 IMAGES_FILE = "images.npy"
 SPECTRA_FILE = "spectra.npz"
 PREPARED_INFO_FILE = "info.json"
+FOLDS_FILE = "folds.csv"  # data/prepared: sample_id + the split of every sample in each fold
 
 # Metric names (reports/metrics/*.json)
 N_SAMPLES = "n_samples"

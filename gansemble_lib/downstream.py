@@ -56,6 +56,9 @@ BASELINE_SOURCES = ("augmentation", "smote")  # stage 04 sources that are not ge
 SMOTE_ROW = "SMOTE on spectra (rendered)"
 LOGREG_ROW = "logistic regression (spectra)"
 NN_ROW = "correlation 1-NN (spectra)"
+# One name whatever the chooser picked, so that the row pairs across folds (each fold's chooser
+# may pick another strategy; stage 02's record in each fold says which).
+AUGMENTATION_ROW = "ordinary augmentation (the chooser's pick)"
 
 
 def set_row_name(source: str, filter_name: str) -> str:
@@ -73,8 +76,8 @@ def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train
     largest = int(np.bincount(train_y, minlength=n_classes).max())
     rows = [Row(REAL_ONLY), Row("class-weighted loss", class_weighted=True),
             Row("random oversampling", augment_strategy=0, augment_target=largest),
-            Row(f"ordinary augmentation ({chosen['name']}, N={chosen['n']})",
-                augment_strategy=int(chosen["strategy"]), augment_target=int(chosen["n"]))]
+            Row(AUGMENTATION_ROW, augment_strategy=int(chosen["strategy"]),
+                augment_target=int(chosen["n"]))]
     if ("smote", "none") in sets:
         rows.append(Row(SMOTE_ROW, *sets[("smote", "none")]))
     synthetic = []
@@ -178,6 +181,15 @@ def chemist_reference(train_spectra: np.ndarray, train_y: np.ndarray, test_spect
                                     "n_train": len(train_y)})
                       for name, pred in predictions.items() for seed in seeds],
                      ignore_index=True)
+
+
+def save_predictions(predictions: pd.DataFrame, sample_ids: np.ndarray, path: str) -> None:
+    """Write the predictions with each held-out sample's id (to pool them across folds)."""
+    from .io_utils import write_text
+
+    out = predictions.drop(columns=["seconds"]).assign(
+        sample_id=sample_ids[predictions[SAMPLE].to_numpy()])
+    write_text(path, out.to_csv(index=False, lineterminator="\n"))
 
 
 def scores(predictions: pd.DataFrame, n_classes: int) -> pd.DataFrame:

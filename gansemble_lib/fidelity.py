@@ -247,3 +247,48 @@ def json_ready(value: object) -> object:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+NULL_SOURCE = "real vs real (null)"
+
+
+def real_null(train: tuple[np.ndarray, np.ndarray], reference: np.ndarray,
+              sizes: list[int], *, repeats: int, extractor: Extractor,
+              settings: MetricSettings = MetricSettings(), seed: int = 0) -> pd.DataFrame:
+    """What each metric gives for *real* data: real train draws against the held-out reference.
+
+    For every set size in ``sizes`` (capped at the train split's size), ``repeats`` draws of
+    that many real train images, stratified by class, are scored against ``reference`` exactly
+    as a synthetic set is. The train draws and the held-out reference are disjoint real
+    samples, so a generator whose FID (KID, precision, recall) lies within this spread is
+    as close to the held-out data as real data of the same size are. Returns one row per
+    (size, draw) with the metrics and ``n_requested`` (the size of the set it stands in for).
+    """
+    images, labels = train
+    rng = np.random.default_rng([seed, 5])
+    rows = []
+    for size in sorted(set(sizes)):
+        n = min(int(size), len(labels))
+        for r in range(repeats):
+            share = np.bincount(labels) / len(labels)
+            per_class = np.maximum(1, np.round(share * n)).astype(int)
+            pick = np.concatenate([
+                rng.choice(np.flatnonzero(labels == k), min(c, (labels == k).sum()),
+                           replace=False) for k, c in enumerate(per_class) if c])
+            row = compute(images[pick], reference, extractor=extractor, settings=settings)
+            rows.append({"n_requested": int(size), "draw": r, **row})
+    return pd.DataFrame(rows)
+
+
+def with_null(overall: pd.DataFrame, null: pd.DataFrame, metrics: tuple[str, ...]
+              ) -> pd.DataFrame:
+    """Beside each set's metrics: the real-vs-real null's mean and sd at the set's size."""
+    stats = null.groupby("n_requested")[list(metrics)].agg(["mean", "std"])
+    out = overall.copy()
+    for metric in metrics:
+        for stat in ("mean", "std"):
+            lookup = stats[(metric, stat)]
+            out[f"{metric}_null_{'sd' if stat == 'std' else stat}"] = [
+                lookup.get(int(n), np.nan) if pd.notna(n) else np.nan
+                for n in out[N_GENERATED]]
+    return out

@@ -63,6 +63,10 @@ VARIANTS: dict[str, Variant] = {
     "spectrum": Variant("spectrum", "train", "data/prepared/spectra.npz", (SPECTRA,)),
 }
 VAE_CHECKPOINT = "models/vae/vae.pt"
+# Every stage marked per_fold runs inside each outer fold, in FOLDS_DIR/<fold>/ with the same
+# layout as the project root (data/, models/, reports/), on that fold's view of data/prepared.
+FOLDS_DIR = "folds"
+FOLDS_STAGE = "folds"
 
 
 def variants(modality: str) -> dict[str, Variant]:
@@ -97,6 +101,7 @@ class Stage:
     borrows: tuple[str, ...] = ()
     html: str | None = None  # also write the executed notebook as HTML without code here
     per_variant: bool = False
+    per_fold: bool = False  # runs once inside every outer fold, by the `folds` stage
     spectra_outs: tuple[str, ...] = ()  # outputs that exist only for spectra
     images_outs: tuple[str, ...] = ()  # outputs that exist only for images
 
@@ -108,8 +113,9 @@ class Stage:
 _NB = "reports/notebooks"
 STAGES: tuple[Stage, ...] = (
     Stage("prepare", "validate data/raw, preprocess spectra, render polar images, split "
-          "train/val/test", "prepare", command="prepare",
-          deps=("data/raw",), outs=("data/prepared",)),
+          "outer folds (train/val/test each)", "prepare", command="prepare",
+          deps=("data/raw",), outs=("data/prepared",),
+          borrows=("evaluation.folds", "evaluation.repeats")),
     Stage("explore", "01 class counts, imbalance ratios, mean spectra or images, polar image "
           "grid, pixel statistics", "explore", notebook="01_explore_imbalance",
           paths={"prepared_dir": "data/prepared", "figures_dir": "reports/figures",
@@ -123,7 +129,7 @@ STAGES: tuple[Stage, ...] = (
           images_outs=("reports/figures/01_mean_images.png",),
           metrics=("reports/metrics/01_explore.json",)),
     Stage("choose", "02 score 16 augmentation strategies x N on the validation split, pick one "
-          "by rule", "choose", notebook="02_choose_augmentation",
+          "by rule", "choose", notebook="02_choose_augmentation", per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "figures_dir": "reports/figures", "tables_dir": "reports/tables",
                  "chosen_path": "reports/metrics/02_chosen.json"},
@@ -135,7 +141,7 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/02_chooser_scores.md"),
           metrics=("reports/metrics/02_chosen.json",)),
     Stage("train_cgan", "03 train one conditional generator variant, with resume, curves and "
-          "sample grids", "cgan", notebook="03_train_cgan", per_variant=True,
+          "sample grids", "cgan", notebook="03_train_cgan", per_variant=True, per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "model_dir": "models/cgan/{variant}", "figures_dir": "reports/figures",
                  "losses_path": "reports/plots/03_{variant}_losses.csv",
@@ -149,7 +155,7 @@ STAGES: tuple[Stage, ...] = (
           plots={"reports/plots/03_{variant}_losses.csv": {"x": "step"}},
           metrics=("reports/metrics/03_{variant}.json",)),
     Stage("train_vae", "03b one VAE per class on the train split; new images by same-class "
-          "latent interpolation", "vae", notebook="03b_train_vae",
+          "latent interpolation", "vae", notebook="03b_train_vae", per_fold=True,
           paths={"prepared_dir": "data/prepared", "models_dir": "models/vae",
                  "figures_dir": "reports/figures", "plots_path": "reports/plots/03b_vae_losses.csv",
                  "metrics_path": "reports/metrics/03b_vae.json"},
@@ -161,7 +167,7 @@ STAGES: tuple[Stage, ...] = (
           plots={"reports/plots/03b_vae_losses.csv": {"x": "step", "y": "total"}},
           metrics=("reports/metrics/03b_vae.json",)),
     Stage("symp_filter", "04 SYMP-Filter, a stronger filter and no filter on the same pools of "
-          "every source", "symp_filter", notebook="04_symp_filter",
+          "every source", "symp_filter", notebook="04_symp_filter", per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "synthetic_dir": "data/synthetic", "figures_dir": "reports/figures/04_filter",
                  "tables_dir": "reports/tables", "metrics_path": "reports/metrics/04_filter.json"},
@@ -170,14 +176,14 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/04_filter_summary.csv", "reports/tables/04_filter_summary.md"),
           metrics=("reports/metrics/04_filter.json",)),
     Stage("fidelity", "05 FID/KID/IS/precision-recall vs the real test split, chemical "
-          "validity, memorisation", "fidelity", notebook="05_fid_is_baseline",
+          "validity, memorisation", "fidelity", notebook="05_fid_is_baseline", per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "synthetic_dir": "data/synthetic",
                  "domain_extractor_path": "models/fidelity/domain_extractor.pt",
                  "tables_dir": "reports/tables",
                  "metrics_path": "reports/metrics/05_fidelity.json"},
           deps=("data/prepared", "data/augmented", "data/synthetic", "{checkpoints}"),
-          borrows=("symp_filter.smote_neighbors",),
+          borrows=("symp_filter.smote_neighbors", "evaluation.null_repeats"),
           outs=("models/fidelity/domain_extractor.pt",
                 "reports/tables/05_fidelity_overall.csv", "reports/tables/05_fidelity_overall.md",
                 "reports/tables/05_fidelity_per_class.csv",
@@ -187,29 +193,51 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/05_chemical_validity.csv", "reports/tables/05_chemical_validity.md",
                 "reports/tables/05_memorisation.csv", "reports/tables/05_memorisation.md"),
           metrics=("reports/metrics/05_fidelity.json",)),
-    Stage("downstream", "06 classifiers on real + each augmentation, tested on the real test "
-          "split, paired bootstrap", "downstream", notebook="06_downstream",
+    Stage("downstream", "06 classifiers on real + each augmentation, tested on the fold's "
+          "real test part, paired bootstrap", "downstream", notebook="06_downstream",
+          per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "synthetic_dir": "data/synthetic", "figures_dir": "reports/figures",
                  "tables_dir": "reports/tables",
+                 "predictions_path": "reports/tables/06_predictions.csv",
                  "metrics_path": "reports/metrics/06_downstream.json"},
           deps=("data/prepared", "data/augmented", "data/synthetic"),
           outs=("reports/tables/06_downstream.csv", "reports/tables/06_downstream.md",
                 "reports/tables/06_downstream.tex", "reports/tables/06_per_class_recall.csv",
-                "reports/tables/06_per_class_recall.md", "reports/figures/06_forest.png",
-                "reports/figures/06_recall.png", "reports/figures/06_confusion.png"),
+                "reports/tables/06_per_class_recall.md", "reports/tables/06_predictions.csv",
+                "reports/figures/06_forest.png", "reports/figures/06_recall.png",
+                "reports/figures/06_confusion.png"),
           metrics=("reports/metrics/06_downstream.json",)),
+    Stage("evaluate", "06b across the outer folds: verdicts (Bayesian correlated t-test with a "
+          "ROPE), corrected t-test with Holm, pooled out-of-fold recall, fidelity vs a "
+          "real-vs-real null", "evaluation", notebook="06b_across_folds",
+          paths={"prepared_dir": "data/prepared", "folds_dir": FOLDS_DIR,
+                 "figures_dir": "reports/figures", "tables_dir": "reports/tables",
+                 "metrics_dir": "reports/metrics"},
+          deps=("data/prepared", FOLDS_DIR),
+          outs=("reports/tables/02_choices.csv", "reports/tables/02_choices.md",
+                "reports/tables/03_generators.csv", "reports/tables/03_generators.md",
+                "reports/tables/04_filter_folds.csv", "reports/tables/04_filter_folds.md",
+                "reports/tables/05_fidelity_folds.csv", "reports/tables/05_fidelity_folds.md",
+                "reports/tables/06_verdicts.csv", "reports/tables/06_verdicts.md",
+                "reports/tables/06_per_class_recall.csv", "reports/tables/06_per_class_recall.md",
+                "reports/figures/06_forest.png", "reports/figures/06_recall.png",
+                "reports/figures/06_confusion.png"),
+          metrics=("reports/metrics/02_chosen.json", "reports/metrics/03_generators.json",
+                   "reports/metrics/04_filter.json", "reports/metrics/05_fidelity.json",
+                   "reports/metrics/06_downstream.json")),
     Stage("report", "07 assemble tables and figures into one notebook and HTML, with a colophon",
           None, notebook="07_report",
           paths={"tables_dir": "reports/tables", "figures_dir": "reports/figures",
-                 "metrics_dir": "reports/metrics"},
+                 "metrics_dir": "reports/metrics", "folds_dir": FOLDS_DIR,
+                 "prepared_dir": "data/prepared"},
           deps=("reports/metrics/01_explore.json", "reports/metrics/02_chosen.json",
-                "reports/metrics/05_fidelity.json", "reports/metrics/06_downstream.json",
-                "reports/tables/01_class_counts.md", "reports/tables/02_chooser_scores.md",
-                "reports/tables/04_filter_summary.md", "reports/tables/05_fidelity_overall.md",
-                "reports/tables/06_downstream.md", "reports/figures/01_polar_grid.png",
-                "reports/figures/02_chooser_heatmap.png", "reports/figures/06_forest.png",
-                "reports/figures/06_recall.png"),
+                "reports/metrics/03_generators.json", "reports/metrics/05_fidelity.json",
+                "reports/metrics/06_downstream.json", "reports/tables/01_class_counts.md",
+                "reports/tables/02_choices.md", "reports/tables/03_generators.md",
+                "reports/tables/04_filter_folds.md", "reports/tables/05_fidelity_folds.md",
+                "reports/tables/06_verdicts.md", "reports/figures/01_polar_grid.png",
+                "reports/figures/06_forest.png", "reports/figures/06_recall.png", FOLDS_DIR),
           html="reports/report.html"),
 )
 STAGE_BY_NAME = {stage.name: stage for stage in STAGES}
@@ -310,12 +338,42 @@ HEADER = """\
 """
 
 
+def fold_stages(modality: str) -> list[str]:
+    """The stages run inside each fold, in order, variants spelled out (``train_cgan@x``)."""
+    names = []
+    for stage in STAGES:
+        if stage.per_fold:
+            names += ([f"{stage.name}@{v}" for v in variants(modality)] if stage.per_variant
+                      else [stage.name])
+    return names
+
+
+def _folds_entry(modality: str) -> dict[str, Any]:
+    """The one DVC stage that runs every per-fold stage inside every outer fold."""
+    inner = [stage for stage in STAGES if stage.per_fold]
+    deps = ["data/prepared", *(f"notebooks/{s.notebook}.py" for s in inner)]
+    modules = set().union(*(code_modules(s) for s in inner)) | module_closure({"folds"})
+    deps += [f"gansemble_lib/{m}.py" for m in sorted(modules - PLUMBING)]
+    params: list[str] = []
+    for stage in inner:
+        params += [p for p in _params_entries(stage) if p not in params]
+    params = [p for p in params if p.partition(".")[0] not in params or "." not in p]
+    names = ", ".join(dict.fromkeys(s.name for s in inner))
+    return {"desc": f"inside every outer fold, on its training part only: {names} (two folds "
+                    "at a time; see `gansemble fold --help`)",
+            "cmd": "python -m gansemble_lib folds", "deps": deps, "params": params,
+            "outs": [{FOLDS_DIR: {"persist": True}}]}
+
+
 def render_dvc_yaml(modality: str = SPECTRA) -> str:
     if modality not in MODALITIES:
         raise DataError(f"unknown modality {modality!r}",
                         fix=f"use one of: {', '.join(MODALITIES)}")
     stages: dict[str, Any] = {}
     for stage in STAGES:
+        if stage.per_fold:
+            stages.setdefault(FOLDS_STAGE, _folds_entry(modality))
+            continue
         entry = _stage_entry(stage, modality)
         if stage.per_variant:
             foreach = {name: {"architecture": v.architecture, "training_data": v.training_data,
@@ -355,17 +413,36 @@ def split_stage_name(full: str) -> tuple[Stage, str | None]:
     return stage, variant or None
 
 
-def stage_paths(full: str) -> dict[str, Any]:
-    """Paths (and, for a generator variant, what it is) that the stage's notebook receives."""
+def fold_dir(fold: str) -> str:
+    return f"{FOLDS_DIR}/{fold}"
+
+
+def stage_paths(full: str, fold: str | None = None) -> dict[str, Any]:
+    """Paths (and, for a generator variant, what it is) that the stage's notebook receives.
+
+    A per-fold stage's paths lie under ``folds/<fold>/`` (its data/prepared is that fold's
+    view, whose test part is the fold's held-out samples); ``fold`` None means the first fold.
+    """
     stage, variant = split_stage_name(full)
     paths = {k: v.format(variant=variant) for k, v in stage.paths.items()}
+    if stage.per_fold:
+        fold = fold or first_fold()
+        paths = {k: f"{fold_dir(fold)}/{v}" for k, v in paths.items()}
+        paths["fold"] = fold
     if variant:
         spec = VARIANTS[variant]
         paths.update(variant=variant, architecture=spec.architecture,
                      training_data=spec.training_data)
     if "{checkpoints}" in stage.deps:
-        paths["generators"] = generator_checkpoints(_prepared_modality(paths["prepared_dir"]))
+        checkpoints = generator_checkpoints(_prepared_modality(paths["prepared_dir"]))
+        paths["generators"] = {k: f"{fold_dir(fold)}/{v}" for k, v in checkpoints.items()}
     return paths
+
+
+def first_fold(prepared_dir: str = "data/prepared") -> str:
+    from .dataset import read_prepared_info
+
+    return read_prepared_info(prepared_dir).get("folds", ["split"])[0]
 
 
 def stage_params(full: str, params_file: str | Path = "params.yaml") -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pandas as pd
 from .config import PrepareParams
 from .constants import (
     CLASS_INDEX,
+    FOLDS_FILE,
     IMAGES_FILE,
     LABEL,
     MANIFEST_COLUMNS,
@@ -30,7 +31,7 @@ from .errors import DataError, LoadReport
 from .io_utils import atomic_dir, write_json
 from .polar import render_spectra
 from .raw_data import load_raw, read_descriptor
-from .splits import apply_profile, stratified_split
+from .splits import apply_profile, outer_folds
 
 
 def _spectra_arrays(raw, params: PrepareParams, report: LoadReport):
@@ -50,7 +51,7 @@ def _spectra_arrays(raw, params: PrepareParams, report: LoadReport):
 
 
 def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
-            modality: str | None = None) -> dict:
+            modality: str | None = None, folds: int = 1, repeats: int = 1) -> dict:
     """Run the stage; returns the info written to ``info.json``.
 
     ``modality`` is the one dvc.yaml was generated for: data of the other modality is refused
@@ -74,10 +75,15 @@ def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
         sources = [item.source for item in raw.images]
         images = np.stack([item.pixels for item in raw.images])
     classes = list(dict.fromkeys(labels))  # order of first appearance
-    splits = stratified_split(labels, test_fraction=params.test_fraction,
+    assignments = outer_folds(labels, folds=folds, repeats=repeats,
+                              test_fraction=params.test_fraction,
                               val_fraction=params.val_fraction, seed=params.seed)
-    splits = apply_profile(labels, splits, params.imbalance_profile,
-                           ratio=params.imbalance_ratio, seed=params.seed)
+    assignments = {name: apply_profile(labels, splits, params.imbalance_profile,
+                                       ratio=params.imbalance_ratio, seed=params.seed + i)
+                   for i, (name, splits) in enumerate(assignments.items())}
+    fold_table = pd.DataFrame({SAMPLE_ID: np.arange(len(labels)), **assignments})
+    first = next(iter(assignments))
+    splits = assignments[first]  # the manifest shows the first fold; folds.csv holds them all
     manifest = pd.DataFrame({
         SAMPLE_ID: np.arange(len(labels)), LABEL: labels,
         CLASS_INDEX: [classes.index(c) for c in labels], SPLIT: splits, SOURCE: sources,
@@ -90,10 +96,13 @@ def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
         "counts": {s: {c: counts[s].get(c, 0) for c in classes} for s in counts},
         "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
         "notes": report.notes, "params": asdict(params),
+        "folds": list(assignments), "outer_folds": folds, "repeats": repeats,
+        "manifest_split": first,
     }
     with atomic_dir(out_dir) as tmp:
         np.save(tmp / IMAGES_FILE, images, allow_pickle=False)
         manifest.to_csv(tmp / MANIFEST_FILE, index=False, lineterminator="\n")
+        fold_table.to_csv(tmp / FOLDS_FILE, index=False, lineterminator="\n")
         if X is not None:
             np.savez(tmp / SPECTRA_FILE, axis=axis, spectra=X.astype(np.float32))
         write_json(tmp / PREPARED_INFO_FILE, info)
@@ -103,6 +112,10 @@ def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
 
 def summary_line(info: dict) -> str:
     per_split = ", ".join(f"{s} {sum(info['counts'][s].values())}" for s in info["counts"])
+    folds = len(info.get("folds", [1]))
+    layout = (f"{info['outer_folds']}-fold x {info['repeats']}" if info.get("outer_folds", 1) > 1
+              else "one split")
     return (f"prepare: {info['n_samples']} {info['modality']}, "
-            f"{len(info['classes'])} classes, images {tuple(info['image_shape'])} ({per_split}; "
-            f"skipped {len(info['skipped'])}) in {info['seconds']} s")
+            f"{len(info['classes'])} classes, images {tuple(info['image_shape'])}; {layout} "
+            f"({folds} fold(s); first: {per_split}; skipped {len(info['skipped'])}) "
+            f"in {info['seconds']} s")

@@ -23,7 +23,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {
         "prepare": {"image_size": 32, "axis_points": 256, "baseline": "rolling_min"},
         "explore": {"images_per_class": 2},
-        "choose": {"strategies": (0, 7), "n_grid": (8,), "repeats": 1, "epochs": 1,
+        "choose": {"strategies": (0, 7), "n_grid": (8,), "repeats": 1, "steps": 3,
                    "classifier_size": 16},
         "cgan": {"steps": 4, "batch_size": 8, "width": 8, "checkpoint_every": 2,
                  "eval_per_class": 2, "grid_per_class": 2, "spectrum_points": 64},
@@ -33,10 +33,11 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "fidelity": {"domain_epochs": 2, "domain_size": 16, "kid_subsets": 10,
                      "paper_repeats": 1},
         "downstream": {"seeds": 2, "steps": 10, "classifier_size": 16, "bootstrap": 100},
+        "evaluation": {"folds": 2, "null_repeats": 2},
     },
     "paper": {
         "prepare": {"image_size": 128, "channels": 3},
-        "choose": {"repeats": 3, "n_grid": tuple(range(10, 101, 10)), "epochs": 150,
+        "choose": {"repeats": 3, "n_grid": tuple(range(10, 101, 10)), "epochs": 150, "steps": 0,
                    "batch_size": 4, "optimizer": "sgd", "lr": 5.1e-4, "momentum": 0.9,
                    "classifier_size": 128},
         "cgan": {"width": 128, "batch_size": 128, "steps": 2000, "checkpoint_every": 200},

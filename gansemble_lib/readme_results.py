@@ -94,9 +94,104 @@ def _downstream(result: dict) -> list[str]:
     return lines
 
 
+def _pm(row: dict, key: str, sign: bool = False) -> str:
+    mean, sd = row.get(f"{key}_mean"), row.get(f"{key}_sd")
+    if mean is None:
+        return "—"
+    return _fmt(mean, sign=sign) + ("" if sd is None else f" ± {_fmt(sd)}")
+
+
+def _design(result: dict) -> str:
+    return (f"{result['folds']}-fold outer cross-validation x {result['repeats']} repeat(s)"
+            if result["folds"] > 1 else "one train/val/test split")
+
+
+def _chosen_folds(result: dict) -> list[str]:
+    picks = [f"{fold}: {row['strategy']} at N = {_fmt(row['n'], 0)} (validation macro-F1 "
+             f"{_fmt(row['val_macro_f1'])}, {_fmt(row['tied_candidates'], 0)} other candidates "
+             "within mean ± sd)" for fold, row in result["per_fold"].items()]
+    return ["Data chooser, per fold (each on its own training part): " + "; ".join(picks) + "."]
+
+
+def _generators_folds(result: dict) -> list[str]:
+    lines = ["Generators (stage 03, on each fold's training part; mean ± sd across folds). "
+             "Class-mean match: share of decoded samples whose spectrum correlates best with "
+             "their own class's mean (chance = 1/classes; the real validation images' share "
+             "is the ceiling). Same-class NN: share whose nearest real train image is of "
+             "the conditioned class. Spread ratio: within-class spread of samples / of real "
+             "images (near 0 = collapsed).", "",
+             "| generator | class-mean match | ceiling (real val) | same-class NN | "
+             "spread ratio |", "| --- | ---: | ---: | ---: | ---: |"]
+    for name, row in result["generators"].items():
+        lines.append(f"| {name} | {_pm(row, 'class_mean_match')} | "
+                     f"{_pm(row, 'class_mean_match_val')} | {_pm(row, 'share_nn_same_class')} "
+                     f"| {_pm(row, 'within_class_spread_ratio')} |")
+    return lines
+
+
+def _fidelity_folds(result: dict) -> list[str]:
+    extractor = result["extractor"]
+    lines = [f"Fidelity (stage 05) against each fold's held-out real samples, mean ± sd "
+             f"across folds (extractor `{extractor['name']}`, {extractor['feature_dim']} "
+             "features). *null*: the same metric for as many real train images, scored "
+             "against the same held-out samples (real-vs-real; what a perfect generator "
+             "would get at that size).", ""]
+    if extractor.get("notice"):
+        lines += [f"> {extractor['notice']}", ""]
+    lines += ["| set | n | FID | FID null | KID | KID null | precision | precision null | "
+              "recall | recall null |", "| --- |" + " ---: |" * 9]
+    for name, row in result["overall"].items():
+        if row.get("fid_mean") is None and row.get("note"):
+            lines.append(f"| {name} |" + " — |" * 8 + f" {row['note']} |")
+            continue
+        lines.append(f"| {name} | {_fmt(row.get('n_generated_mean'), 0)} | "
+                     + " | ".join(f"{_pm(row, m)} | {_pm(row, m + '_null')}"
+                                  for m in ("fid", "kid_mean", "precision", "recall")) + " |")
+    return lines
+
+
+def _downstream_folds(result: dict) -> list[str]:
+    lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']} in every "
+             f"fold, {result['budget']}; {_design(result)}). "
+             "Difference = macro-F1 minus real-only, paired within each fold, mean ± sd "
+             "across folds; P(…) from the Bayesian correlated t-test with ROPE "
+             f"±{result['rope']}; verdict at probability ≥ {result['decision']}; p (Holm): "
+             "Nadeau–Bengio corrected t-test, Holm-adjusted across rows; minority recall: "
+             "difference in mean recall of the minority classes (secondary endpoint).", "",
+             "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
+             "verdict | p (Holm) | minority recall |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for name, row in _ordered(result["rows"], result.get("row_order")):
+        if row.get("note") and row.get("macro_f1_mean") is None:
+            lines.append(f"| {name} |" + " — |" * 7 + f" {row['note']} |")
+            continue
+        diff = "—" if row.get("diff_mean") is None else (
+            f"{_fmt(row['diff_mean'], sign=True)} ± {_fmt(row.get('diff_sd'))}")
+        lines.append(
+            f"| {name} | {_fmt(row['macro_f1_mean'])} ± {_fmt(row.get('macro_f1_sd'))} | "
+            f"{diff} | {_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
+            f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} | "
+            f"{_fmt(row.get('p_holm'), 3)} | {_fmt(row.get('minority_recall_diff'), sign=True)} |")
+    by_fold = result.get("emptied_by_filter") or {}
+    emptied = {}
+    for fold, rows in by_fold.items():
+        for row in rows:
+            emptied.setdefault(row, []).append(fold)
+    if emptied:
+        lines += ["", "Filters that kept no image in some fold (failed there; no row in those "
+                  "folds, so no verdict): " + "; ".join(
+                      f"{row} ({', '.join(folds)})" for row, folds in sorted(emptied.items()))
+                  + "."]
+    lines += ["", f"**Conclusion:** {result['conclusion']}"]
+    return lines
+
+
 def render_dataset(metrics_dir: str | Path) -> list[str]:
     """The results of one dataset from its metrics folder."""
     metrics_dir = Path(metrics_dir)
+    downstream = _load(metrics_dir, "06_downstream.json")
+    if downstream and "folds" in downstream:
+        return _render_folds(metrics_dir, downstream)
     lines = []
     explore = _load(metrics_dir, "01_explore.json")
     if explore:
@@ -120,6 +215,44 @@ def render_dataset(metrics_dir: str | Path) -> list[str]:
         lines += ["", f"No downstream result is recorded in `{metrics_dir}` yet (stage 06 has not "
                   "been run for these metrics), so none is claimed."]
     return lines
+
+
+def what_folds_show(result: dict) -> str:
+    """Plain words on what this evaluation design can and cannot tell a reader."""
+    if result["folds"] == 1:
+        return ("**One split.** Every number comes from one train/val/test split: it shows how "
+                "the pipeline behaves, not whether a difference would survive another split. "
+                "Use `evaluation.folds` >= 2 for verdicts.")
+    k, r = result["folds"], result["repeats"]
+    return (f"**What the folds can and cannot show.** Each of the {k * r} outer folds reran "
+            "everything that learns or selects (chooser, generators, filters, extractor, "
+            "classifiers) on its training part and scored its held-out part once, so every "
+            "sample was predicted by a pipeline that never saw it, and the spread across folds "
+            "includes the split, the generators' training and the chooser's pick. The folds' "
+            "training parts overlap, so their scores are correlated; the Bayesian test and the "
+            "corrected t-test widen their uncertainty for that (Nadeau–Bengio), but no "
+            "correction is exact. With few folds a verdict needs a clear effect: "
+            f"'undecided' means the data cannot tell, not 'no effect'. 'Practically equivalent' "
+            f"means the difference is probably within ±{result['rope']} macro-F1. The verdicts "
+            "are about this dataset and this classifier budget; they do not transfer to other "
+            "data, and a generator that failed its checks (stage 03) is judged as it behaved.")
+
+
+def _render_folds(metrics_dir: Path, downstream: dict) -> list[str]:
+    lines = []
+    explore = _load(metrics_dir, "01_explore.json")
+    if explore:
+        lines.append(f"Data: {explore['n_samples']} samples in {explore['n_classes']} classes, "
+                     f"imbalance ratio (max/min) {explore['imbalance_ratio']['total']:.2f}; "
+                     f"evaluated by {_design(downstream)}: every stage that learns or selects "
+                     "ran inside each fold, on that fold's training part.")
+    for name, render in (("02_chosen.json", _chosen_folds),
+                         ("03_generators.json", _generators_folds),
+                         ("05_fidelity.json", _fidelity_folds)):
+        result = _load(metrics_dir, name)
+        if result:
+            lines += ["", *render(result)]
+    return [*lines, "", *_downstream_folds(downstream)]
 
 
 MAX_LISTED_SOURCES = 5

@@ -66,3 +66,40 @@ def confusion_grid(predictions: pd.DataFrame, classes: tuple[str, ...], rows: li
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def fold_forest(scores: pd.DataFrame, verdicts: pd.DataFrame, *, baseline: str, rope: float
+                ) -> plt.Figure:
+    """Each row's per-fold macro-F1 difference from ``baseline`` (dots), their mean (diamond)
+    and the region of practical equivalence (band). Train-on-synthetic rows, whose differences
+    are often an order of magnitude larger, get a panel and scale of their own."""
+    wide = scores.pivot(index="fold", columns="row", values="macro_f1")
+    diffs = wide.sub(wide[baseline], axis=0).drop(columns=baseline)
+    order = diffs.mean().sort_values().index.tolist()
+    tstr = [r for r in order if r.startswith("TSTR")]
+    main = [r for r in order if r not in tstr]
+    panels = [(main, 1.0), *([(tstr, 0.25)] if tstr else [])]
+    heights = [max(len(rows), 1) * 0.38 + 0.9 for rows, _ in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, sum(heights) + 0.6), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    colors = {"better": "tab:green", "worse": "tab:red", "practically equivalent": "tab:blue"}
+    for ax, (rows, _) in zip(axes[:, 0], panels, strict=True):
+        ax.axvspan(-rope, rope, color="0.9", zorder=0, label=f"ROPE +-{rope}")
+        ax.axvline(0, color="k", linewidth=0.8)
+        for k, row in enumerate(rows):
+            verdict = verdicts.loc[row, "verdict"] if "verdict" in verdicts else "undecided"
+            color = colors.get(verdict, "0.4")
+            values = diffs[row].dropna()
+            ax.plot(values, np.full(len(values), k), "o", color=color, alpha=0.45, ms=4)
+            ax.plot(values.mean(), k, "D", color=color, ms=7)
+        ax.set_yticks(np.arange(len(rows)), [f"{r}  [{verdicts.loc[r, 'verdict']}]"
+                                             if "verdict" in verdicts else r for r in rows],
+                      fontsize=7)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    axes[-1, 0].set_xlabel(f"macro-F1 minus '{baseline}' per outer fold (dots) and mean "
+                           "(diamond); colour = verdict")
+    if tstr:
+        axes[1, 0].set_title("train on synthetic only (own scale)", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
-from .pipeline import split_stage_name, stage_params, stage_paths
+from .pipeline import fold_dir, split_stage_name, stage_params, stage_paths
 from .progress import CONSOLE_ENV, SUMMARY_MARK, own_stderr_path
 
 KERNEL = "gansemble"
 EXECUTED_DIR = Path("reports") / "notebooks"
 
 
-def executed_path(full: str) -> Path:
+def executed_path(full: str, fold: str | None = None) -> Path:
     stage, variant = split_stage_name(full)
-    return EXECUTED_DIR / f"{stage.notebook}{'_' + variant if variant else ''}.ipynb"
+    name = EXECUTED_DIR / f"{stage.notebook}{'_' + variant if variant else ''}.ipynb"
+    return Path(fold_dir(fold)) / name if fold else name
 
 
 def _plain(value: Any) -> Any:
@@ -60,7 +61,7 @@ def _write_html(notebook_path: Path, html_path: str) -> None:
 
 
 def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
-                 kernel: str = KERNEL) -> str:
+                 kernel: str = KERNEL, fold: str | None = None) -> str:
     """Execute one stage's notebook; returns its summary line (raises DataError on failure)."""
     import jupytext
     import papermill
@@ -74,15 +75,21 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
     if not source.is_file():
         raise DataError("notebook source not found", path=source,
                         fix="run from the project root")
+    if stage.per_fold and fold is None:
+        raise DataError(f"stage {full} runs inside each outer fold",
+                        fix=f"run `python -m gansemble_lib fold FOLD --only {full}` (or "
+                            "`dvc repro folds` for every fold)")
     parameters = {"stage": full, "params": _plain(stage_params(full, params_file)),
-                  "paths": _plain(stage_paths(full))}
-    out = executed_path(full)
+                  "paths": _plain(stage_paths(full, fold))}
+    out = executed_path(full, fold if stage.per_fold else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     console = own_stderr_path()
     if console and CONSOLE_ENV not in os.environ:  # `gansemble repro` may name its own terminal
         os.environ[CONSOLE_ENV] = console
     started = time.perf_counter()
-    print(f"{full}: {stage.desc}", flush=True)
+    label = f"[{fold}] {full}" if fold else full
+    if not fold:  # inside a fold (several run at once) only the result line is printed
+        print(f"{label}: {stage.desc}", flush=True)
     logging.getLogger("papermill").setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
@@ -98,6 +105,6 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
     if stage.html:
         _write_html(out, stage.html)
     seconds = time.perf_counter() - started
-    line = f"{full}: {find_summary(executed) or 'done'} ({seconds:.0f} s)"
+    line = f"{label}: {find_summary(executed) or 'done'} ({seconds:.0f} s)"
     print(line, flush=True)
     return line

@@ -100,3 +100,68 @@ def apply_profile(labels: Sequence[str], splits: np.ndarray, profile: str, *, ra
         drop = rng.permutation(idx)[targets[name]:]
         splits[drop] = UNUSED
     return splits.astype(str)
+
+
+def fold_names(folds: int, repeats: int) -> list[str]:
+    """``split`` for one train/val/test split, else ``r{repeat}f{fold}`` for every outer fold."""
+    if folds == 1:
+        return ["split"] if repeats == 1 else [f"r{r}split" for r in range(repeats)]
+    return [f"r{r}f{k}" for r in range(repeats) for k in range(folds)]
+
+
+def _inner_split(labels: np.ndarray, rest: np.ndarray, val_fraction: float,
+                 rng: np.random.Generator, assignment: np.ndarray) -> None:
+    """Within one outer training part (indices ``rest``): per class, validation and train."""
+    for name in sorted(set(labels[rest].tolist())):
+        idx = rest[labels[rest] == name].copy()
+        rng.shuffle(idx)
+        n_val = min(max(1, round(len(idx) * val_fraction)), len(idx) - 1)
+        assignment[idx[:n_val]] = VAL
+        assignment[idx[n_val:]] = TRAIN
+
+
+def outer_folds(labels: Sequence[str], *, folds: int, repeats: int, test_fraction: float,
+                val_fraction: float, seed: int) -> dict[str, np.ndarray]:
+    """Train/val/test assignment of every sample for each outer fold, stratified by class.
+
+    With ``folds`` >= 2, each repeat deals every class's shuffled samples round-robin into the
+    K folds, so each fold's test part holds about n/K of every class and each sample is tested
+    exactly once per repeat. Inside each fold's training part an inner validation split is
+    drawn per class. ``folds`` = 1 is one train/val/test split (:func:`stratified_split`).
+    Every class must keep at least one sample in each part of every fold; otherwise a
+    DataError names the class and what would make it fit.
+    """
+    labels = np.asarray(labels)
+    names = fold_names(folds, repeats)
+    if folds == 1:
+        return {name: stratified_split(labels, test_fraction=test_fraction,
+                                       val_fraction=val_fraction, seed=seed + r)
+                for r, name in enumerate(names)}
+    counts = Counter(labels.tolist())
+    fits = lambda n: n >= folds and n - -(-n // folds) >= 2  # noqa: E731 (ceil division)
+    need = next(n for n in range(folds, 10 * folds + 3) if fits(n))
+    for name, n in sorted(counts.items()):
+        if not fits(n):
+            raise DataError(
+                f"class {name!r} has {n} sample(s); {folds} outer folds need at least {need} "
+                "so that every fold tests one and keeps one for validation and one for "
+                "training",
+                fix="lower evaluation.folds in params.yaml, add samples of "
+                    "that class, or leave it out (`gansemble import-data ... "
+                    "--drop-small-classes`)")
+    out = {}
+    for r in range(repeats):
+        rng = np.random.default_rng([seed, 2, r])
+        fold_of = np.empty(len(labels), dtype=int)
+        for name in sorted(counts):
+            idx = np.flatnonzero(labels == name)
+            rng.shuffle(idx)
+            start = int(rng.integers(folds))  # so small classes do not always test in fold 0
+            fold_of[idx] = (start + np.arange(len(idx))) % folds
+        for k in range(folds):
+            assignment = np.empty(len(labels), dtype=object)
+            test = fold_of == k
+            assignment[test] = TEST
+            _inner_split(labels, np.flatnonzero(~test), val_fraction, rng, assignment)
+            out[f"r{r}f{k}"] = assignment.astype(str)
+    return out

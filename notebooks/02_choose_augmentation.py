@@ -34,6 +34,7 @@ import numpy as np
 
 from gansemble_lib import chooser, figures, progress
 from gansemble_lib.augment import BASE_STRATEGIES, augment
+from gansemble_lib.classifiers import budget_statement
 from gansemble_lib.constants import SAMPLE_ID, TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
@@ -46,6 +47,7 @@ train, val = data.subset(TRAIN), data.subset(VAL)
 print(f"train {len(train.labels)} images, validation {len(val.labels)}, "
       f"{len(data.classes)} classes; {len(params.strategies)} strategies x N in {params.n_grid} "
       f"x {params.repeats} repeats")
+print("budget:", budget_statement(params.steps, params.epochs, params.batch_size))
 
 # %% [markdown]
 # ## The four base strategies

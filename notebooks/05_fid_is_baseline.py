@@ -41,12 +41,21 @@ import numpy as np
 from gansemble_lib import applicability, extractors, fidelity, progress, sources, validity
 from gansemble_lib import symp_filter as sf
 from gansemble_lib.classifiers import resolve_device
-from gansemble_lib.constants import CLASS_INDEX, FIDELITY_METRICS, TRAIN
+from gansemble_lib.constants import (
+    CLASS_INDEX,
+    FID,
+    FIDELITY_METRICS,
+    KID_MEAN,
+    PRECISION,
+    RECALL,
+    TRAIN,
+)
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
 from gansemble_lib.pipeline import notebook_inputs
 from gansemble_lib.tables import save_table
 
+NULL_METRICS = (FID, KID_MEAN, PRECISION, RECALL)
 started = time.perf_counter()
 params, paths = notebook_inputs(stage, params, paths)
 torch_device = resolve_device(params.device)
@@ -82,10 +91,14 @@ settings = fidelity.MetricSettings(
 
 # %% [markdown]
 # ## FID, KID, IS, precision and recall
-# Overall and per class against the real test split. The `note` column says where a metric
-# was adapted or left out because of the sample size (rules in `gansemble_lib/fidelity.py`):
-# with a few test images per class, per-class FID is flagged unreliable and KID is the number
-# to read.
+# Overall and per class against this fold's held-out real samples. Beside each set, the
+# **real-vs-real null**: the same metric for `null_repeats` draws of as many *real* train
+# images (stratified by class), scored against the same held-out samples. A generator is as
+# close to new real data as real data of that size are when its value lies within the null's
+# spread; the null's mean is what a perfect generator would get at that size. The `note`
+# column says where a metric was adapted or left out because of the sample size (rules in
+# `gansemble_lib/fidelity.py`): with a few test images per class, per-class FID is flagged
+# unreliable and KID is the number to read.
 
 # %%
 floor_key = ("real train", "-")
@@ -93,13 +106,18 @@ floor = {floor_key: (train.images, train.labels)}
 overall, per_class = fidelity.fidelity_tables({**floor, **synthetic}, (test.images, test.labels),
                                               data.classes, extractor=extractor,
                                               settings=settings)
+null = fidelity.real_null((train.images, train.labels), test.images,
+                          [int(n) for n in overall[fidelity.N_GENERATED].dropna()],
+                          repeats=paths.null_repeats, extractor=extractor, settings=settings,
+                          seed=params.seed)
+overall = fidelity.with_null(overall, null, NULL_METRICS)
 overall = overall.set_index([fidelity.SOURCE, fidelity.FILTER])
 overall = applicability.mark_not_applicable(overall, applicability.source_keys(sf.FILTERS),
                                             modality=data.info["modality"])
 per_class = per_class.set_index([fidelity.SOURCE, fidelity.FILTER, CLASS_INDEX])
 save_table(overall, paths.tables_dir, "05_fidelity_overall")
 save_table(per_class, paths.tables_dir, "05_fidelity_per_class")
-overall[[*FIDELITY_METRICS, "n_generated", "note"]]
+overall[[*FIDELITY_METRICS, "n_generated", *(f"{m}_null_mean" for m in NULL_METRICS), "note"]]
 
 # %% [markdown]
 # ## The paper's protocol
@@ -154,7 +172,9 @@ memory
 record = {
     "extractor": {"name": extractor.name, "weights_sha256": extractor.weights_sha256,
                   "feature_dim": extractor.feature_dim, "notice": extractor.notice},
-    "overall": fidelity.frame_record(overall, [*FIDELITY_METRICS, "n_generated", "note"]),
+    "overall": fidelity.frame_record(overall, [
+        *FIDELITY_METRICS, "n_generated", "note",
+        *(f"{m}_null_{s}" for m in NULL_METRICS for s in ("mean", "sd"))]),
     "overall_order": ["/".join(map(str, key)) for key in overall.index],
     "paper_protocol": fidelity.frame_record(paper, fidelity.REPEAT_COLUMNS),
     "chemical_validity": fidelity.frame_record(

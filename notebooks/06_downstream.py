@@ -40,8 +40,8 @@ import pandas as pd
 
 from gansemble_lib import applicability, progress, report_figures
 from gansemble_lib import downstream as ds
-from gansemble_lib.classifiers import TrainSettings, resolve_device
-from gansemble_lib.constants import TRAIN
+from gansemble_lib.classifiers import TrainSettings, budget_statement, resolve_device
+from gansemble_lib.constants import SAMPLE_ID, TRAIN
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.figures import save_figure
 from gansemble_lib.io_utils import write_json, write_text
@@ -79,6 +79,8 @@ if train.spectra is not None:
         train.spectra, train.labels, test.spectra, test.labels, seeds=run_seeds)],
         ignore_index=True)
 print(f"trained {len(rows) * len(run_seeds)} classifiers in {time.perf_counter() - started:.0f} s")
+# Kept for the across-fold stage: one line per (row, seed, held-out sample of this fold).
+ds.save_predictions(predictions, test.manifest[SAMPLE_ID].to_numpy(), paths.predictions_path)
 
 # %% [markdown]
 # ## Scores (mean ± sd over seeds) and differences from real-only
@@ -114,8 +116,8 @@ save_figure(report_figures.confusion_grid(
 classical = [r.name for r in rows if r.name not in synthetic_rows and r.name != ds.REAL_ONLY]
 statement = ds.conclusion(differences, synthetic_rows=synthetic_rows, baseline_rows=classical)
 print(statement)
-budget = (f"{params.steps} optimiser steps of batch {params.batch_size} per run" if params.steps
-          else f"{params.epochs} epochs of batch {params.batch_size} per run")
+budget = budget_statement(params.steps, params.epochs, params.batch_size)
+print("budget:", budget)
 write_json(paths.metrics_path, ds.metrics_record(
     table, statement, minority=minority, seeds=run_seeds, classifier=params.classifier,
     emptied=emptied, budget=budget))

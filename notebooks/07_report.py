@@ -33,45 +33,45 @@ from IPython.display import Image, Markdown, display
 from gansemble_lib import progress
 from gansemble_lib.colophon import colophon
 from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.readme_results import render_dataset
+from gansemble_lib.readme_results import render_dataset, what_folds_show
 
 _, paths = notebook_inputs(stage, params, paths)
 tables, figures, metrics = Path(paths.tables_dir), Path(paths.figures_dir), Path(paths.metrics_dir)
+downstream = json.loads((metrics / "06_downstream.json").read_text())
+first = Path(paths.folds_dir) / downstream["fold_names"][0] / "reports"
 display(Markdown("\n".join(render_dataset(metrics))))
+display(Markdown(what_folds_show(downstream)))
 
-# %% [markdown]
 # ## 1 · The data and its imbalance
 
 # %%
 display(Markdown((tables / "01_class_counts.md").read_text()))
 display(Image(str(figures / "01_polar_grid.png"), width=420))
 
-# %% [markdown]
-# ## 2 · The augmentation chosen for the generators
+# ## 2 · The augmentation each fold's chooser picked
+# The heat map is the first fold's search; the table lists every fold's pick.
 
 # %%
-display(Markdown((tables / "02_chooser_scores.md").read_text()))
-display(Image(str(figures / "02_chooser_heatmap.png"), width=600))
+display(Markdown((tables / "02_choices.md").read_text()))
+display(Image(str(first / "figures" / "02_chooser_heatmap.png"), width=600))
 
-# %% [markdown]
-# ## 3 · Filtering and fidelity of the synthetic images
-# Lower FID/KID is closer to the real test images; the real-train-vs-test row is the floor that
-# real data of this size reaches. The extractor and its weights hash are in every row.
-
-# %%
-display(Markdown((tables / "04_filter_summary.md").read_text()))
-display(Markdown((tables / "05_fidelity_overall.md").read_text()))
-
-# %% [markdown]
-# ## 4 · Downstream: classifiers trained with each kind of extra data
+# ## 3 · Generators, filters and fidelity
+# Mean ± sd across folds. Fidelity columns ending in `_null` are the real-vs-real null: the
+# same metric for as many real train images against the same held-out samples.
 
 # %%
-display(Markdown((tables / "06_downstream.md").read_text()))
-display(Image(str(figures / "06_forest.png"), width=700))
+display(Markdown((tables / "03_generators.md").read_text()))
+display(Markdown((tables / "04_filter_folds.md").read_text()))
+display(Markdown((tables / "05_fidelity_folds.md").read_text()))
+
+# ## 4 · Downstream: verdicts across the outer folds
+
+# %%
+display(Markdown((tables / "06_verdicts.md").read_text()))
+display(Image(str(figures / "06_forest.png"), width=750))
 display(Image(str(figures / "06_recall.png"), width=800))
-print(json.loads((metrics / "06_downstream.json").read_text())["conclusion"])
+print(downstream["conclusion"])
 
-# %% [markdown]
 # ## Colophon
 
 # %%

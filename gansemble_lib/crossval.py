@@ -1,0 +1,294 @@
+"""Verdicts across the outer folds: is a row better than real-only, equivalent, or worse?
+
+Each fold's stage 06 scores every row on that fold's held-out real samples. Per row and fold,
+the paired difference from real-only (same fold, same classifier seeds) is the unit of
+evidence; the rows are then judged across the folds with
+
+- the **Bayesian correlated t-test** (Benavoli et al. 2017, JMLR 18(77); ``baycomp``): the
+  posterior of the mean difference is a Student distribution whose variance carries the
+  Nadeau–Bengio correction for the overlap of the folds' training parts. With a region of
+  practical equivalence (ROPE, ``evaluation.rope``) it gives P(better), P(equivalent) and
+  P(worse); a verdict needs one of them to reach ``evaluation.decision``, else "undecided";
+- the **Nadeau–Bengio corrected resampled t-test** (Nadeau & Bengio 2003, Machine Learning
+  52) with **Holm's** correction across the rows (``statsmodels``), for readers who want
+  p-values;
+- macro-F1 is the primary endpoint; the mean recall of the minority classes (train count
+  below the median class, per fold) is a declared secondary endpoint, reported beside it and
+  not used for the verdict.
+
+Out-of-fold predictions are also pooled (every sample scored once per repeat, by a pipeline
+that never saw it) for per-class recall and confusion matrices.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.metrics import f1_score, recall_score
+
+from .downstream import REAL_ONLY, ROW, SEED, Y_PRED, Y_TRUE
+
+FOLD = "fold"
+BETTER, EQUIVALENT, WORSE, UNDECIDED = ("better", "practically equivalent", "worse",
+                                        "undecided")
+MISSING = "missing in some folds"
+MINORITY_RECALL = "minority_recall"
+
+
+def load_predictions(folds_dir: str | Path, folds: list[str]) -> pd.DataFrame:
+    """Every fold's stage-06 predictions, with a ``fold`` column."""
+    frames = []
+    for fold in folds:
+        path = Path(folds_dir) / fold / "reports" / "tables" / "06_predictions.csv"
+        if not path.is_file():
+            from .errors import DataError
+
+            raise DataError(f"fold {fold} has no stage-06 predictions", path=path,
+                            fix="run the folds stage (`dvc repro folds`)")
+        frames.append(pd.read_csv(path).assign(**{FOLD: fold}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def minority_classes(folds_dir: str | Path, folds: list[str]) -> dict[str, list[int]]:
+    """Per fold: class indices whose train count is below the median class (the minority)."""
+    out = {}
+    for fold in folds:
+        info = json.loads((Path(folds_dir) / fold / "data" / "prepared" / "info.json")
+                          .read_text(encoding="utf-8"))
+        counts = np.array([info["counts"]["train"][c] for c in info["classes"]])
+        out[fold] = np.flatnonzero(counts < np.median(counts)).tolist()
+    return out
+
+
+def fold_scores(predictions: pd.DataFrame, n_classes: int,
+                minority: dict[str, list[int]]) -> pd.DataFrame:
+    """Per (fold, row): macro-F1 and minority-class recall, each the mean over seeds."""
+    labels = list(range(n_classes))
+    records = []
+    for (fold, row, seed), g in predictions.groupby([FOLD, ROW, SEED], sort=False):
+        y, p = g[Y_TRUE].to_numpy(), g[Y_PRED].to_numpy()
+        recall = recall_score(y, p, labels=labels, average=None, zero_division=0)
+        present = [k for k in minority[fold] if (y == k).any()]
+        records.append({FOLD: fold, ROW: row, SEED: seed,
+                        "macro_f1": f1_score(y, p, labels=labels, average="macro",
+                                             zero_division=0),
+                        MINORITY_RECALL: float(recall[present].mean()) if present else np.nan})
+    per_seed = pd.DataFrame(records)
+    return per_seed.groupby([FOLD, ROW], sort=False)[["macro_f1", MINORITY_RECALL]].mean() \
+        .reset_index()
+
+
+def correlated_ttest(diffs: np.ndarray, *, rope: float, runs: int) -> tuple[float, float, float]:
+    """(P(worse), P(equivalent), P(better)) of the mean of paired fold differences.
+
+    ``baycomp``'s correlated t-test; when every difference is the same (a row that repeats
+    real-only exactly) the posterior is a point mass and the probabilities are 0 or 1.
+    """
+    diffs = np.asarray(diffs, dtype=float)
+    if np.ptp(diffs) == 0:
+        m = float(diffs[0])
+        return float(m < -rope), float(abs(m) <= rope), float(m > rope)
+    from baycomp import CorrelatedTTest
+
+    p_worse, p_equivalent, p_better = CorrelatedTTest.probs(
+        np.zeros_like(diffs), diffs, rope=rope, runs=runs)
+    return float(p_worse), float(p_equivalent), float(p_better)
+
+
+def nadeau_bengio(diffs: np.ndarray, *, runs: int) -> tuple[float, float]:
+    """Corrected resampled t statistic and two-sided p-value (test/train ratio 1/(K-1))."""
+    diffs = np.asarray(diffs, dtype=float)
+    n = len(diffs)
+    k = n / runs
+    var = diffs.var(ddof=1) * (1 / n + 1 / (k - 1))
+    if var == 0:
+        return (0.0, 1.0) if diffs.mean() == 0 else (float(np.sign(diffs.mean()) * np.inf), 0.0)
+    t = diffs.mean() / np.sqrt(var)
+    return float(t), float(2 * stats.t.sf(abs(t), df=n - 1))
+
+
+def verdict(p_worse: float, p_equivalent: float, p_better: float, decision: float) -> str:
+    for name, p in ((BETTER, p_better), (WORSE, p_worse), (EQUIVALENT, p_equivalent)):
+        if p >= decision:
+            return name
+    return UNDECIDED
+
+
+def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: int,
+                  baseline: str = REAL_ONLY) -> pd.DataFrame:
+    """One line per row: scores across folds, paired differences, probabilities, verdict."""
+    from statsmodels.stats.multitest import multipletests
+
+    folds = scores[FOLD].unique().tolist()
+    wide = scores.pivot(index=FOLD, columns=ROW, values="macro_f1").loc[folds]
+    minority = scores.pivot(index=FOLD, columns=ROW, values=MINORITY_RECALL).loc[folds]
+    order = list(dict.fromkeys(scores[ROW]))
+    out = []
+    for row in order:
+        line = {ROW: row, "macro_f1_mean": wide[row].mean(), "macro_f1_sd": wide[row].std(),
+                "folds_scored": int(wide[row].notna().sum())}
+        if row != baseline:
+            diffs = (wide[row] - wide[baseline]).dropna()
+            line.update(diff_mean=diffs.mean(), diff_sd=diffs.std())
+            if len(diffs) < len(folds) or len(diffs) < 2:
+                line["verdict"] = MISSING if len(diffs) < len(folds) else UNDECIDED
+            else:
+                pw, pe, pb = correlated_ttest(diffs.to_numpy(), rope=rope, runs=runs)
+                t, p = nadeau_bengio(diffs.to_numpy(), runs=runs)
+                line.update(p_better=pb, p_equivalent=pe, p_worse=pw,
+                            verdict=verdict(pw, pe, pb, decision), t=t, p_value=p)
+            md = (minority[row] - minority[baseline]).dropna()
+            line["minority_recall_diff"] = md.mean() if len(md) else np.nan
+        out.append(line)
+    table = pd.DataFrame(out).set_index(ROW)
+    tested = table["p_value"].notna() if "p_value" in table else pd.Series(False, table.index)
+    table["p_holm"] = np.nan
+    if tested.any():
+        table.loc[tested, "p_holm"] = multipletests(table.loc[tested, "p_value"],
+                                                    method="holm")[1]
+    return table
+
+
+def pooled_recall(predictions: pd.DataFrame, classes: tuple[str, ...]) -> pd.DataFrame:
+    """Per-class recall from the pooled out-of-fold predictions (every seed's prediction)."""
+    labels = list(range(len(classes)))
+    rows = {row: recall_score(g[Y_TRUE], g[Y_PRED], labels=labels, average=None,
+                              zero_division=0)
+            for row, g in predictions.groupby(ROW, sort=False)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(classes))
+
+
+def conclusion(table: pd.DataFrame, *, synthetic_rows: list[str], baseline_rows: list[str],
+               rope: float, folds: int, repeats: int, decision: float) -> str:
+    """Plain sentences from the verdicts: what helped, what was equivalent, what hurt."""
+    design = (f"{folds}-fold cross-validation x {repeats} repeat(s), ROPE +-{rope} macro-F1, "
+              f"verdict at posterior probability >= {decision}")
+    if "verdict" not in table:
+        return f"Only one split ({design}): no verdicts; see the in-split bootstrap table."
+    parts = [f"Across the outer folds ({design}):"]
+    for group, names in (("synthetic-data rows", synthetic_rows),
+                         ("rows without a generator", baseline_rows)):
+        present = table.loc[[r for r in names if r in table.index]]
+        if present.empty:
+            continue
+        counts = present["verdict"].value_counts()
+        listing = "; ".join(f"{v}: {', '.join(present.index[present['verdict'] == v])}"
+                            for v in (BETTER, EQUIVALENT, WORSE, UNDECIDED, MISSING)
+                            if counts.get(v))
+        parts.append(f"{group} - {listing}.")
+    base = table.loc[[r for r in baseline_rows if r in table.index and
+                      pd.notna(table.loc[r, "diff_mean"])]]
+    if not base.empty:
+        best = base["diff_mean"].idxmax()
+        parts.append(f"The strongest baseline without a generator is {best} "
+                     f"({base.loc[best, 'diff_mean']:+.3f} macro-F1 vs real-only, "
+                     f"verdict {base.loc[best, 'verdict']}).")
+    return " ".join(parts)
+
+
+def frame_record(table: pd.DataFrame) -> dict:
+    """A table as JSON-ready nested dicts (NaN -> None)."""
+    def plain(v):
+        if isinstance(v, str) or v is None:
+            return v
+        if isinstance(v, bool | np.bool_):
+            return bool(v)
+        return None if pd.isna(v) else float(v)
+
+    return {str(i): {str(k): plain(v) for k, v in row.items()} for i, row in table.iterrows()}
+
+
+# --------------------------------------------------------------------------- other stages
+
+def _fold_json(folds_dir: str | Path, fold: str, name: str) -> dict | None:
+    path = Path(folds_dir) / fold / "reports" / "metrics" / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def chooser_choices(folds_dir: str | Path, folds: list[str]) -> pd.DataFrame:
+    """Stage 02's pick in every fold (strategy, N, its validation macro-F1, ties)."""
+    rows = []
+    for fold in folds:
+        chosen = _fold_json(folds_dir, fold, "02_chosen.json") or {}
+        rows.append({FOLD: fold, "strategy": chosen.get("name"), "n": chosen.get("n"),
+                     "val_macro_f1": chosen.get("scores", {}).get("macro_f1_mean"),
+                     "tied_candidates": chosen.get("overlapping_candidates"),
+                     "candidates": chosen.get("candidates")})
+    return pd.DataFrame(rows).set_index(FOLD)
+
+
+GENERATOR_COLUMNS = {"class_mean_match": ("spectral_check", "class_mean_match"),
+                     "class_mean_match_val": ("spectral_check", "class_mean_match_val"),
+                     "share_nn_same_class": ("nearest_neighbour", "share_nn_same_class"),
+                     "within_class_spread_ratio": ("nearest_neighbour",
+                                                   "within_class_spread_ratio"),
+                     "train_seconds": ("train_seconds",)}
+
+
+def generator_checks(folds_dir: str | Path, folds: list[str], variants: list[str]
+                     ) -> pd.DataFrame:
+    """Stage 03's checks of every generator variant: mean and sd across folds."""
+    records = []
+    for fold in folds:
+        for variant in variants:
+            record = _fold_json(folds_dir, fold, f"03_{variant}.json") or {}
+            line = {FOLD: fold, "generator": variant}
+            for column, keys in GENERATOR_COLUMNS.items():
+                value = record
+                for key in keys:
+                    value = value.get(key) if isinstance(value, dict) else None
+                line[column] = value
+            records.append(line)
+    frame = pd.DataFrame(records)
+    numeric = [c for c in GENERATOR_COLUMNS if frame[c].notna().any()]
+    table = frame.groupby("generator", sort=False)[numeric].agg(["mean", "std"])
+    table.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in table.columns]
+    return table
+
+
+def filter_kept(folds_dir: str | Path, folds: list[str]) -> pd.DataFrame:
+    """Images each filter kept per source, per fold (stage 04)."""
+    kept = {fold: (_fold_json(folds_dir, fold, "04_filter.json") or {}).get("kept", {})
+            for fold in folds}
+    return pd.DataFrame(kept).rename_axis("source/filter")
+
+
+def fidelity_across_folds(folds_dir: str | Path, folds: list[str],
+                          metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Stage 05's overall metrics and their real-vs-real null: mean and sd across folds."""
+    records = []
+    for fold in folds:
+        overall = (_fold_json(folds_dir, fold, "05_fidelity.json") or {}).get("overall", {})
+        for key, values in overall.items():
+            line = {FOLD: fold, "set": key, "n_generated": values.get("n_generated")}
+            for metric in metrics:
+                line[metric] = values.get(metric)
+                line[f"{metric}_null"] = values.get(f"{metric}_null_mean")
+            line["note"] = values.get("note")
+            records.append(line)
+    frame = pd.DataFrame(records)
+    numeric = [c for c in frame.columns if c not in (FOLD, "set", "note")]
+    frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
+    table = frame.groupby("set", sort=False)[numeric].agg(["mean", "std"])
+    table.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in table.columns]
+    table = table.dropna(axis=1, how="all")
+    notes = frame.groupby("set", sort=False)["note"].first()
+    return table.join(notes)
+
+
+def row_groups(rows: list[str], generators: list[str]) -> tuple[list[str], list[str]]:
+    """(rows that use generated data, data-only baselines without a generator).
+
+    The chemist's reference rows (another classifier on the spectra) are in neither group.
+    """
+    from .downstream import LOGREG_ROW, NN_ROW
+
+    synthetic = [r for r in rows if r.startswith("TSTR") or
+                 any(r.startswith(f"{g} ") for g in generators)]
+    baselines = [r for r in rows if r not in synthetic and r not in (REAL_ONLY, LOGREG_ROW,
+                                                                    NN_ROW)]
+    return synthetic, baselines

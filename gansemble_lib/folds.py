@@ -1,0 +1,174 @@
+"""Outer cross-validation: every learning and selecting stage runs inside each fold.
+
+``prepare`` writes, beside the working images, ``folds.csv``: for every sample its part
+(train / val / test / unused) in each outer fold. The ``folds`` stage then runs the stages
+marked ``per_fold`` in :mod:`.pipeline` (chooser, generators, VAEs, filters, fidelity,
+downstream classifiers) once per fold, in ``folds/<fold>/`` with the project's own layout:
+
+- ``folds/<fold>/data/prepared`` is the fold's *view* of the prepared data: the same images and
+  spectra, with the manifest's split column set to that fold's parts. Every stage reads its
+  training and inner-validation data through :meth:`.dataset.PreparedData.subset`, so nothing
+  that learns or selects can see the fold's test part, which only the final scoring reads
+  (:meth:`.dataset.PreparedData.test_for_evaluation`).
+- Folds are independent, so ``evaluation.workers`` of them run at the same time, each in its
+  own process with one CPU thread (two single-thread processes beat one two-thread process on
+  these small networks, and a fold's numbers then do not depend on how many run at once).
+
+``gansemble fold FOLD`` runs one fold (``--only STAGE`` one step of it), for debugging or to
+rerun a fold by hand; ``gansemble folds`` is what ``dvc repro`` calls.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from .constants import (
+    FOLDS_FILE,
+    IMAGES_FILE,
+    LABEL,
+    MANIFEST_FILE,
+    PREPARED_INFO_FILE,
+    SAMPLE_ID,
+    SPECTRA_FILE,
+    SPLIT,
+    SPLITS,
+    UNUSED,
+)
+from .errors import DataError
+from .io_utils import atomic_dir, write_json
+from .progress import CONSOLE_ENV
+
+PREPARED = "data/prepared"
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def read_fold_table(prepared_dir: str | Path = PREPARED) -> pd.DataFrame:
+    path = Path(prepared_dir) / FOLDS_FILE
+    if not path.is_file():
+        raise DataError(f"{FOLDS_FILE} is missing", path=prepared_dir,
+                        fix="re-run the prepare stage (`dvc repro prepare`)")
+    return pd.read_csv(path)
+
+
+def fold_names(prepared_dir: str | Path = PREPARED) -> list[str]:
+    return [c for c in read_fold_table(prepared_dir).columns if c != SAMPLE_ID]
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def write_fold_view(fold: str, prepared_dir: str | Path = PREPARED,
+                    out_dir: str | Path | None = None) -> Path:
+    """Write ``folds/<fold>/data/prepared``: the prepared data with this fold's parts."""
+    from .pipeline import fold_dir
+
+    prepared_dir = Path(prepared_dir)
+    table = read_fold_table(prepared_dir)
+    if fold not in table.columns:
+        raise DataError(f"no fold {fold!r} in {FOLDS_FILE}", path=prepared_dir / FOLDS_FILE,
+                        fix=f"use one of: {', '.join(fold_names(prepared_dir))}")
+    out_dir = Path(out_dir or f"{fold_dir(fold)}/{PREPARED}")
+    manifest = pd.read_csv(prepared_dir / MANIFEST_FILE, dtype={"source": str})
+    if not manifest[SAMPLE_ID].equals(table[SAMPLE_ID]):
+        raise DataError("folds.csv and manifest.csv list different samples",
+                        path=prepared_dir, fix="re-run the prepare stage")
+    manifest[SPLIT] = table[fold].to_numpy()
+    import json
+
+    info = json.loads((prepared_dir / PREPARED_INFO_FILE).read_text(encoding="utf-8"))
+    counts = {s: dict(Counter(manifest.loc[manifest[SPLIT] == s, LABEL]))
+              for s in (*SPLITS, UNUSED)}
+    info["counts"] = {s: {c: counts[s].get(c, 0) for c in info["classes"]} for s in counts}
+    info["fold"] = fold
+    with atomic_dir(out_dir) as tmp:
+        for name in (IMAGES_FILE, SPECTRA_FILE):
+            if (prepared_dir / name).is_file():
+                _link_or_copy(prepared_dir / name, tmp / name)
+        manifest.to_csv(tmp / MANIFEST_FILE, index=False, lineterminator="\n")
+        write_json(tmp / PREPARED_INFO_FILE, info)
+    return out_dir
+
+
+def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "params.yaml"
+             ) -> list[str]:
+    """Every per-fold stage (or those in ``only``) for one fold, in order; their summaries."""
+    from .dataset import read_prepared_info
+    from .pipeline import fold_stages
+    from .runner import run_notebook
+
+    modality = read_prepared_info(PREPARED)["modality"]
+    stages = fold_stages(modality)
+    unknown = sorted(set(only or []) - set(stages))
+    if unknown:
+        raise DataError(f"not a per-fold stage: {', '.join(unknown)}",
+                        fix=f"use one of: {', '.join(stages)}")
+    write_fold_view(fold)
+    return [run_notebook(name, params_file=params_file, fold=fold)
+            for name in stages if not only or name in only]
+
+
+# Kernel log lines that say nothing to a reader (a kernel logs the interrupt that its shutdown
+# sends; harmless, and the stage's own result line follows).
+KERNEL_NOISE = ("[IPKernelApp]",)
+
+
+def _pump(stream, prefix: str, sink: list[str]) -> None:
+    for line in stream:
+        line = line.rstrip("\n")
+        sink.append(line)
+        if line.startswith(KERNEL_NOISE):
+            continue
+        print(line if line.startswith(f"[{prefix}]") else f"[{prefix}] {line}", flush=True)
+
+
+def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -> None:
+    """All folds, ``workers`` at a time, each in a process of its own with one thread."""
+    from .config import load_params
+
+    names = fold_names()
+    workers = workers or load_params(params_file, "evaluation").workers
+    workers = max(1, min(workers, len(names)))
+    env = dict(os.environ, **dict.fromkeys(THREAD_ENV, "1"))
+    env[CONSOLE_ENV] = ""  # bars of parallel folds would overwrite each other: summaries only
+    print(f"folds: {len(names)} outer fold(s) ({', '.join(names)}), {workers} at a time, "
+          "one thread each", flush=True)
+    started = time.perf_counter()
+    pending, running, failed = list(names), {}, []
+    while pending or running:
+        while pending and len(running) < workers:
+            fold = pending.pop(0)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gansemble_lib", "fold", fold, "--params", params_file],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            lines: list[str] = []
+            pump = threading.Thread(target=_pump, args=(proc.stdout, fold, lines), daemon=True)
+            pump.start()
+            running[fold] = (proc, pump, lines)
+        time.sleep(0.2)
+        for fold, (proc, pump, _lines) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            pump.join()
+            del running[fold]
+            if proc.returncode:
+                failed.append(fold)
+                pending.clear()  # let running folds finish, start no new one
+    if failed:
+        raise DataError(f"fold(s) {', '.join(failed)} failed (their messages are above)",
+                        fix="fix the cause, then `dvc repro` again: finished generators are "
+                            "re-used")
+    print(f"folds: {len(names)} fold(s) done in {time.perf_counter() - started:.0f} s",
+          flush=True)
