@@ -72,7 +72,8 @@ class ChooseParams:
     """Stage 02: the paper's data chooser, scored on the validation split."""
 
     seed: int = param(0, "base seed; repeat r trains with seed + r (paired across candidates)")
-    repeats: int = param(2, "seeds per candidate (mean and sd are reported)", ge=1)
+    repeats: int = param(1, "seeds per candidate (mean and sd are reported; with one, ties are "
+                         "broken by the rule)", ge=1)
     strategies: tuple[int, ...] = param((0, *range(1, 16)), "strategies to score: 0 = none, "
                                         "1..15 = the paper's combinations (7 = roll + masking)",
                                         ge=0, le=15)
@@ -104,7 +105,13 @@ class CganParams:
     """Stage 03: conditional GANs (MPcGAN port, modern small-data cGAN, 1-D spectrum GAN)."""
 
     DIFFAUGMENT_OPS: typing.ClassVar[tuple[str, ...]] = ("color", "translation", "cutout")
+    VARIANTS: typing.ClassVar[tuple[str, ...]] = ("mpcgan_noaug", "mpcgan_aug", "modern_aug",
+                                                  "spectrum")
 
+    variants: tuple[str, ...] = param(("mpcgan_aug", "modern_aug", "spectrum"), "generators "
+                                      "trained in every fold: mpcgan_noaug, mpcgan_aug (the "
+                                      "paper's GANsemble cGAN), modern_aug, spectrum (spectra "
+                                      "only); the class VAEs always train")
     seed: int = param(0, "seed of weights, noise and data order")
     steps: int = param(300, "generator updates per training run (raising it continues a "
                        "finished run)", ge=1)
@@ -133,6 +140,10 @@ class CganParams:
                         choices=("auto", "cpu", "cuda"))
 
     def __post_init__(self) -> None:
+        unknown = [v for v in self.variants if v not in self.VARIANTS]
+        if unknown or len(set(self.variants)) != len(self.variants):
+            raise DataError(f"cgan.variants = {','.join(self.variants)!r} is not allowed",
+                            fix="use distinct names among: " + ", ".join(self.VARIANTS))
         ops = [op.strip() for op in self.diffaugment.split(",") if op.strip()]
         if ops != ["none"] and (not ops or any(op not in self.DIFFAUGMENT_OPS for op in ops)):
             raise DataError(f"cgan.diffaugment = {self.diffaugment!r} is not allowed",

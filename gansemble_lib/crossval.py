@@ -145,7 +145,10 @@ def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: i
             line["minority_recall_diff"] = md.mean() if len(md) else np.nan
         out.append(line)
     table = pd.DataFrame(out).set_index(ROW)
-    tested = table["p_value"].notna() if "p_value" in table else pd.Series(False, table.index)
+    for column in ("p_better", "p_equivalent", "p_worse", "verdict", "t", "p_value"):
+        if column not in table:
+            table[column] = np.nan
+    tested = table["p_value"].notna()
     table["p_holm"] = np.nan
     if tested.any():
         table.loc[tested, "p_holm"] = multipletests(table.loc[tested, "p_value"],

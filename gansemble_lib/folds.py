@@ -102,20 +102,21 @@ def write_fold_view(fold: str, prepared_dir: str | Path = PREPARED,
     return out_dir
 
 
-def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "params.yaml"
-             ) -> list[str]:
+def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "params.yaml",
+             write_view: bool = True) -> list[str]:
     """Every per-fold stage (or those in ``only``) for one fold, in order; their summaries."""
     from .dataset import read_prepared_info
     from .pipeline import fold_stages
     from .runner import run_notebook
 
     modality = read_prepared_info(PREPARED)["modality"]
-    stages = fold_stages(modality)
+    stages = fold_stages(modality, params_file)
     unknown = sorted(set(only or []) - set(stages))
     if unknown:
         raise DataError(f"not a per-fold stage: {', '.join(unknown)}",
                         fix=f"use one of: {', '.join(stages)}")
-    write_fold_view(fold)
+    if write_view:
+        write_fold_view(fold)
     return [run_notebook(name, params_file=params_file, fold=fold)
             for name in stages if not only or name in only]
 
@@ -134,40 +135,64 @@ def _pump(stream, prefix: str, sink: list[str]) -> None:
         print(line if line.startswith(f"[{prefix}]") else f"[{prefix}] {line}", flush=True)
 
 
+def schedule(folds: list[str], stages: list[str]) -> list[tuple[str, str, list[str]]]:
+    """Every (fold, stage) task with the tasks of the same fold it waits for, folds first:
+    a free worker takes the earliest ready task, so folds finish one after another while
+    independent stages (the generators, the VAEs; fidelity beside downstream) fill both cores.
+    """
+    from .pipeline import fold_stage_needs
+
+    return [(fold, name, fold_stage_needs(name, stages)) for fold in folds for name in stages]
+
+
 def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -> None:
-    """All folds, ``workers`` at a time, each in a process of its own with one thread."""
+    """All folds' stages, ``workers`` at a time, each in a process of its own with one thread."""
     from .config import load_params
+    from .dataset import read_prepared_info
+    from .pipeline import fold_stages
 
     names = fold_names()
-    workers = workers or load_params(params_file, "evaluation").workers
-    workers = max(1, min(workers, len(names)))
+    stages = fold_stages(read_prepared_info(PREPARED)["modality"], params_file)
+    workers = max(1, workers or load_params(params_file, "evaluation").workers)
     env = dict(os.environ, **dict.fromkeys(THREAD_ENV, "1"))
-    env[CONSOLE_ENV] = ""  # bars of parallel folds would overwrite each other: summaries only
-    print(f"folds: {len(names)} outer fold(s) ({', '.join(names)}), {workers} at a time, "
-          "one thread each", flush=True)
+    env[CONSOLE_ENV] = ""  # bars of parallel tasks would overwrite each other: summaries only
+    print(f"folds: {len(names)} outer fold(s) ({', '.join(names)}) x {len(stages)} stages, "
+          f"{workers} at a time, one thread each", flush=True)
     started = time.perf_counter()
-    pending, running, failed = list(names), {}, []
+    for fold in names:
+        write_fold_view(fold)
+    pending = schedule(names, stages)
+    done: set[tuple[str, str]] = set()
+    running: dict[tuple[str, str], tuple] = {}
+    failed: list[str] = []
     while pending or running:
-        while pending and len(running) < workers:
-            fold = pending.pop(0)
+        ready = [t for t in pending if all((t[0], need) in done for need in t[2])]
+        while ready and len(running) < workers and not failed:
+            task = ready.pop(0)
+            pending.remove(task)
+            fold, name, _ = task
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gansemble_lib", "fold", fold, "--params", params_file],
+                [sys.executable, "-m", "gansemble_lib", "fold", fold, "--only", name,
+                 "--no-view", "--params", params_file],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
             lines: list[str] = []
             pump = threading.Thread(target=_pump, args=(proc.stdout, fold, lines), daemon=True)
             pump.start()
-            running[fold] = (proc, pump, lines)
+            running[(fold, name)] = (proc, pump)
+        if failed and not running:
+            break
         time.sleep(0.2)
-        for fold, (proc, pump, _lines) in list(running.items()):
+        for key, (proc, pump) in list(running.items()):
             if proc.poll() is None:
                 continue
             pump.join()
-            del running[fold]
+            del running[key]
             if proc.returncode:
-                failed.append(fold)
-                pending.clear()  # let running folds finish, start no new one
+                failed.append(f"{key[1]} in {key[0]}")
+            else:
+                done.add(key)
     if failed:
-        raise DataError(f"fold(s) {', '.join(failed)} failed (their messages are above)",
+        raise DataError(f"{', '.join(failed)} failed (the message is above)",
                         fix="fix the cause, then `dvc repro` again: finished generators are "
                             "re-used")
     print(f"folds: {len(names)} fold(s) done in {time.perf_counter() - started:.0f} s",

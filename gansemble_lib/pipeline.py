@@ -69,13 +69,20 @@ FOLDS_DIR = "folds"
 FOLDS_STAGE = "folds"
 
 
-def variants(modality: str) -> dict[str, Variant]:
-    return {name: v for name, v in VARIANTS.items() if modality in v.modalities}
+def variants(modality: str, params_file: str | Path | None = "params.yaml"
+             ) -> dict[str, Variant]:
+    """The generator variants trained for this modality: those ``cgan.variants`` selects
+    (every declared one when ``params_file`` is None)."""
+    selected = load_params(params_file, "cgan").variants if params_file else tuple(VARIANTS)
+    return {name: v for name, v in VARIANTS.items()
+            if modality in v.modalities and name in selected}
 
 
-def generator_checkpoints(modality: str) -> dict[str, str]:
+def generator_checkpoints(modality: str, params_file: str | Path = "params.yaml"
+                          ) -> dict[str, str]:
     """name -> checkpoint of every generator the pipeline trains for this modality."""
-    named = {name: f"models/cgan/{name}/checkpoint.pt" for name in variants(modality)}
+    named = {name: f"models/cgan/{name}/checkpoint.pt"
+             for name in variants(modality, params_file)}
     return {**named, "vae": VAE_CHECKPOINT}
 
 
@@ -338,14 +345,26 @@ HEADER = """\
 """
 
 
-def fold_stages(modality: str) -> list[str]:
+def fold_stages(modality: str, params_file: str | Path = "params.yaml") -> list[str]:
     """The stages run inside each fold, in order, variants spelled out (``train_cgan@x``)."""
     names = []
     for stage in STAGES:
         if stage.per_fold:
-            names += ([f"{stage.name}@{v}" for v in variants(modality)] if stage.per_variant
-                      else [stage.name])
+            names += ([f"{stage.name}@{v}" for v in variants(modality, params_file)]
+                      if stage.per_variant else [stage.name])
     return names
+
+
+def fold_stage_needs(name: str, stages: list[str]) -> list[str]:
+    """Which of a fold's ``stages`` must finish before ``name`` starts (from what it reads)."""
+    stage, variant = split_stage_name(name)
+    if stage.name == "choose" or stage.name == "train_vae":
+        return []
+    if stage.per_variant:
+        return ["choose"] if VARIANTS[variant].training_data == "augmented" else []
+    if stage.name == "symp_filter":  # pools of every generator, plus the augmented set
+        return [s for s in stages if s.startswith(("choose", "train_"))]
+    return ["symp_filter"]  # fidelity and downstream read the filtered sets
 
 
 def _folds_entry(modality: str) -> dict[str, Any]:
@@ -377,7 +396,7 @@ def render_dvc_yaml(modality: str = SPECTRA) -> str:
         entry = _stage_entry(stage, modality)
         if stage.per_variant:
             foreach = {name: {"architecture": v.architecture, "training_data": v.training_data,
-                              "data": v.data} for name, v in variants(modality).items()}
+                              "data": v.data} for name, v in variants(modality, None).items()}
             stages[stage.name] = {"foreach": foreach, "do": entry}
         else:
             stages[stage.name] = entry

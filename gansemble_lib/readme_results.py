@@ -165,6 +165,10 @@ def _downstream_folds(result: dict) -> list[str]:
         if row.get("note") and row.get("macro_f1_mean") is None:
             lines.append(f"| {name} |" + " — |" * 7 + f" {row['note']} |")
             continue
+        if name == result.get("baseline"):
+            lines.append(f"| {name} | {_fmt(row['macro_f1_mean'])} ± "
+                         f"{_fmt(row.get('macro_f1_sd'))} |" + " — |" * 7)
+            continue
         diff = "—" if row.get("diff_mean") is None else (
             f"{_fmt(row['diff_mean'], sign=True)} ± {_fmt(row.get('diff_sd'))}")
         lines.append(
@@ -252,7 +256,7 @@ def _render_folds(metrics_dir: Path, downstream: dict) -> list[str]:
         result = _load(metrics_dir, name)
         if result:
             lines += ["", *render(result)]
-    return [*lines, "", *_downstream_folds(downstream)]
+    return [*lines, "", *_downstream_folds(downstream), "", what_folds_show(downstream)]
 
 
 MAX_LISTED_SOURCES = 5

@@ -128,7 +128,7 @@ def test_run_dataset_end_to_end_on_the_smoke_profile(tmp_path):
     out = repo / "reports" / "datasets" / "mine"
     record = json.loads((out / dr.RUN_RECORD).read_text())
     assert record["commit"] == dr.current_commit(repo) and record["profile"] == "smoke"
-    assert set(record["stage_seconds"]) >= {"prepare", "downstream", "report"}
+    assert set(record["stage_seconds"]) >= {"prepare", "folds", "evaluate", "report"}
     assert record["sources"][0]["sha256"] == sha256_file(own / "spectra.csv")
     assert "md5" in record["data_dvc"]["outs"][0]
     downstream = json.loads((out / "metrics" / "06_downstream.json").read_text())

@@ -49,6 +49,7 @@ from gansemble_lib.constants import (
     VAL,
 )
 from gansemble_lib.dataset import PreparedData, load_prepared
+from gansemble_lib.folds import read_fold_table, write_fold_view
 from gansemble_lib.gan_training import CHECKPOINT_FILE
 from gansemble_lib.generators import load_generator
 from gansemble_lib.io_utils import atomic_dir, write_json
@@ -77,14 +78,18 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def prepared_root(tmp_path_factory) -> Path:
-    """The real ``prepare`` stage on a small simulated spectra set (smoke-profile sizes)."""
+    """The real ``prepare`` stage (3 outer folds) on a small simulated spectra set, seen
+    through the view the folds stage gives every stage of fold ``r0f1``: its test part is
+    that outer fold's held-out samples, so every fence below guards the outer test fold."""
     root = tmp_path_factory.mktemp("isolation")
     raw = write_dataset(root / "raw", SimulationConfig(class_counts=CLASS_COUNTS, points=400))
-    prepare(raw, root / "prepared", SMOKE["prepare"])
-    data = load_prepared(root / "prepared")
-    n_test = int((data.manifest[SPLIT] == TEST).sum())
-    assert n_test >= len(CLASS_COUNTS), "the fixture needs a test split to fence off"
-    return root / "prepared"
+    prepare(raw, root / "prepared", SMOKE["prepare"], folds=3)
+    view = write_fold_view("r0f1", root / "prepared", root / "folds/r0f1/data/prepared")
+    data = load_prepared(view)
+    held_out = read_fold_table(root / "prepared")["r0f1"] == TEST
+    assert (data.manifest[SPLIT] == TEST).equals(held_out), "the view's test = the fold's"
+    assert int(held_out.sum()) >= len(CLASS_COUNTS), "the fixture needs a test part to fence"
+    return view
 
 
 # --- the fences ---------------------------------------------------------------------------

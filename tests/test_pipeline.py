@@ -22,21 +22,41 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
     _gansemble("fetch-data", cwd=project_copy)
     _gansemble("profile", "smoke", cwd=project_copy)
     first = run([sys.executable, "-m", "dvc", "repro"], project_copy)
-    for stage in ("prepare", "explore", "choose", "train_cgan@mpcgan_aug", "train_cgan@spectrum",
-                  "train_vae", "symp_filter", "fidelity", "downstream", "report"):
+    for stage in ("prepare", "explore", "folds", "evaluate", "report"):
         assert f"Running stage '{stage}'" in first.stdout
-    chosen = json.loads((project_copy / "reports/metrics/02_chosen.json").read_text())
-    scores = pd.read_csv(project_copy / "reports/tables/02_chooser_scores.csv")
-    best = scores["macro_f1_mean"].max()
-    winner = scores[(scores["strategy"] == chosen["strategy"]) & (scores["n"] == chosen["n"])]
-    assert len(winner) == 1 and winner["macro_f1_mean"].item() == best  # the rule's choice
-    assert chosen["candidates"] == len(scores) == 2
-    assert (project_copy / "data/augmented/images.npy").is_file()
+    folds = ["r0f0", "r0f1"]  # the smoke profile's 2 outer folds
+    for fold in folds:  # every per-fold stage ran in every fold, on the fold's view
+        for stage in ("choose", "train_cgan@mpcgan_aug", "train_cgan@spectrum", "train_vae",
+                      "symp_filter", "fidelity", "downstream"):
+            assert f"[{fold}] {stage}: " in first.stdout, (fold, stage)
+        root = project_copy / "folds" / fold
+        chosen = json.loads((root / "reports/metrics/02_chosen.json").read_text())
+        scores = pd.read_csv(root / "reports/tables/02_chooser_scores.csv")
+        best = scores["macro_f1_mean"].max()
+        winner = scores[(scores["strategy"] == chosen["strategy"]) & (scores["n"] == chosen["n"])]
+        assert len(winner) == 1 and winner["macro_f1_mean"].item() == best  # the rule's choice
+        assert chosen["candidates"] == len(scores) == 2
+        assert (root / "data/augmented/images.npy").is_file()
+        view = json.loads((root / "data/prepared/info.json").read_text())
+        assert view["fold"] == fold
+    # the held-out parts of the folds partition the data: every sample scored once
+    tested = pd.concat([pd.read_csv(project_copy / "folds" / f / "reports/tables/"
+                                    "06_predictions.csv").query("row == 'real only'")
+                        .drop_duplicates("sample_id") for f in folds])
+    assert sorted(tested["sample_id"]) == list(range(210))
     downstream = json.loads((project_copy / "reports/metrics/06_downstream.json").read_text())
-    assert "real only" in downstream["rows"] and downstream["conclusion"]
+    assert downstream["folds"] == 2 and downstream["repeats"] == 1
+    assert downstream["rope"] == 0.02 and downstream["conclusion"]
+    assert "real only" in downstream["rows"]
+    for row in downstream["synthetic_rows"]:
+        values = downstream["rows"][row]
+        if values["verdict"] != "missing in some folds":
+            assert {"p_better", "p_equivalent", "p_worse", "p_holm"} <= set(values)
+            assert values["verdict"] in ("better", "practically equivalent", "worse",
+                                         "undecided")
     assert downstream["rows"]["logistic regression (spectra)"]["macro_f1_mean"] is not None
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
-    assert "extractor" in json.dumps(fidelity)
+    assert "extractor" in fidelity and "fid_null_mean" in fidelity["overall"]["vae/none"]
     assert (project_copy / "reports/report.html").stat().st_size > 10_000
     metrics = json.loads((project_copy / "reports/metrics/01_explore.json").read_text())
     assert metrics["n_classes"] == 10 and metrics["n_samples"] == 210
@@ -64,15 +84,20 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
     first = _gansemble("repro", cwd=project_copy)
     log = first.stdout + first.stderr
     assert not [word for word in NOISE if word in log], log
-    for stage in ("explore", "choose", "train_cgan@mpcgan_noaug", "train_cgan@modern_aug",
-                  "train_vae", "symp_filter", "fidelity", "downstream", "report"):
+    for stage in ("explore", "evaluate", "report"):
         ends = [line for line in log.splitlines()
                 if line.startswith(f"{stage}: ") and line.endswith(" s)")]
         assert len(ends) == 1, f"no summary line for {stage}:\n{log}"
+    for fold in ("r0f0", "r0f1"):
+        for stage in ("choose", "train_cgan@mpcgan_noaug", "train_cgan@modern_aug",
+                      "train_vae", "symp_filter", "fidelity", "downstream"):
+            ends = [line for line in log.splitlines()
+                    if line.startswith(f"[{fold}] {stage}: ") and line.endswith(" s)")]
+            assert len(ends) == 1, f"no summary line for {stage} in {fold}:\n{log}"
     assert "train_cgan@spectrum" not in log
     assert "prepare: 66 images" in log
     assert (project_copy / "reports/figures/01_mean_images.png").is_file()
-    assert not (project_copy / "models/cgan/spectrum").exists()
+    assert not (project_copy / "folds/r0f0/models/cgan/spectrum").exists()
     downstream = json.loads((project_copy / "reports/metrics/06_downstream.json").read_text())
     for row in ("SMOTE on spectra (rendered)", "spectrum (no filter)",
                 "logistic regression (spectra)"):
@@ -81,7 +106,9 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
     assert downstream["rows"]["modern_aug (no filter)"]["macro_f1_mean"] is not None
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
     assert fidelity["overall"]["smote/none"]["note"] == "not applicable to images"
-    assert fidelity["chemical_validity"] == {"chemical validity": {
+    in_fold = json.loads((project_copy / "folds/r0f0/reports/metrics/05_fidelity.json")
+                         .read_text())
+    assert in_fold["chemical_validity"] == {"chemical validity": {
         "note": "not applicable to images"}}
     report = (project_copy / "reports/report.html").read_text(encoding="utf-8")
     assert "not applicable to images" in report

@@ -34,20 +34,61 @@ def _stages(modality: str) -> dict:
 
 def test_the_image_pipeline_has_no_spectrum_gan_and_no_spectra_dependency():
     spectra, images = _stages("spectra"), _stages("images")
-    assert "spectrum" in spectra["train_cgan"]["foreach"]
-    assert set(images["train_cgan"]["foreach"]) == {"mpcgan_noaug", "mpcgan_aug", "modern_aug"}
-    text = pipeline.render_dvc_yaml("images")
-    assert "spectra.npz" not in text and "models/cgan/spectrum" not in text
+    assert "spectra.npz" not in pipeline.render_dvc_yaml("images")
     assert "reports/figures/01_mean_images.png" in images["explore"]["outs"]
     assert "reports/figures/01_mean_spectra.png" in spectra["explore"]["outs"]
     assert images["prepare"]["cmd"].endswith("--modality images")
+    every = REPO / "params.yaml"
+    assert "train_cgan@spectrum" in pipeline.fold_stages("spectra", every)
+    assert not [s for s in pipeline.fold_stages("images", every) if "spectrum" in s]
     with pytest.raises(DataError, match="unknown modality"):
         pipeline.render_dvc_yaml("sounds")
+
+
+def test_the_learning_stages_run_inside_the_folds_stage_and_nowhere_else():
+    stages = _stages("spectra")
+    inner = [s for s in pipeline.STAGES if s.per_fold]
+    assert {s.name for s in inner} == {"choose", "train_cgan", "train_vae", "symp_filter",
+                                       "fidelity", "downstream"}
+    assert not {s.name for s in inner} & set(stages)  # no top-level DVC stage of their own
+    assert list(stages) == ["prepare", "explore", "folds", "evaluate", "report"]
+    folds = stages["folds"]
+    assert folds["outs"] == [{"folds": {"persist": True}}]
+    assert {f"notebooks/{s.notebook}.py" for s in inner} <= set(folds["deps"])
+    assert "gansemble_lib/folds.py" in folds["deps"]
+    assert set(folds["params"]) == {"choose", "cgan", "vae", "symp_filter", "fidelity",
+                                    "downstream", "evaluation.null_repeats"}
+    assert stages["prepare"]["params"] == ["prepare", "evaluation.folds", "evaluation.repeats"]
+    assert stages["evaluate"]["params"] == ["evaluation"]
+
+
+def test_a_folds_stage_task_waits_only_for_what_it_reads():
+    stages = pipeline.fold_stages("spectra", None)
+    needs = {name: pipeline.fold_stage_needs(name, stages) for name in stages}
+    assert needs["choose"] == needs["train_vae"] == needs["train_cgan@spectrum"] == []
+    assert needs["train_cgan@mpcgan_noaug"] == [] and needs["train_cgan@modern_aug"] == [
+        "choose"]
+    assert set(needs["symp_filter"]) == set(stages) - {"symp_filter", "fidelity", "downstream"}
+    assert needs["fidelity"] == needs["downstream"] == ["symp_filter"]
+    for name, waits in needs.items():  # the declared order is a valid order
+        assert all(stages.index(w) < stages.index(name) for w in waits)
+
+
+def test_per_fold_paths_lie_in_the_folds_directory():
+    paths = pipeline.stage_paths("train_cgan@modern_aug", fold="r0f3")
+    assert paths["model_dir"] == "folds/r0f3/models/cgan/modern_aug"
+    assert paths["prepared_dir"] == "folds/r0f3/data/prepared" and paths["fold"] == "r0f3"
+    assert paths["variant"] == "modern_aug"
+    assert pipeline.stage_paths("explore")["prepared_dir"] == "data/prepared"
 
 
 def test_every_params_section_is_tracked_by_the_stage_that_reads_it():
     stages = _stages("spectra")
     for stage in pipeline.STAGES:
+        if stage.per_fold:
+            entries = stages["folds"]["params"]
+            assert stage.section in entries or stage.section is None, stage.name
+            continue
         entry = stages[stage.name].get("do", stages[stage.name])
         expected = ([stage.section] if stage.section else []) + list(stage.borrows)
         assert entry.get("params", []) == expected, stage.name
@@ -78,6 +119,8 @@ def _declared_paths(stage: pipeline.Stage) -> set[str]:
     names = set(stage.paths) | {b.split(".")[1] for b in stage.borrows}
     if stage.per_variant:
         names |= {"variant", "architecture", "training_data"}
+    if stage.per_fold:
+        names.add("fold")
     if "{checkpoints}" in stage.deps:
         names.add("generators")
     return names

@@ -66,3 +66,23 @@ def test_every_dataset_folder_gets_a_section_with_its_provenance(tmp_path):
     assert "| vae | strong |  |  | 1.000 |  |  |" in first
     assert "`a b.csv` (sha256 `cdcdcdcdcdcd…`)" in second and "1.5 min on 2 CPU cores" in second
     assert "(prepare 1 s)" in second and "x-net" in second
+
+
+def test_fold_results_show_verdicts_and_the_design(tmp_path):
+    from gansemble_lib.readme_results import render_dataset
+
+    rows = {"real only": {"macro_f1_mean": 0.8, "macro_f1_sd": 0.05},
+            "vae (no filter)": {"macro_f1_mean": 0.85, "macro_f1_sd": 0.04, "diff_mean": 0.05,
+                                "diff_sd": 0.01, "p_better": 0.97, "p_equivalent": 0.03,
+                                "p_worse": 0.0, "verdict": "better", "p_holm": 0.01,
+                                "minority_recall_diff": 0.1}}
+    downstream = {"folds": 5, "repeats": 1, "rope": 0.02, "decision": 0.95, "rows": rows,
+                  "row_order": ["real only", "vae (no filter)"], "conclusion": "c.",
+                  "classifier": "lenet", "seeds": [0, 1], "budget": "300 steps",
+                  "emptied_by_filter": {"r0f3": ["vae + strong filter"]}}
+    (tmp_path / "06_downstream.json").write_text(json.dumps(downstream))
+    text = "\n".join(render_dataset(tmp_path))
+    assert "5-fold outer cross-validation x 1 repeat(s)" in text
+    assert "| vae (no filter) | 0.850 ± 0.040 | +0.050 ± 0.010 | 0.97 | 0.03 | 0.00 | better |" \
+        in text
+    assert "vae + strong filter (r0f3)" in text and "**Conclusion:** c." in text
