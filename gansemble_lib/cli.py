@@ -81,6 +81,12 @@ def _cmd_fold(args: argparse.Namespace) -> None:
     run_fold(args.fold, only=args.only, params_file=args.params, write_view=not args.no_view)
 
 
+def _cmd_fold_worker(args: argparse.Namespace) -> None:
+    from .folds import serve_tasks
+
+    serve_tasks(params_file=args.params)
+
+
 def _cmd_folds(args: argparse.Namespace) -> None:
     from .folds import run_folds
 
@@ -222,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "every view before it starts the folds' stages)")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_cmd_fold)
+
+    p = sub.add_parser("fold-worker", help="run `FOLD STAGE` lines from stdin (started by the "
+                                           "folds stage)")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=_cmd_fold_worker)
 
     p = sub.add_parser("folds", help="run every outer fold, evaluation.workers at a time (run "
                                      "by dvc repro)")

@@ -126,15 +126,6 @@ def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "pa
 KERNEL_NOISE = ("[IPKernelApp]",)
 
 
-def _pump(stream, prefix: str, sink: list[str]) -> None:
-    for line in stream:
-        line = line.rstrip("\n")
-        sink.append(line)
-        if line.startswith(KERNEL_NOISE):
-            continue
-        print(line if line.startswith(f"[{prefix}]") else f"[{prefix}] {line}", flush=True)
-
-
 def schedule(folds: list[str], stages: list[str]) -> list[tuple[str, str, list[str]]]:
     """Every (fold, stage) task with the tasks of the same fold it waits for, folds first:
     a free worker takes the earliest ready task, so folds finish one after another while
@@ -145,8 +136,80 @@ def schedule(folds: list[str], stages: list[str]) -> list[tuple[str, str, list[s
     return [(fold, name, fold_stage_needs(name, stages)) for fold in folds for name in stages]
 
 
+DONE_MARK = "fold-task-done:"
+
+
+def serve_tasks(stream=sys.stdin, *, params_file: str = "params.yaml") -> None:
+    """A worker of :func:`run_folds`: runs ``FOLD STAGE`` lines from ``stream`` one by one.
+
+    One long-lived process per worker pays the interpreter and library start-up once, not
+    once per task; each task still runs its notebook in a fresh kernel. After each task it
+    prints ``DONE_MARK <exit status>``.
+    """
+    from .runner import run_notebook
+
+    for line in stream:
+        if not line.strip():
+            continue
+        fold, name = line.split()
+        status = 0
+        try:
+            run_notebook(name, params_file=params_file, fold=fold)
+        except DataError as error:
+            print(f"error: {error}", flush=True)
+            status = 2
+        except Exception as error:  # noqa: BLE001 (reported, and the scheduler stops)
+            print(f"error: {type(error).__name__}: {error}", flush=True)
+            status = 1
+        print(f"{DONE_MARK} {status}", flush=True)
+
+
+class _Worker:
+    """One worker process and the task it runs (its output lines are prefixed by fold)."""
+
+    def __init__(self, env: dict[str, str], params_file: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gansemble_lib", "fold-worker", "--params", params_file],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env, bufsize=1)
+        self.task: tuple[str, str] | None = None
+        self.finished: list[tuple[tuple[str, str], int]] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def start(self, fold: str, name: str) -> None:
+        self.task = (fold, name)
+        self.proc.stdin.write(f"{fold} {name}\n")
+        self.proc.stdin.flush()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            if line.startswith(DONE_MARK):
+                with self._lock:
+                    self.finished.append((self.task, int(line.split()[1])))
+                    self.task = None
+                continue
+            if line.startswith(KERNEL_NOISE):
+                continue
+            prefix = self.task[0] if self.task else "worker"
+            print(line if line.startswith(f"[{prefix}]") else f"[{prefix}] {line}", flush=True)
+
+    def collect(self) -> list[tuple[tuple[str, str], int]]:
+        with self._lock:
+            done, self.finished = self.finished, []
+        if not done and self.task and self.proc.poll() is not None:
+            done, self.task = [(self.task, self.proc.returncode or 1)], None  # it died
+        return done
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
+
+
 def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -> None:
-    """All folds' stages, ``workers`` at a time, each in a process of its own with one thread."""
+    """All folds' stages, ``workers`` at a time, each worker a process with one thread."""
     from .config import load_params
     from .dataset import read_prepared_info
     from .pipeline import fold_stages
@@ -163,34 +226,31 @@ def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -
         write_fold_view(fold)
     pending = schedule(names, stages)
     done: set[tuple[str, str]] = set()
-    running: dict[tuple[str, str], tuple] = {}
     failed: list[str] = []
-    while pending or running:
-        ready = [t for t in pending if all((t[0], need) in done for need in t[2])]
-        while ready and len(running) < workers and not failed:
-            task = ready.pop(0)
-            pending.remove(task)
-            fold, name, _ = task
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "gansemble_lib", "fold", fold, "--only", name,
-                 "--no-view", "--params", params_file],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-            lines: list[str] = []
-            pump = threading.Thread(target=_pump, args=(proc.stdout, fold, lines), daemon=True)
-            pump.start()
-            running[(fold, name)] = (proc, pump)
-        if failed and not running:
-            break
-        time.sleep(0.2)
-        for key, (proc, pump) in list(running.items()):
-            if proc.poll() is None:
-                continue
-            pump.join()
-            del running[key]
-            if proc.returncode:
-                failed.append(f"{key[1]} in {key[0]}")
-            else:
-                done.add(key)
+    pool = [_Worker(env, params_file) for _ in range(min(workers, len(pending)))]
+    try:
+        while True:
+            for worker in pool:
+                for task, status in worker.collect():
+                    if status:
+                        failed.append(f"{task[1]} in {task[0]}")
+                    else:
+                        done.add(task)
+            busy = any(w.task or w.finished for w in pool)
+            if not busy and (failed or not pending):
+                break
+            for worker in pool:
+                if worker.task or worker.finished or failed:
+                    continue
+                ready = [t for t in pending if all((t[0], n) in done for n in t[2])]
+                if not ready:
+                    break
+                pending.remove(ready[0])
+                worker.start(ready[0][0], ready[0][1])
+            time.sleep(0.1)
+    finally:
+        for worker in pool:
+            worker.close()
     if failed:
         raise DataError(f"{', '.join(failed)} failed (the message is above)",
                         fix="fix the cause, then `dvc repro` again: finished generators are "

@@ -151,9 +151,12 @@ def _fidelity_folds(result: dict) -> list[str]:
 
 
 def _downstream_folds(result: dict) -> list[str]:
+    one = result["folds"] == 1
     lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']} in every "
              f"fold, {result['budget']}; {_design(result)}). "
-             "Difference = macro-F1 minus real-only, paired within each fold, mean ± sd "
+             + ("With one split the difference carries its 95 % paired bootstrap interval "
+                "(seeds and test images resampled) and there is no verdict. " if one else "")
+             + "Difference = macro-F1 minus real-only, paired within each fold, mean ± sd "
              "across folds; P(…) from the Bayesian correlated t-test with ROPE "
              f"±{result['rope']}; verdict at probability ≥ {result['decision']}; p (Holm): "
              "Nadeau–Bengio corrected t-test, Holm-adjusted across rows; minority recall: "
@@ -171,6 +174,9 @@ def _downstream_folds(result: dict) -> list[str]:
             continue
         diff = "—" if row.get("diff_mean") is None else (
             f"{_fmt(row['diff_mean'], sign=True)} ± {_fmt(row.get('diff_sd'))}")
+        if row.get("ci_low") is not None:  # one split: the in-split bootstrap interval
+            diff = (f"{_fmt(row['diff_mean'], sign=True)} [{_fmt(row['ci_low'], sign=True)}, "
+                    f"{_fmt(row['ci_high'], sign=True)}]")
         lines.append(
             f"| {name} | {_fmt(row['macro_f1_mean'])} ± {_fmt(row.get('macro_f1_sd'))} | "
             f"{diff} | {_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "

@@ -68,6 +68,11 @@ verdicts = crossval.verdict_table(scores, rope=params.rope, decision=params.deci
     scores, rope=params.rope, decision=params.decision, runs=1).drop(
     columns=["p_better", "p_equivalent", "p_worse", "verdict", "t", "p_value", "p_holm"],
     errors="ignore")
+if k == 1:  # one split: its paired bootstrap interval (seeds and test images) instead
+    in_split = json.loads(open(f"{paths.folds_dir}/{folds[0]}/reports/metrics/06_downstream.json",
+                               encoding="utf-8").read())["rows"]
+    for column in ("ci_low", "ci_high"):
+        verdicts[column] = [in_split.get(row, {}).get(column) for row in verdicts.index]
 verdicts = mark_not_applicable(verdicts, ds.spectra_only_rows(), modality=modality)
 save_table(verdicts, paths.tables_dir, "06_verdicts")
 verdicts

@@ -6,6 +6,7 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.conftest import run
 
@@ -17,10 +18,18 @@ def _gansemble(*args, cwd):
     return run([sys.executable, "-m", "gansemble_lib", *args], cwd)
 
 
+def _set_param(project, section, key, value):
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    params[section][key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
 @pytest.mark.slow
 def test_dvc_repro_runs_then_is_a_no_op(project_copy):
     _gansemble("fetch-data", cwd=project_copy)
     _gansemble("profile", "smoke", cwd=project_copy)
+    _set_param(project_copy, "evaluation", "folds", 2)  # the smoke profile has one split
     first = run([sys.executable, "-m", "dvc", "repro"], project_copy)
     for stage in ("prepare", "explore", "folds", "evaluate", "report"):
         assert f"Running stage '{stage}'" in first.stdout
@@ -88,16 +97,15 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
         ends = [line for line in log.splitlines()
                 if line.startswith(f"{stage}: ") and line.endswith(" s)")]
         assert len(ends) == 1, f"no summary line for {stage}:\n{log}"
-    for fold in ("r0f0", "r0f1"):
-        for stage in ("choose", "train_cgan@mpcgan_noaug", "train_cgan@modern_aug",
-                      "train_vae", "symp_filter", "fidelity", "downstream"):
-            ends = [line for line in log.splitlines()
-                    if line.startswith(f"[{fold}] {stage}: ") and line.endswith(" s)")]
-            assert len(ends) == 1, f"no summary line for {stage} in {fold}:\n{log}"
+    for stage in ("choose", "train_cgan@mpcgan_noaug", "train_cgan@modern_aug",
+                  "train_vae", "symp_filter", "fidelity", "downstream"):  # one split: "split"
+        ends = [line for line in log.splitlines()
+                if line.startswith(f"[split] {stage}: ") and line.endswith(" s)")]
+        assert len(ends) == 1, f"no summary line for {stage}:\n{log}"
     assert "train_cgan@spectrum" not in log
     assert "prepare: 66 images" in log
     assert (project_copy / "reports/figures/01_mean_images.png").is_file()
-    assert not (project_copy / "folds/r0f0/models/cgan/spectrum").exists()
+    assert not (project_copy / "folds/split/models/cgan/spectrum").exists()
     downstream = json.loads((project_copy / "reports/metrics/06_downstream.json").read_text())
     for row in ("SMOTE on spectra (rendered)", "spectrum (no filter)",
                 "logistic regression (spectra)"):
@@ -106,7 +114,7 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
     assert downstream["rows"]["modern_aug (no filter)"]["macro_f1_mean"] is not None
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
     assert fidelity["overall"]["smote/none"]["note"] == "not applicable to images"
-    in_fold = json.loads((project_copy / "folds/r0f0/reports/metrics/05_fidelity.json")
+    in_fold = json.loads((project_copy / "folds/split/reports/metrics/05_fidelity.json")
                          .read_text())
     assert in_fold["chemical_validity"] == {"chemical validity": {
         "note": "not applicable to images"}}
