@@ -81,7 +81,7 @@ class ChooseParams:
                                     "up to N images", ge=1)
     classifier: str = param("lenet", "scoring classifier", choices=("lenet", "resnet"))
     classifier_size: int = param(32, "images are resized to this for scoring", ge=16, le=512)
-    steps: int = param(120, "optimiser steps per candidate, the same whatever N, so candidates "
+    steps: int = param(200, "optimiser steps per candidate, the same whatever N, so candidates "
                        "differ only in data (0 = train for `epochs` instead, the paper's "
                        "protocol: a larger N then also buys more steps)", ge=0)
     epochs: int = param(12, "training epochs per candidate when steps = 0 (the paper: 150)",
