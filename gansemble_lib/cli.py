@@ -81,6 +81,13 @@ def _cmd_fold(args: argparse.Namespace) -> None:
     run_fold(args.fold, only=args.only, params_file=args.params, write_view=not args.no_view)
 
 
+def _cmd_verify(args: argparse.Namespace) -> None:
+    from .verify import verify
+
+    if not verify(ref=args.ref, committed_dir=args.committed, show_all=args.all):
+        raise SystemExit(1)
+
+
 def _cmd_fold_worker(args: argparse.Namespace) -> None:
     from .folds import serve_tasks
 
@@ -228,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "every view before it starts the folds' stages)")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_cmd_fold)
+
+    p = sub.add_parser("verify", help="after a rerun: does every metric agree with the "
+                                      "committed one within its tolerance, and every verdict?")
+    p.add_argument("--ref", default="HEAD", help="git revision holding the committed results")
+    p.add_argument("--committed", help="compare against this folder of metrics JSON instead "
+                                       "of git")
+    p.add_argument("--all", action="store_true", help="print every check, not only those "
+                                                      "that disagree")
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("fold-worker", help="run `FOLD STAGE` lines from stdin (started by the "
                                            "folds stage)")

@@ -41,10 +41,41 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return versions
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, str]:
+    """What floating-point results depend on: CPU, threads, BLAS builds, device."""
+    import os
+    import re
+
+    import numpy as np
+    import torch
+
+    build = torch.__config__.show()
+    blas = re.search(r"BLAS_INFO=(\w+)", build)
+    numpy_blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    device = (f"CUDA {torch.cuda.get_device_name(0)}" if torch.cuda.is_available()
+              else "CPU (no GPU)")
+    return {"cpu": f"{cpu_model()}, {os.cpu_count()} logical CPUs",
+            "threads": "folds stage: one torch/BLAS thread per task, evaluation.workers tasks "
+                       f"at once; other stages: torch default ({torch.get_num_threads()} here)",
+            "torch BLAS": f"{blas.group(1) if blas else 'unknown'} (torch {torch.__version__})",
+            "numpy BLAS": f"{numpy_blas.get('name')} {numpy_blas.get('version', '')}".strip(),
+            "device": device}
+
+
 def colophon(root: str | Path = ".", *, extractor: str | None = None) -> dict[str, str]:
     info = {"git commit": git_commit(root),
             "dvc.lock sha256": file_sha256(Path(root) / "dvc.lock"),
-            "python": sys.version.split()[0], "platform": platform.platform()}
+            "python": sys.version.split()[0], "platform": platform.platform(), **machine()}
     if extractor:
         info["fidelity extractor"] = extractor
     return {**info, **package_versions()}

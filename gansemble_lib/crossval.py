@@ -143,6 +143,7 @@ def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: i
                             verdict=verdict(pw, pe, pb, decision), t=t, p_value=p)
             md = (minority[row] - minority[baseline]).dropna()
             line["minority_recall_diff"] = md.mean() if len(md) else np.nan
+            line["minority_recall_diff_sd"] = md.std() if len(md) > 1 else np.nan
         out.append(line)
     table = pd.DataFrame(out).set_index(ROW)
     for column in ("p_better", "p_equivalent", "p_worse", "verdict", "t", "p_value"):

@@ -49,6 +49,7 @@ from .progress import CONSOLE_ENV
 
 PREPARED = "data/prepared"
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+THREADS_OVERRIDE = "GANSEMBLE_FOLD_THREADS"
 
 
 def read_fold_table(prepared_dir: str | Path = PREPARED) -> pd.DataFrame:
@@ -217,10 +218,13 @@ def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -
     names = fold_names()
     stages = fold_stages(read_prepared_info(PREPARED)["modality"], params_file)
     workers = max(1, workers or load_params(params_file, "evaluation").workers)
-    env = dict(os.environ, **dict.fromkeys(THREAD_ENV, "1"))
+    # One thread per task; GANSEMBLE_FOLD_THREADS changes it, which changes the order of
+    # floating-point sums as another CPU would (a check of `gansemble verify`'s tolerances).
+    threads = os.environ.get(THREADS_OVERRIDE, "1")
+    env = dict(os.environ, **dict.fromkeys(THREAD_ENV, threads))
     env[CONSOLE_ENV] = ""  # bars of parallel tasks would overwrite each other: summaries only
     print(f"folds: {len(names)} outer fold(s) ({', '.join(names)}) x {len(stages)} stages, "
-          f"{workers} at a time, one thread each", flush=True)
+          f"{workers} at a time, {threads} thread(s) each", flush=True)
     started = time.perf_counter()
     for fold in names:
         write_fold_view(fold)

@@ -134,7 +134,8 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/01_pixel_stats.md"),
           spectra_outs=("reports/figures/01_mean_spectra.png",),
           images_outs=("reports/figures/01_mean_images.png",),
-          metrics=("reports/metrics/01_explore.json",)),
+          metrics=("reports/metrics/01_explore.json",),
+          html="reports/html/01_explore_imbalance.html"),
     Stage("choose", "02 score 16 augmentation strategies x N on the validation split, pick one "
           "by rule", "choose", notebook="02_choose_augmentation", per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
@@ -232,7 +233,8 @@ STAGES: tuple[Stage, ...] = (
                 "reports/figures/06_confusion.png"),
           metrics=("reports/metrics/02_chosen.json", "reports/metrics/03_generators.json",
                    "reports/metrics/04_filter.json", "reports/metrics/05_fidelity.json",
-                   "reports/metrics/06_downstream.json")),
+                   "reports/metrics/06_downstream.json"),
+          html="reports/html/06b_across_folds.html"),
     Stage("report", "07 assemble tables and figures into one notebook and HTML, with a colophon",
           None, notebook="07_report",
           paths={"tables_dir": "reports/tables", "figures_dir": "reports/figures",
@@ -301,6 +303,15 @@ def code_modules(stage: Stage) -> set[str]:
 
 # --------------------------------------------------------------------------- dvc.yaml
 
+# Results a reader should see on a fresh clone, before rerunning anything: tracked by git
+# (DVC `cache: false`), a few MB in all. Data, models and executed notebooks stay in DVC.
+IN_GIT = ("reports/figures/", "reports/tables/", "reports/html/", "reports/report.html")
+
+
+def _in_git(path: str) -> str | dict[str, dict[str, bool]]:
+    return {path: {"cache": False}} if path.startswith(IN_GIT) else path
+
+
 def _params_entries(stage: Stage) -> list[str]:
     return [*([stage.section] if stage.section else []), *stage.borrows]
 
@@ -326,9 +337,9 @@ def _stage_entry(stage: Stage, modality: str) -> dict[str, Any]:
     if stage.notebook:
         outs.append(sub(f"{_NB}/{stage.notebook}" + ("_{variant}" if stage.per_variant else "")
                         + ".ipynb"))
-    outs += [sub(p) for p in stage.outputs(modality)]
+    outs += [_in_git(sub(p)) for p in stage.outputs(modality)]
     if stage.html:
-        outs.append(stage.html)
+        outs.append(_in_git(stage.html))
     entry["outs"] = outs
     if stage.plots:
         entry["plots"] = [{sub(p): {**spec, "cache": False}} for p, spec in stage.plots.items()]

@@ -2,6 +2,8 @@
 on the default spectra and on a drawn-shapes image set."""
 
 import json
+import shutil
+import subprocess
 import sys
 
 import pandas as pd
@@ -67,6 +69,18 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
     assert "extractor" in fidelity and "fid_null_mean" in fidelity["overall"]["vae/none"]
     assert (project_copy / "reports/report.html").stat().st_size > 10_000
+    # verify: the smoke result set agrees with a copy of itself, not with a moved metric
+    committed = project_copy.parent / "committed_metrics"
+    shutil.copytree(project_copy / "reports/metrics", committed)
+    same = _gansemble("verify", "--committed", str(committed), cwd=project_copy)
+    assert "verify: AGREES" in same.stdout
+    moved = json.loads((committed / "06_downstream.json").read_text())
+    moved["rows"]["real only"]["macro_f1_mean"] += 0.5
+    (committed / "06_downstream.json").write_text(json.dumps(moved))
+    differ = subprocess.run([sys.executable, "-m", "gansemble_lib", "verify", "--committed",
+                             str(committed)], cwd=project_copy, capture_output=True, text=True)
+    assert differ.returncode == 1 and "verify: DISAGREES" in differ.stdout
+    assert "| 06_downstream.json:rows/real only/macro_f1_mean |" in differ.stdout
     metrics = json.loads((project_copy / "reports/metrics/01_explore.json").read_text())
     assert metrics["n_classes"] == 10 and metrics["n_samples"] == 210
     assert metrics["imbalance_ratio"]["total"] == pytest.approx(38 / 5)

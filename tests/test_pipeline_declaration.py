@@ -35,14 +35,30 @@ def _stages(modality: str) -> dict:
 def test_the_image_pipeline_has_no_spectrum_gan_and_no_spectra_dependency():
     spectra, images = _stages("spectra"), _stages("images")
     assert "spectra.npz" not in pipeline.render_dvc_yaml("images")
-    assert "reports/figures/01_mean_images.png" in images["explore"]["outs"]
-    assert "reports/figures/01_mean_spectra.png" in spectra["explore"]["outs"]
+    assert "reports/figures/01_mean_images.png" in _outs(images["explore"])
+    assert "reports/figures/01_mean_spectra.png" in _outs(spectra["explore"])
     assert images["prepare"]["cmd"].endswith("--modality images")
     every = REPO / "params.yaml"
     assert "train_cgan@spectrum" in pipeline.fold_stages("spectra", every)
     assert not [s for s in pipeline.fold_stages("images", every) if "spectrum" in s]
     with pytest.raises(DataError, match="unknown modality"):
         pipeline.render_dvc_yaml("sounds")
+
+
+def _outs(entry: dict) -> list[str]:
+    return [o if isinstance(o, str) else next(iter(o)) for o in entry["outs"]]
+
+
+def test_results_a_reader_needs_are_in_git_and_working_files_in_dvc():
+    """Figures, tables and HTML renderings: `cache: false` (tracked by git, readable on a
+    fresh clone); data, models, the folds' working files and executed notebooks: DVC cache."""
+    for name, entry in _stages("spectra").items():
+        for out in entry["outs"]:
+            path, spec = (out, {}) if isinstance(out, str) else next(iter(out.items()))
+            in_git = path.startswith(("reports/figures/", "reports/tables/", "reports/html/",
+                                      "reports/report.html"))
+            assert spec.get("cache", True) is not in_git, (name, path)
+    assert "reports/html/06b_across_folds.html" in _outs(_stages("spectra")["evaluate"])
 
 
 def test_the_learning_stages_run_inside_the_folds_stage_and_nowhere_else():

@@ -86,3 +86,29 @@ def test_fold_results_show_verdicts_and_the_design(tmp_path):
     assert "| vae (no filter) | 0.850 ± 0.040 | +0.050 ± 0.010 | 0.97 | 0.03 | 0.00 | better |" \
         in text
     assert "vae + strong filter (r0f3)" in text and "**Conclusion:** c." in text
+
+
+def test_the_readme_opens_with_the_answer_from_the_committed_metrics():
+    from gansemble_lib.readme_results import answer_section, render_answer
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert readme.index("## The answer so far") < readme.index("## Results")
+    assert answer_section(REPO / "README.md") == render_answer(
+        REPO / "reports" / "metrics", REPO / "reports" / "datasets"), (
+        "the README's answer differs from the metrics: run `gansemble update-readme`")
+
+
+def test_the_answer_counts_verdicts_per_family():
+    from gansemble_lib.readme_results import _family_cell, _family_rows
+
+    result = {"folds": 5, "synthetic_rows": ["vae (no filter)", "vae + symp filter",
+                                             "TSTR: vae only"],
+              "baseline_rows": ["random oversampling"],
+              "rows": {"vae (no filter)": {"verdict": "better"},
+                       "vae + symp filter": {"verdict": "practically equivalent"},
+                       "TSTR: vae only": {"verdict": "worse"},
+                       "random oversampling": {"verdict": "undecided"}}}
+    assert _family_rows(result, ("vae ",)) == ["vae (no filter)", "vae + symp filter"]
+    assert _family_cell(result, _family_rows(result, ("vae ",))) == "better 1, equivalent 1"
+    assert _family_cell(result, _family_rows(result, ("TSTR",))) == "worse 1"
+    assert _family_cell({**result, "folds": 1}, ["vae (no filter)"]) == "one split: no verdict"
