@@ -11,7 +11,8 @@ from pathlib import Path
 from .io_utils import sha256_file
 
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "torch", "torchvision", "torch-fidelity",
-            "dvc", "papermill", "jupytext", "matplotlib", "seaborn", "imbalanced-learn")
+            "dvc", "papermill", "jupytext", "matplotlib", "seaborn", "imbalanced-learn", "baycomp",
+            "statsmodels")
 
 
 def git_commit(root: str | Path = ".") -> str:

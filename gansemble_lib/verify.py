@@ -72,7 +72,7 @@ def _flatten(value: object, prefix: str = "") -> dict[str, object]:
 
 def _ignored(key: str) -> bool:
     leaf = key.rsplit("/", 1)[-1]
-    return key.split("/")[0] in IGNORED_KEYS or any(
+    return key.split("/")[0] in IGNORED_KEYS or "seconds" in leaf or any(
         leaf == k or leaf.endswith(f"_{k}") for k in IGNORED_KEYS)
 
 
