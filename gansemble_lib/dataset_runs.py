@@ -172,18 +172,34 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], clock: StageClock | Non
                         fix="read the error above; the clone keeps everything for a rerun")
 
 
+def _declared_outputs(clone: Path) -> set[str]:
+    """Files the clone's dvc.yaml declares (a reused clone may hold older versions' files)."""
+    import yaml
+
+    stages = yaml.safe_load((clone / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    outs = set()
+    for entry in stages.values():
+        entry = entry.get("do", entry)
+        for out in entry.get("outs", []) + entry.get("metrics", []) + entry.get("plots", []):
+            outs.add(out if isinstance(out, str) else next(iter(out)))
+    return outs
+
+
 def collect(clone: Path, out: Path, record: dict) -> Path:
     """Copy the kept results from ``clone`` into ``out`` in one step (all or nothing)."""
     missing = [src for src, _ in KEPT if not (clone / src).exists()]
     if missing:
         raise DataError(f"the run left no {', '.join(missing)}", path=clone,
                         fix="run `dvc repro` there and read its errors")
+    current = _declared_outputs(clone)
     with atomic_dir(out) as tmp:
         for src, dst in KEPT:
             target = tmp / dst
             target.parent.mkdir(parents=True, exist_ok=True)
-            if (clone / src).is_dir():
-                shutil.copytree(clone / src, target)
+            if (clone / src).is_dir():  # only what this pipeline version writes there
+                shutil.copytree(clone / src, target, ignore=lambda d, names: [
+                    n for n in names if (Path(d) / n).is_file()
+                    and Path(d, n).relative_to(clone).as_posix() not in current])
             else:
                 shutil.copy2(clone / src, target)
         (tmp / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n",

@@ -342,20 +342,28 @@ FAMILIES = (("no generator (re-weighting, oversampling, augmentation, SMOTE)", N
 SHORT = {"practically equivalent": "equivalent", "missing in some folds": "failed in a fold"}
 
 
+GENERATOR_PREFIXES = tuple(p for _, prefixes in FAMILIES if prefixes for p in prefixes)
+NOT_APPLICABLE = "not applicable to images"
+
+
 def _family_rows(result: dict, prefixes: tuple[str, ...] | None) -> list[str]:
+    """A family's rows, by name (generator rows start with their generator's name)."""
+    names = list(result.get("row_order") or result.get("rows", {}))
     if prefixes is None:
-        return list(result.get("baseline_rows", []))
-    synthetic = result.get("synthetic_rows", [])
+        return [r for r in result.get("baseline_rows", []) if not r.startswith(GENERATOR_PREFIXES)]
     if prefixes == ("TSTR",):
-        return [r for r in synthetic if r.startswith("TSTR")]
-    return [r for r in synthetic if r.startswith(prefixes) and not r.startswith("TSTR")]
+        return [r for r in names if r.startswith("TSTR")]
+    return [r for r in names if r.startswith(prefixes)]
 
 
 def _family_cell(result: dict, rows: list[str]) -> str:
     if result.get("folds", 1) == 1:
         return "one split: no verdict"
-    verdicts = [result["rows"][r].get("verdict") or result["rows"][r].get("note") or "—"
-                for r in rows if r in result["rows"]]
+    present = [result["rows"][r] for r in rows if r in result["rows"]]
+    applicable = [v for v in present if v.get("note") != NOT_APPLICABLE]
+    if present and not applicable:
+        return NOT_APPLICABLE
+    verdicts = [v.get("verdict") or "—" for v in applicable]
     if not verdicts:
         return "—"
     counts: dict[str, int] = {}

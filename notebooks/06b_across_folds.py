@@ -46,7 +46,7 @@ from gansemble_lib.dataset import read_prepared_info
 from gansemble_lib.figures import save_figure
 from gansemble_lib.folds import fold_names
 from gansemble_lib.io_utils import write_json
-from gansemble_lib.pipeline import generator_checkpoints, notebook_inputs, variants
+from gansemble_lib.pipeline import VARIANTS, notebook_inputs, variants
 from gansemble_lib.tables import save_table
 
 params, paths = notebook_inputs(stage, params, paths)
@@ -78,7 +78,7 @@ save_table(verdicts, paths.tables_dir, "06_verdicts")
 verdicts
 
 # %%
-generators = list(generator_checkpoints(modality))
+generators = [*VARIANTS, "vae"]  # every generator's name, whether or not it applies here
 synthetic_rows, baseline_rows = crossval.row_groups(list(verdicts.index), generators)
 statement = crossval.conclusion(verdicts, synthetic_rows=synthetic_rows,
                                 baseline_rows=baseline_rows, rope=params.rope, folds=k,

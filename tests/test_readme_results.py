@@ -108,7 +108,11 @@ def test_the_answer_counts_verdicts_per_family():
                        "vae + symp filter": {"verdict": "practically equivalent"},
                        "TSTR: vae only": {"verdict": "worse"},
                        "random oversampling": {"verdict": "undecided"}}}
+    result["row_order"] = ["random oversampling", "vae (no filter)", "vae + symp filter",
+                           "TSTR: vae only"]
     assert _family_rows(result, ("vae ",)) == ["vae (no filter)", "vae + symp filter"]
     assert _family_cell(result, _family_rows(result, ("vae ",))) == "better 1, equivalent 1"
     assert _family_cell(result, _family_rows(result, ("TSTR",))) == "worse 1"
     assert _family_cell({**result, "folds": 1}, ["vae (no filter)"]) == "one split: no verdict"
+    result["rows"]["spectrum (no filter)"] = {"note": "not applicable to images"}
+    assert _family_cell(result, ["spectrum (no filter)"]) == "not applicable to images"
