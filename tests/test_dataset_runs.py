@@ -104,10 +104,16 @@ def test_collect_is_all_or_nothing(tmp_path):
         else:
             target.mkdir(parents=True, exist_ok=True)
             (target / "a.json").write_text("{}")
+    (clone / "reports/metrics/stale.json").write_text("{}")  # an older version's output
+    (clone / "dvc.yaml").write_text(
+        "stages:\n  s:\n    cmd: x\n    metrics:\n    - reports/metrics/a.json\n"
+        "    outs:\n    - reports/tables/a.json:\n        cache: false\n")
     dr.collect(clone, out, {"name": "x"})
     assert json.loads((out / dr.RUN_RECORD).read_text()) == {"name": "x"}
     assert (out / "dvc.lock").read_text() == "dvc.lock" and (out / "metrics" / "a.json").is_file()
     assert not (out / "metrics" / "old.json").exists()
+    assert not (out / "metrics" / "stale.json").exists(), "only what dvc.yaml declares"
+    assert (out / "tables" / "a.json").is_file()
 
 
 @pytest.mark.slow
