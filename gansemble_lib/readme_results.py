@@ -307,21 +307,30 @@ def render_results(metrics_dir: str | Path = "reports/metrics",
     return "\n".join(lines)
 
 
-def update_readme(readme: str | Path = "README.md", metrics_dir: str | Path = "reports/metrics",
-                  datasets_dir: str | Path | None = "reports/datasets") -> bool:
-    """Rewrite the results section; return True when it changed."""
+def _replace_between(readme: str | Path, start: str, end: str, body: str, *, where: str
+                     ) -> bool:
+    """Put ``body`` between the markers; return True when the file changed."""
     readme = Path(readme)
     text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise DataError("results markers not found", path=readme,
-                        fix=f"put {START} and {END} where the results belong")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{render_results(metrics_dir, datasets_dir)}\n{END}{tail}"
+    if start not in text or end not in text:
+        raise DataError("section markers not found", path=readme,
+                        fix=f"put {start} and {end} {where}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{body}\n{end}{tail}"
     if new != text:
         write_text(readme, new)
-    answered = update_answer(readme, metrics_dir, datasets_dir) if ANSWER_START in new else False
-    return new != text or answered
+    return new != text
+
+
+def update_readme(readme: str | Path = "README.md", metrics_dir: str | Path = "reports/metrics",
+                  datasets_dir: str | Path | None = "reports/datasets") -> bool:
+    """Rewrite the results section (and the answer, when the README has its markers)."""
+    changed = _replace_between(readme, START, END, render_results(metrics_dir, datasets_dir),
+                               where="where the results belong")
+    if ANSWER_START in Path(readme).read_text(encoding="utf-8"):
+        changed |= update_answer(readme, metrics_dir, datasets_dir)
+    return changed
 
 
 def readme_section(readme: str | Path = "README.md") -> str:
@@ -404,17 +413,9 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
 
 def update_answer(readme: str | Path = "README.md", metrics_dir: str | Path = "reports/metrics",
                   datasets_dir: str | Path | None = "reports/datasets") -> bool:
-    readme = Path(readme)
-    text = readme.read_text(encoding="utf-8")
-    if ANSWER_START not in text or ANSWER_END not in text:
-        raise DataError("answer markers not found", path=readme,
-                        fix=f"put {ANSWER_START} and {ANSWER_END} after the two commands")
-    head, rest = text.split(ANSWER_START, 1)
-    _, tail = rest.split(ANSWER_END, 1)
-    new = f"{head}{ANSWER_START}\n{render_answer(metrics_dir, datasets_dir)}\n{ANSWER_END}{tail}"
-    if new != text:
-        write_text(readme, new)
-    return new != text
+    return _replace_between(readme, ANSWER_START, ANSWER_END,
+                            render_answer(metrics_dir, datasets_dir), where="after the two "
+                            "commands")
 
 
 def answer_section(readme: str | Path = "README.md") -> str:

@@ -171,27 +171,41 @@ def _design(metrics_dir: Path) -> tuple[int, float]:
     return folds, 1.0 / n
 
 
+def _check_set(names: list[str], committed, reproduced, *, folds: int,
+               resolution: float) -> list[Check]:
+    """Every file of a result set: ``committed(name)`` against ``reproduced(name)`` (None when
+    that side has no such file)."""
+    checks = []
+    for name in names:
+        old, new = committed(name), reproduced(name)
+        if old is None or new is None:
+            checks.append(Check(name, "missing" if old is None else "present",
+                                "missing" if new is None else "present", None, False))
+            continue
+        checks += compare_files(name, old, new, folds=folds, resolution=resolution)
+        checks += statements(name, old, new)
+    return checks
+
+
+def _read(folder: Path):
+    return lambda name: (json.loads((folder / name).read_text(encoding="utf-8"))
+                         if (folder / name).is_file() else None)
+
+
 def verify_metrics(metrics_dir: str | Path, *, ref: str = "HEAD", root: str | Path = "."
                    ) -> list[Check]:
     """All checks of one result set (a folder of metrics JSON tracked by git)."""
     metrics_dir = Path(metrics_dir)
-    files = sorted(metrics_dir.glob("*.json"))
-    if not files:
+    if not list(metrics_dir.glob("*.json")):
         raise DataError("no metrics files", path=metrics_dir,
                         fix="run the pipeline first (`make reproduce`)")
+    relative = metrics_dir.resolve().relative_to(Path(root).resolve())
+    listed = subprocess.run(["git", "ls-tree", "--name-only", f"{ref}:{relative.as_posix()}"],
+                            cwd=root, capture_output=True, text=True).stdout.split()
+    names = sorted({*listed, *(p.name for p in metrics_dir.glob("*.json"))} - {".gitignore"})
     folds, resolution = _design(metrics_dir)
-    checks = []
-    for path in files:
-        relative = path.resolve().relative_to(Path(root).resolve())
-        committed = committed_json(relative, ref, root)
-        if committed is None:
-            checks.append(Check(f"{path.name}", "not committed", "present", None, False))
-            continue
-        reproduced = json.loads(path.read_text(encoding="utf-8"))
-        checks += compare_files(path.name, committed, reproduced, folds=folds,
-                                resolution=resolution)
-        checks += statements(path.name, committed, reproduced)
-    return checks
+    return _check_set(names, lambda name: committed_json(relative / name, ref, root),
+                      _read(metrics_dir), folds=folds, resolution=resolution)
 
 
 def _cell(value: object) -> str:
@@ -285,16 +299,8 @@ def verify(*, ref: str = "HEAD", root: str | Path = ".", committed_dir: str | Pa
 
 def verify_against(metrics_dir: Path, committed_dir: Path) -> list[Check]:
     """Like :func:`verify_metrics`, against copies of the committed files in a folder."""
+    names = sorted({p.name for p in committed_dir.glob("*.json")}
+                   | {p.name for p in metrics_dir.glob("*.json")})
     folds, resolution = _design(committed_dir)
-    checks = []
-    for path in sorted(committed_dir.glob("*.json")):
-        committed = json.loads(path.read_text(encoding="utf-8"))
-        mine = metrics_dir / path.name
-        if not mine.is_file():
-            checks.append(Check(path.name, "present", "missing", None, False))
-            continue
-        reproduced = json.loads(mine.read_text(encoding="utf-8"))
-        checks += compare_files(path.name, committed, reproduced, folds=folds,
-                                resolution=resolution)
-        checks += statements(path.name, committed, reproduced)
-    return checks
+    return _check_set(names, _read(committed_dir), _read(metrics_dir), folds=folds,
+                      resolution=resolution)

@@ -100,3 +100,11 @@ def test_the_committed_results_agree_with_git(tmp_path):
     checks = vf.verify_metrics(METRICS, ref="HEAD", root=REPO)
     assert checks and all(c.agrees for c in checks) or pytest.skip(
         "reports/metrics differ from HEAD in this working tree (a rerun in progress)")
+
+
+def test_a_committed_file_the_rerun_did_not_write_is_a_disagreement(tmp_path):
+    committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
+    (mine / "04_filter.json").unlink()
+    bad = [c for c in vf.verify_against(mine, committed) if not c.agrees]
+    assert [(c.metric, c.committed, c.reproduced) for c in bad] == [
+        ("04_filter.json", "present", "missing")]
