@@ -78,7 +78,7 @@ def _cmd_notebook(args: argparse.Namespace) -> None:
 def _cmd_fold(args: argparse.Namespace) -> None:
     from .folds import run_fold
 
-    run_fold(args.fold, only=args.only, params_file=args.params, write_view=not args.no_view)
+    run_fold(args.fold, only=args.only, params_file=args.params)
 
 
 def _cmd_verify(args: argparse.Namespace) -> None:
@@ -230,9 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("fold", help="a fold name from data/prepared/folds.csv, e.g. r0f0")
     p.add_argument("--only", action="append", metavar="STAGE",
                    help="run only this per-fold stage (repeatable), e.g. downstream")
-    p.add_argument("--no-view", action="store_true",
-                   help="use the fold's data/prepared view as it is (the folds stage writes "
-                        "every view before it starts the folds' stages)")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_cmd_fold)
 

@@ -120,10 +120,15 @@ def verdict(p_worse: float, p_equivalent: float, p_better: float, decision: floa
 
 def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: int,
                   baseline: str = REAL_ONLY) -> pd.DataFrame:
-    """One line per row: scores across folds, paired differences, probabilities, verdict."""
+    """One line per row: scores across folds, paired differences, probabilities, verdict.
+
+    With a single fold (one split) there is nothing to judge across: no probabilities, no
+    verdict columns.
+    """
     from statsmodels.stats.multitest import multipletests
 
     folds = scores[FOLD].unique().tolist()
+    judged = len(folds) >= 2
     wide = scores.pivot(index=FOLD, columns=ROW, values="macro_f1").loc[folds]
     minority = scores.pivot(index=FOLD, columns=ROW, values=MINORITY_RECALL).loc[folds]
     order = list(dict.fromkeys(scores[ROW]))
@@ -134,8 +139,10 @@ def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: i
         if row != baseline:
             diffs = (wide[row] - wide[baseline]).dropna()
             line.update(diff_mean=diffs.mean(), diff_sd=diffs.std())
-            if len(diffs) < len(folds) or len(diffs) < 2:
-                line["verdict"] = MISSING if len(diffs) < len(folds) else UNDECIDED
+            if not judged:
+                pass
+            elif len(diffs) < len(folds):
+                line["verdict"] = MISSING
             else:
                 pw, pe, pb = correlated_ttest(diffs.to_numpy(), rope=rope, runs=runs)
                 t, p = nadeau_bengio(diffs.to_numpy(), runs=runs)
@@ -146,6 +153,8 @@ def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: i
             line["minority_recall_diff_sd"] = md.std() if len(md) > 1 else np.nan
         out.append(line)
     table = pd.DataFrame(out).set_index(ROW)
+    if not judged:
+        return table
     for column in ("p_better", "p_equivalent", "p_worse", "verdict", "t", "p_value"):
         if column not in table:
             table[column] = np.nan
@@ -192,18 +201,6 @@ def conclusion(table: pd.DataFrame, *, synthetic_rows: list[str], baseline_rows:
                      f"({base.loc[best, 'diff_mean']:+.3f} macro-F1 vs real-only, "
                      f"verdict {base.loc[best, 'verdict']}).")
     return " ".join(parts)
-
-
-def frame_record(table: pd.DataFrame) -> dict:
-    """A table as JSON-ready nested dicts (NaN -> None)."""
-    def plain(v):
-        if isinstance(v, str) or v is None:
-            return v
-        if isinstance(v, bool | np.bool_):
-            return bool(v)
-        return None if pd.isna(v) else float(v)
-
-    return {str(i): {str(k): plain(v) for k, v in row.items()} for i, row in table.iterrows()}
 
 
 # --------------------------------------------------------------------------- other stages

@@ -46,6 +46,7 @@ from .constants import (
     WEIGHTS_SHA256,
 )
 from .extractors import Extractor
+from .tables import frame_record, json_ready  # noqa: F401 (stage 05 records with them)
 
 SOURCE, FILTER = "source", "filter"
 FID_MIN_SAMPLES = 50
@@ -228,25 +229,6 @@ def paper_protocol_table(sources: dict[str, object], counts: np.ndarray, referen
                      WEIGHTS_SHA256: extractor.weights_sha256, NOTE: runs[NOTE][0]})
     columns = [SOURCE, "repeats", N_GENERATED, *REPEAT_COLUMNS, EXTRACTOR, WEIGHTS_SHA256, NOTE]
     return pd.DataFrame(rows, columns=columns).set_index(SOURCE)
-
-
-def frame_record(frame: pd.DataFrame, columns: list[str]) -> dict:
-    """{"source/filter": {column: value}} from a table indexed by source and filter."""
-    return json_ready({"/".join(map(str, key)) if isinstance(key, tuple) else str(key):
-                       {c: row[c] for c in columns} for key, row in frame.iterrows()})
-
-
-def json_ready(value: object) -> object:
-    """NaN -> None recursively, numpy scalars -> Python: JSON has no NaN."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 NULL_SOURCE = "real vs real (null)"

@@ -10,23 +10,24 @@ downstream classifiers) once per fold, in ``folds/<fold>/`` with the project's o
   training and inner-validation data through :meth:`.dataset.PreparedData.subset`, so nothing
   that learns or selects can see the fold's test part, which only the final scoring reads
   (:meth:`.dataset.PreparedData.test_for_evaluation`).
-- Folds are independent, so ``evaluation.workers`` of them run at the same time, each in its
-  own process with one CPU thread (two single-thread processes beat one two-thread process on
-  these small networks, and a fold's numbers then do not depend on how many run at once).
+- The (fold, stage) tasks run as soon as what they read is done, ``evaluation.workers`` at a
+  time, in long-lived worker processes with one CPU thread each (two single-thread processes
+  beat one two-thread process on these small networks, and a fold's numbers then do not
+  depend on how many tasks run at once).
 
-``gansemble fold FOLD`` runs one fold (``--only STAGE`` one step of it), for debugging or to
-rerun a fold by hand; ``gansemble folds`` is what ``dvc repro`` calls.
+``gansemble fold FOLD`` runs one fold by hand (``--only STAGE`` one stage of it);
+``gansemble folds`` is what ``dvc repro`` calls.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -40,16 +41,14 @@ from .constants import (
     SAMPLE_ID,
     SPECTRA_FILE,
     SPLIT,
-    SPLITS,
-    UNUSED,
 )
 from .errors import DataError
 from .io_utils import atomic_dir, write_json
 from .progress import CONSOLE_ENV
+from .splits import split_counts
 
 PREPARED = "data/prepared"
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-THREADS_OVERRIDE = "GANSEMBLE_FOLD_THREADS"
 
 
 def read_fold_table(prepared_dir: str | Path = PREPARED) -> pd.DataFrame:
@@ -87,12 +86,8 @@ def write_fold_view(fold: str, prepared_dir: str | Path = PREPARED,
         raise DataError("folds.csv and manifest.csv list different samples",
                         path=prepared_dir, fix="re-run the prepare stage")
     manifest[SPLIT] = table[fold].to_numpy()
-    import json
-
     info = json.loads((prepared_dir / PREPARED_INFO_FILE).read_text(encoding="utf-8"))
-    counts = {s: dict(Counter(manifest.loc[manifest[SPLIT] == s, LABEL]))
-              for s in (*SPLITS, UNUSED)}
-    info["counts"] = {s: {c: counts[s].get(c, 0) for c in info["classes"]} for s in counts}
+    info["counts"] = split_counts(manifest[LABEL], manifest[SPLIT], info["classes"])
     info["fold"] = fold
     with atomic_dir(out_dir) as tmp:
         for name in (IMAGES_FILE, SPECTRA_FILE):
@@ -103,8 +98,8 @@ def write_fold_view(fold: str, prepared_dir: str | Path = PREPARED,
     return out_dir
 
 
-def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "params.yaml",
-             write_view: bool = True) -> list[str]:
+def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "params.yaml"
+             ) -> list[str]:
     """Every per-fold stage (or those in ``only``) for one fold, in order; their summaries."""
     from .dataset import read_prepared_info
     from .pipeline import fold_stages
@@ -116,8 +111,7 @@ def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "pa
     if unknown:
         raise DataError(f"not a per-fold stage: {', '.join(unknown)}",
                         fix=f"use one of: {', '.join(stages)}")
-    if write_view:
-        write_fold_view(fold)
+    write_fold_view(fold)
     return [run_notebook(name, params_file=params_file, fold=fold)
             for name in stages if not only or name in only]
 
@@ -218,13 +212,10 @@ def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -
     names = fold_names()
     stages = fold_stages(read_prepared_info(PREPARED)["modality"], params_file)
     workers = max(1, workers or load_params(params_file, "evaluation").workers)
-    # One thread per task; GANSEMBLE_FOLD_THREADS changes it, which changes the order of
-    # floating-point sums as another CPU would (a check of `gansemble verify`'s tolerances).
-    threads = os.environ.get(THREADS_OVERRIDE, "1")
-    env = dict(os.environ, **dict.fromkeys(THREAD_ENV, threads))
+    env = dict(os.environ, **dict.fromkeys(THREAD_ENV, "1"))
     env[CONSOLE_ENV] = ""  # bars of parallel tasks would overwrite each other: summaries only
     print(f"folds: {len(names)} outer fold(s) ({', '.join(names)}) x {len(stages)} stages, "
-          f"{workers} at a time, {threads} thread(s) each", flush=True)
+          f"{workers} at a time, one thread each", flush=True)
     started = time.perf_counter()
     for fold in names:
         write_fold_view(fold)

@@ -317,34 +317,21 @@ def _params_entries(stage: Stage) -> list[str]:
 
 
 def _stage_entry(stage: Stage, modality: str) -> dict[str, Any]:
-    checkpoints = list(generator_checkpoints(modality).values())
-    deps: list[str] = []
-    for dep in stage.deps:
-        deps += checkpoints if dep == "{checkpoints}" else [dep]
-    if stage.notebook:
-        deps.append(f"notebooks/{stage.notebook}.py")
+    """A top-level stage (per-fold stages are run by the folds stage, see :func:`_folds_entry`)."""
+    deps = [*stage.deps, *([f"notebooks/{stage.notebook}.py"] if stage.notebook else [])]
     deps += [f"gansemble_lib/{m}.py" for m in sorted(code_modules(stage))]
-    sub = (lambda s: s.replace("{variant}", "${key}")) if stage.per_variant else (lambda s: s)
-    if stage.notebook:
-        cmd = f"python -m gansemble_lib notebook {stage.name}"
-        cmd += "@${key}" if stage.per_variant else ""
-    else:
-        cmd = f"python -m gansemble_lib {stage.command} --modality {modality}"
-    entry: dict[str, Any] = {"desc": stage.desc, "cmd": cmd, "deps": [sub(d) for d in deps]}
+    cmd = (f"python -m gansemble_lib notebook {stage.name}" if stage.notebook
+           else f"python -m gansemble_lib {stage.command} --modality {modality}")
+    entry: dict[str, Any] = {"desc": stage.desc, "cmd": cmd, "deps": deps}
     if _params_entries(stage):
         entry["params"] = _params_entries(stage)
-    outs: list[Any] = [{sub(p): {"persist": True}} for p in stage.persist]
-    if stage.notebook:
-        outs.append(sub(f"{_NB}/{stage.notebook}" + ("_{variant}" if stage.per_variant else "")
-                        + ".ipynb"))
-    outs += [_in_git(sub(p)) for p in stage.outputs(modality)]
+    outs: list[Any] = [f"{_NB}/{stage.notebook}.ipynb"] if stage.notebook else []
+    outs += [_in_git(p) for p in stage.outputs(modality)]
     if stage.html:
         outs.append(_in_git(stage.html))
     entry["outs"] = outs
-    if stage.plots:
-        entry["plots"] = [{sub(p): {**spec, "cache": False}} for p, spec in stage.plots.items()]
     if stage.metrics:
-        entry["metrics"] = [{sub(p): {"cache": False}} for p in stage.metrics]
+        entry["metrics"] = [{p: {"cache": False}} for p in stage.metrics]
     return entry
 
 
@@ -404,13 +391,7 @@ def render_dvc_yaml(modality: str = SPECTRA) -> str:
         if stage.per_fold:
             stages.setdefault(FOLDS_STAGE, _folds_entry(modality))
             continue
-        entry = _stage_entry(stage, modality)
-        if stage.per_variant:
-            foreach = {name: {"architecture": v.architecture, "training_data": v.training_data,
-                              "data": v.data} for name, v in variants(modality, None).items()}
-            stages[stage.name] = {"foreach": foreach, "do": entry}
-        else:
-            stages[stage.name] = entry
+        stages[stage.name] = _stage_entry(stage, modality)
     body = yaml.safe_dump({"stages": stages}, sort_keys=False, width=100,
                           default_flow_style=False)
     return HEADER.format(modality=modality) + body

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,14 +23,12 @@ from .constants import (
     SPECTRA,
     SPECTRA_FILE,
     SPLIT,
-    SPLITS,
-    UNUSED,
 )
 from .errors import DataError, LoadReport
 from .io_utils import atomic_dir, write_json
 from .polar import render_spectra
 from .raw_data import load_raw, read_descriptor
-from .splits import apply_profile, outer_folds
+from .splits import apply_profile, outer_folds, split_counts
 
 
 def _spectra_arrays(raw, params: PrepareParams, report: LoadReport):
@@ -88,12 +85,10 @@ def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
         SAMPLE_ID: np.arange(len(labels)), LABEL: labels,
         CLASS_INDEX: [classes.index(c) for c in labels], SPLIT: splits, SOURCE: sources,
     })[list(MANIFEST_COLUMNS)]
-    counts = {split: dict(Counter(manifest.loc[manifest[SPLIT] == split, LABEL]))
-              for split in (*SPLITS, UNUSED)}
     info = {
         "classes": classes, "modality": raw.modality, "format": descriptor.format,
         "image_shape": list(images.shape[1:]), "n_samples": len(labels),
-        "counts": {s: {c: counts[s].get(c, 0) for c in classes} for s in counts},
+        "counts": split_counts(labels, splits, classes),
         "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
         "notes": report.notes, "params": asdict(params),
         "folds": list(assignments), "outer_folds": folds, "repeats": repeats,

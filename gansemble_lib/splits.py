@@ -102,6 +102,14 @@ def apply_profile(labels: Sequence[str], splits: np.ndarray, profile: str, *, ra
     return splits.astype(str)
 
 
+def split_counts(labels: Sequence[str], splits: Sequence[str], classes: Sequence[str]
+                 ) -> dict[str, dict[str, int]]:
+    """{part: {class: count}} for train, val, test and unused, every class listed."""
+    pairs = Counter(zip(splits, labels, strict=True))
+    return {part: {c: pairs.get((part, c), 0) for c in classes}
+            for part in (TRAIN, VAL, TEST, UNUSED)}
+
+
 def fold_names(folds: int, repeats: int) -> list[str]:
     """``split`` for one train/val/test split, else ``r{repeat}f{fold}`` for every outer fold."""
     if folds == 1:

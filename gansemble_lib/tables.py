@@ -35,3 +35,23 @@ def save_table(frame: pd.DataFrame, directory: str | Path, name: str, *, digits:
     write_text(csv_path, frame.to_csv(lineterminator="\n"))
     write_text(md_path, to_markdown(frame, digits=digits))
     return csv_path, md_path
+
+
+def frame_record(frame: pd.DataFrame, columns: list[str] | None = None) -> dict:
+    """{"index": {column: value}} (a tuple index joined with "/"), JSON-ready."""
+    columns = list(frame.columns) if columns is None else columns
+    return json_ready({"/".join(map(str, key)) if isinstance(key, tuple) else str(key):
+                       {c: row[c] for c in columns} for key, row in frame.iterrows()})
+
+
+def json_ready(value: object) -> object:
+    """NaN -> None recursively, numpy scalars -> Python: JSON has no NaN."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

@@ -149,7 +149,8 @@ STATEMENTS = {
                                      for row, v in d.get("rows", {}).items()
                                      if isinstance(v, dict) and "verdict" in v}
     | {"filters that kept nothing": json.dumps(d.get("emptied_by_filter"), sort_keys=True)},
-    "02_chosen.json": lambda d: {f"chosen in {fold}": f"{v.get('strategy')} at N={v.get('n')}"
+    "02_chosen.json": lambda d: {f"chosen in {fold}": f"{v.get('strategy')} at N="
+                                 f"{v['n'] if v.get('n') is None else int(v['n'])}"
                                  for fold, v in d.get("per_fold", {}).items()},
 }
 

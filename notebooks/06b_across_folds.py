@@ -47,7 +47,7 @@ from gansemble_lib.figures import save_figure
 from gansemble_lib.folds import fold_names
 from gansemble_lib.io_utils import write_json
 from gansemble_lib.pipeline import VARIANTS, notebook_inputs, variants
-from gansemble_lib.tables import save_table
+from gansemble_lib.tables import frame_record, save_table
 
 params, paths = notebook_inputs(stage, params, paths)
 info = read_prepared_info(paths.prepared_dir)
@@ -64,10 +64,7 @@ predictions = crossval.load_predictions(paths.folds_dir, folds)
 minority = crossval.minority_classes(paths.folds_dir, folds)
 scores = crossval.fold_scores(predictions, len(classes), minority)
 verdicts = crossval.verdict_table(scores, rope=params.rope, decision=params.decision,
-                                  runs=repeats) if k > 1 else crossval.verdict_table(
-    scores, rope=params.rope, decision=params.decision, runs=1).drop(
-    columns=["p_better", "p_equivalent", "p_worse", "verdict", "t", "p_value", "p_holm"],
-    errors="ignore")
+                                  runs=repeats)
 if k == 1:  # one split: its paired bootstrap interval (seeds and test images) instead
     in_split = json.loads(open(f"{paths.folds_dir}/{folds[0]}/reports/metrics/06_downstream.json",
                                encoding="utf-8").read())["rows"]
@@ -128,7 +125,7 @@ print("filters that kept no image (no row in that fold):", emptied or "none")
 design = {"folds": k, "repeats": repeats, "fold_names": folds, "rope": params.rope,
           "decision": params.decision}
 write_json(f"{paths.metrics_dir}/06_downstream.json", {
-    **design, "rows": crossval.frame_record(verdicts), "row_order": list(verdicts.index),
+    **design, "rows": frame_record(verdicts), "row_order": list(verdicts.index),
     "synthetic_rows": synthetic_rows, "baseline_rows": baseline_rows,
     "conclusion": statement, "baseline": ds.REAL_ONLY, "emptied_by_filter": emptied,
     "classifier": in_fold[folds[0]]["classifier"], "budget": in_fold[folds[0]]["budget"],
@@ -137,13 +134,13 @@ write_json(f"{paths.metrics_dir}/06_downstream.json", {
     "secondary_endpoint": "mean recall of the minority classes (train count below the median)",
     "test_data": "each outer fold's held-out part, read only by that fold's final scoring"})
 write_json(f"{paths.metrics_dir}/02_chosen.json",
-           {**design, "per_fold": crossval.frame_record(choices)})
+           {**design, "per_fold": frame_record(choices)})
 write_json(f"{paths.metrics_dir}/03_generators.json",
-           {**design, "generators": crossval.frame_record(generator_table)})
-write_json(f"{paths.metrics_dir}/04_filter.json", {**design, "kept": crossval.frame_record(kept)})
+           {**design, "generators": frame_record(generator_table)})
+write_json(f"{paths.metrics_dir}/04_filter.json", {**design, "kept": frame_record(kept)})
 write_json(f"{paths.metrics_dir}/05_fidelity.json",
            {**design, "extractor": first["extractor"],
-            "overall": crossval.frame_record(fidelity)})
+            "overall": frame_record(fidelity)})
 counts = verdicts["verdict"].value_counts().to_dict() if "verdict" in verdicts else {}
 progress.summary(
     f"{len(verdicts)} rows over {len(folds)} fold(s); real-only macro-F1 "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import numpy as np
@@ -166,4 +165,10 @@ def test_scores_pool_seeds_within_a_fold_and_minority_recall_uses_that_folds_min
         "y_true": [0, 0, 1, 1] * 2, "y_pred": [0, 0, 1, 0, 0, 0, 1, 1]})
     scores = crossval.fold_scores(predictions, 2, {"f": [1]})
     assert scores.loc[0, crossval.MINORITY_RECALL] == pytest.approx(0.75)  # (0.5 + 1) / 2
-    assert json.dumps(crossval.frame_record(scores.set_index(ROW)))
+
+
+def test_one_split_gets_scores_but_no_verdict():
+    table = crossval.verdict_table(_scores({"x": [0.1]}, BASE[:1]), rope=0.02, decision=0.95,
+                                   runs=1)
+    assert table.loc["x", "diff_mean"] == pytest.approx(0.1)
+    assert "verdict" not in table and "p_better" not in table
