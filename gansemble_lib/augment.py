@@ -22,6 +22,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, map_coordinates
 
 from .errors import DataError
+from .spectral_augment import SPECTRAL_STRATEGIES, SpectralSource, augmented_images, is_spectral
 
 REFERENCE_WIDTH = 1167  # px: width of the paper's images, the unit of its magnitudes
 WHITE = 255
@@ -244,25 +245,68 @@ BASE_STRATEGIES: dict[int, tuple[str, BatchFunction]] = {
 STRATEGIES: dict[int, tuple[int, ...]] = {0: ()} | dict(enumerate(
     (combo for r in range(1, len(BASE_STRATEGIES) + 1)
      for combo in itertools.combinations(BASE_STRATEGIES, r)), start=1))
+# Every strategy number: the paper's image strategies, then the spectral family (16-18).
+ALL_STRATEGIES: tuple[int, ...] = (*STRATEGIES, *SPECTRAL_STRATEGIES)
+
+# What each base strategy does to the *meaning* of a polar spectrum, whose angle is the
+# wavenumber and whose radius is the intensity. Only a strategy that keeps both keeps the label.
+MEANING: dict[int, tuple[bool, str]] = {
+    1: (False, "rolling moves the curve off the centre and flipping mirrors the angle: bands "
+               "land at other wavenumbers"),
+    2: (False, "a quarter turn adds 90 degrees to every angle: every band moves by a quarter "
+               "of the wavenumber range"),
+    3: (False, "a quarter turn moves every band; zooming also rescales intensity"),
+    4: (True, "masking hides small parts of the curve and moves nothing"),
+}
+
+
+def preserves_meaning(strategy: int) -> bool:
+    """Does the strategy keep what a polar spectrum says (bands at their wavenumbers)?"""
+    _check_strategy(strategy)
+    if is_spectral(strategy):
+        return True
+    return all(MEANING[base][0] for base in STRATEGIES[strategy])
+
+
+def meaning_table() -> list[dict]:
+    """One row per base strategy and spectral strategy: label-preserving or not, and why."""
+    rows = [{"strategy": name, "family": "image (the paper)", "keeps the label": MEANING[b][0],
+             "why": MEANING[b][1]} for b, (name, _) in BASE_STRATEGIES.items()]
+    rows += [{"strategy": " + ".join(steps), "family": "spectral (applied before rendering)",
+              "keeps the label": True,
+              "why": "changes a real measurement of the same material shows"}
+             for steps in SPECTRAL_STRATEGIES.values()]
+    return rows
 
 
 def _check_strategy(strategy: int) -> None:
-    if strategy not in STRATEGIES:
+    if strategy not in ALL_STRATEGIES:
         raise DataError(f"unknown augmentation strategy {strategy!r}",
-                        fix=f"use one of {min(STRATEGIES)}..{max(STRATEGIES)}: "
-                            + ", ".join(map(str, STRATEGIES)))
+                        fix=f"use one of {min(ALL_STRATEGIES)}..{max(ALL_STRATEGIES)} (0-15: "
+                            "the paper's image strategies, 16-18: spectral)")
 
 
 def strategy_name(strategy: int) -> str:
     """Readable label, e.g. ``"7: roll+flip + discs+bars mask"`` or ``"0: none"``."""
     _check_strategy(strategy)
+    if is_spectral(strategy):
+        return f"{strategy}: {' + '.join(SPECTRAL_STRATEGIES[strategy])}"
     parts = [BASE_STRATEGIES[base][0] for base in STRATEGIES[strategy]]
     return f"{strategy}: {' + '.join(parts) or 'none'}"
+
+
+def base_count(strategy: int) -> int:
+    """How many base operations a strategy combines (the chooser prefers fewer on ties)."""
+    _check_strategy(strategy)
+    return len(SPECTRAL_STRATEGIES[strategy] if is_spectral(strategy) else STRATEGIES[strategy])
 
 
 def _apply(images: np.ndarray, strategy: int, rng: np.random.Generator) -> np.ndarray:
     _check_images(images)
     _check_strategy(strategy)
+    if is_spectral(strategy):
+        raise DataError(f"strategy {strategy} augments spectra, not images",
+                        fix="use oversample(..., source=SpectralSource.of(subset, info))")
     out = images.copy()  # strategy 0 must still hand back an array of its own
     for base in STRATEGIES[strategy]:
         out = BASE_STRATEGIES[base][1](out, rng)
@@ -276,7 +320,7 @@ def augment(images: np.ndarray, strategy: int, *,
 
 
 def oversample(images: np.ndarray, labels: np.ndarray, *, target: int, strategy: int,
-               seed: int | np.random.SeedSequence,
+               seed: int | np.random.SeedSequence, source: SpectralSource | None = None,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top every class up to ``target`` images with augmented copies of its own images.
 
@@ -284,7 +328,8 @@ def oversample(images: np.ndarray, labels: np.ndarray, *, target: int, strategy:
     replacement; larger classes gain nothing and no real image is ever dropped. Returns
     (images, labels, parent_index): the originals first in their order (parent -1), then
     the copies grouped by class (parent = index of the source image). With strategy 0 the
-    copies are exact duplicates, i.e. plain random oversampling.
+    copies are exact duplicates, i.e. plain random oversampling. The spectral strategies
+    (16-18) augment ``source``'s spectra of the drawn images and render them.
     """
     _check_images(images)
     labels = np.asarray(labels)
@@ -301,6 +346,7 @@ def oversample(images: np.ndarray, labels: np.ndarray, *, target: int, strategy:
         if len(members) < target:
             picks.append(rng.choice(members, size=int(target) - len(members)))
     parents = np.concatenate(picks) if picks else np.empty(0, dtype=np.intp)
-    copies = _apply(images[parents], strategy, rng)
+    copies = (augmented_images(source, labels, parents, strategy, rng) if is_spectral(strategy)
+              else _apply(images[parents], strategy, rng))
     return (np.concatenate([images, copies]), np.concatenate([labels, labels[parents]]),
             np.concatenate([np.full(len(images), -1, dtype=np.intp), parents]))

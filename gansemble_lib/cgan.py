@@ -36,9 +36,16 @@ KIND = "cgan"
 SAMPLE_CHUNK = 256  # images per forward pass when sampling: bounds memory at 128×128×3
 # Settings that do not change the trained weights, left out of the resume fingerprint, and
 # those each architecture does not use (changing them must not restart its training).
-NOT_IN_FINGERPRINT = ("steps", "checkpoint_every", "device", "grid_per_class", "eval_per_class")
-UNUSED = {MPCGAN: ("ema_decay", "diffaugment", "spectrum_points"),
+NOT_IN_FINGERPRINT = ("steps", "modern_steps", "checkpoint_every", "device", "grid_per_class",
+                      "eval_per_class")
+UNUSED = {MPCGAN: ("ema_decay", "diffaugment", "spectrum_points", "diversity_weight"),
           MODERN: ("dropout", "spectrum_points")}
+
+
+def steps_for(architecture: str, params: CganParams) -> int:
+    """The generator updates an architecture trains for: ``modern_steps`` for the modern cGAN,
+    ``steps`` for the others."""
+    return params.modern_steps if architecture == MODERN else params.steps
 
 
 class CganGenerator:
@@ -115,7 +122,8 @@ def train(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
         recipe=MPCGAN_RECIPE if architecture == MPCGAN else HINGE_RECIPE,
         z_dim=params.z_dim, n_classes=len(classes),
         ema=make_ema(generator) if architecture == MODERN else None, ema_decay=params.ema_decay,
-        augment=DiffAugment(params.diffaugment, rng) if architecture == MODERN else None)
+        augment=DiffAugment(params.diffaugment, rng) if architecture == MODERN else None,
+        diversity_weight=params.diversity_weight if architecture == MODERN else 0.0)
     sampler = CganGenerator(setup.sampler(), classes=classes, image_shape=image_shape,
                             z_dim=params.z_dim, device=device)
     settings = {k: v for k, v in as_dict(params).items()
@@ -127,7 +135,7 @@ def train(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
               "params": as_dict(params)}
     targets = torch.tensor(np.asarray(labels), dtype=torch.long, device=device)
     return train_gan(
-        setup, from_uint8(images).to(device), targets, steps=params.steps,
+        setup, from_uint8(images).to(device), targets, steps=steps_for(architecture, params),
         batch_size=params.batch_size,
         checkpoint_every=params.checkpoint_every, model_dir=model_dir, header=header, key=key,
         rng=rng, snapshot=lambda: per_class_grid(sampler, params.grid_per_class),

@@ -8,28 +8,42 @@ branching. Only TRAIN (and, as a reference for the checks, VALIDATION) data are 
 
 from __future__ import annotations
 
+import json
 import resource
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
+from . import gate
+from .augment import oversample
+from .cgan import steps_for
 from .cgan import train as train_image_gan
 from .cgan_models import MODERN, MPCGAN
+from .chooser import SPECTRAL
 from .config import CganParams
 from .constants import CLASS_INDEX, IMAGES_FILE, MANIFEST_FILE, SPECTRA, TRAIN, VAL
 from .dataset import PreparedData
 from .errors import DataError
-from .gan_checks import SPREAD_RATIO, NearestReal, class_mean_agreement
+from .gan_checks import (
+    SPREAD_RATIO,
+    NearestReal,
+    class_mean_agreement,
+    class_mean_predictions,
+    within_class_spread,
+)
 from .gan_training import LOSS_COLUMNS, TrainingRun
+from .neighbours import pixel_features
 from .polar import PolarGeometry
+from .spectral_augment import SpectralSource
 from .spectrum_gan import ARCHITECTURE as SPECTRUM
 from .spectrum_gan import train as train_spectrum_gan
 
 ARCHITECTURES = (MPCGAN, MODERN, SPECTRUM)
-PLAIN, AUGMENTED = "train", "augmented"
-TRAINING_DATA = (PLAIN, AUGMENTED)
+PLAIN, AUGMENTED, SPECTRAL_AUG = "train", "augmented", "spectral"
+TRAINING_DATA = (PLAIN, AUGMENTED, SPECTRAL_AUG)
 
 # Keys of reports/metrics/03_<variant>.json
 VARIANT, ARCHITECTURE, TRAINING_DATA_KEY = "variant", "architecture", "training_data"
@@ -68,6 +82,43 @@ def augmented_set(augmented_dir: str | Path, n_classes: int) -> tuple[np.ndarray
     return images, labels
 
 
+def spectral_set(augmented_dir: str | Path, prepared: PreparedData, *, seed: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The train split topped up with the chooser's best label-preserving spectral candidate
+    (``chosen.json``'s ``spectral`` entry): strategy and N picked on validation data."""
+    path = Path(augmented_dir) / "chosen.json"
+    if not path.is_file():
+        raise DataError("chosen.json is missing", path=path,
+                        fix="run the chooser first: `dvc repro choose`")
+    best = json.loads(path.read_text(encoding="utf-8")).get(SPECTRAL)
+    train = prepared.subset(TRAIN)
+    source = SpectralSource.of(prepared, train)
+    if not best or source is None:
+        raise DataError("the chooser scored no spectral strategy (image data, or 16-18 not in "
+                        "choose.strategies)", path=path,
+                        fix="train this variant on spectra with strategies 16-18 in the chooser")
+    images, labels, _ = oversample(train.images, train.labels, target=best["n"],
+                                   strategy=best["strategy"], source=source,
+                                   seed=np.random.SeedSequence([seed, best["strategy"],
+                                                                best["n"]]))
+    return images, labels
+
+
+def variant_training_set(*, training_data: str, prepared: PreparedData,
+                         augmented_dir: str | Path, params: CganParams
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """The images (and class indices) an image cGAN variant trains on."""
+    train = prepared.subset(TRAIN)
+    if training_data == PLAIN:
+        return train.images, train.labels
+    if training_data == AUGMENTED:
+        return augmented_set(augmented_dir, len(prepared.classes))
+    if training_data == SPECTRAL_AUG:
+        return spectral_set(augmented_dir, prepared, seed=params.seed)
+    raise DataError(f"unknown training data {training_data!r}",
+                    fix=f"use one of: {', '.join(TRAINING_DATA)}")
+
+
 def train_variant(*, architecture: str, training_data: str, prepared: PreparedData,
                   augmented_dir: str | Path, params: CganParams, model_dir: str | Path,
                   progress: bool = True) -> tuple[TrainingRun, int]:
@@ -79,8 +130,8 @@ def train_variant(*, architecture: str, training_data: str, prepared: PreparedDa
                                  info=prepared.info, params=params, model_dir=model_dir,
                                  progress=progress)
         return run, len(train.labels)
-    images, labels = ((train.images, train.labels) if training_data == PLAIN
-                      else augmented_set(augmented_dir, len(prepared.classes)))
+    images, labels = variant_training_set(training_data=training_data, prepared=prepared,
+                                          augmented_dir=augmented_dir, params=params)
     run = train_image_gan(images, labels, prepared.classes, architecture=architecture,
                           params=params, model_dir=model_dir, progress=progress)
     return run, len(labels)
@@ -122,6 +173,52 @@ def checks(samples: np.ndarray, labels: np.ndarray, prepared: PreparedData,
     return result
 
 
+GATE = "gate"
+IMAGE_JUDGE = "LeNet trained on the train split"
+SPECTRAL_JUDGE = "decoded spectrum vs train class means"
+
+
+def gate_record(samples: np.ndarray, sample_labels: np.ndarray, prepared: PreparedData, *,
+                spread_ratio: float, seed: int) -> dict:
+    """The gate (:mod:`gate`) of one generator's samples, judged on held-in data only.
+
+    Spectra: the class whose train mean the decoded sample correlates with best; images: a
+    LeNet trained on the train split. Either way the reference is the share real validation
+    data reach with the same judge.
+    """
+    from .classifiers import predict, to_tensor
+    from .symp_filter import train_domain_classifier
+
+    train, val = prepared.subset(TRAIN), prepared.subset(VAL)
+    n_classes = len(prepared.classes)
+    if prepared.info.get("modality") == SPECTRA:
+        def judge(images: np.ndarray) -> np.ndarray:
+            return class_mean_predictions(images, train.images, train.labels,
+                                          n_classes=n_classes, geometry=geometry(prepared))
+        name = SPECTRAL_JUDGE
+    else:
+        model = train_domain_classifier(train.images, train.labels, n_classes=n_classes,
+                                        seed=seed)
+
+        def judge(images: np.ndarray) -> np.ndarray:
+            return predict(model, to_tensor(images, 32), device=torch.device("cpu"))
+        name = IMAGE_JUDGE
+    reference = float(np.mean(judge(val.images) == val.labels)) if len(val.labels) else 1.0
+    return gate.gate(judge(samples), sample_labels, reference=reference,
+                     spread_ratio=spread_ratio, judge=name, seed=seed)
+
+
+def sample_gate(generator, prepared: PreparedData, *, per_class: int, seed: int) -> dict:
+    """Draw ``per_class`` samples per class and gate them (for generators other than stage 03's
+    cGANs, e.g. the class VAEs)."""
+    samples, labels = evaluation_samples(generator, per_class, seed)
+    train = prepared.subset(TRAIN)
+    size = train.images.shape[-1]
+    spread = within_class_spread(pixel_features(samples, size), labels,
+                                 pixel_features(train.images, size), train.labels)
+    return gate_record(samples, labels, prepared, spread_ratio=spread, seed=seed)
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -130,11 +227,13 @@ def peak_rss_mib() -> float:
 
 def metrics_record(*, variant: str, architecture: str, training_data: str, run: TrainingRun,
                    n_training: int, params: CganParams, generator_parameters: int,
-                   check_results: dict, stage_seconds: float) -> dict:
+                   check_results: dict, stage_seconds: float,
+                   gate_result: dict | None = None) -> dict:
     """Everything reports/metrics/03_<variant>.json holds, rounded for readable diffs."""
     return {
         VARIANT: variant, ARCHITECTURE: architecture, TRAINING_DATA_KEY: training_data,
-        N_TRAINING: n_training, STEPS: params.steps, BATCH_SIZE: params.batch_size,
+        N_TRAINING: n_training, STEPS: steps_for(architecture, params),
+        BATCH_SIZE: params.batch_size,
         N_PARAMETERS: generator_parameters,
         TRAIN_SECONDS: round(run.train_seconds, 2),
         IMAGES_PER_SECOND: round(run.images_per_second, 1),
@@ -143,6 +242,7 @@ def metrics_record(*, variant: str, architecture: str, training_data: str, run: 
             pd.DataFrame(run.log.rows)).items()},
         **{key: None if value is None else {k: round(v, 4) for k, v in value.items()}
            for key, value in check_results.items()},
+        GATE: gate_result,
     }
 
 
@@ -157,6 +257,8 @@ def stage_summary(metrics: dict) -> str:
                      f"(real validation {chemistry['class_mean_match_val']:.2f})")
     if near.get(SPREAD_RATIO) is not None:
         parts.append(f"within-class spread {near[SPREAD_RATIO]:.2f}x real")
+    if metrics.get(GATE):
+        parts.append(f"gate: {metrics[GATE][gate.STATUS]}")
     return "; ".join(parts)
 
 

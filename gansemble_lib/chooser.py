@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .augment import STRATEGIES, oversample, strategy_name
+from .augment import base_count, oversample, preserves_meaning, strategy_name
 from .classifiers import (
     TrainSettings,
     classification_scores,
@@ -28,9 +28,12 @@ from .classifiers import (
 from .config import ChooseParams
 from .constants import MACRO_RECALL, SCORES
 from .progress import bar as progress_bar
+from .spectral_augment import SpectralSource, is_spectral
 
 STRATEGY, NAME, N, REPEAT, SECONDS, STATUS = "strategy", "name", "n", "repeat", "seconds", "status"
 N_BASE = "n_base"
+FAMILY, KEEPS_LABEL = "family", "keeps_label"
+IMAGE, SPECTRAL = "image", "spectral"
 OK = "ok"
 
 
@@ -42,9 +45,11 @@ def candidate_seed(params: ChooseParams, strategy: int, n: int,
 
 def score_candidate(train_x: np.ndarray, train_y: np.ndarray, val: torch.Tensor,
                     val_y: np.ndarray, *, strategy: int, n: int, repeat: int,
-                    params: ChooseParams, n_classes: int, device: torch.device) -> dict:
+                    params: ChooseParams, n_classes: int, device: torch.device,
+                    source: SpectralSource | None = None) -> dict:
     images, labels, _ = oversample(train_x, train_y, target=n, strategy=strategy,
-                                   seed=candidate_seed(params, strategy, n, repeat))
+                                   seed=candidate_seed(params, strategy, n, repeat),
+                                   source=source)
     x = to_tensor(images, params.classifier_size)
     torch.manual_seed(params.seed + repeat)  # same initial weights for every candidate
     model = make_classifier(params.classifier, in_channels=x.shape[1], n_classes=n_classes,
@@ -58,26 +63,31 @@ def score_candidate(train_x: np.ndarray, train_y: np.ndarray, val: torch.Tensor,
 
 
 def run_search(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
-               *, params: ChooseParams, n_classes: int, progress: bool = True) -> pd.DataFrame:
+               *, params: ChooseParams, n_classes: int, progress: bool = True,
+               source: SpectralSource | None = None) -> pd.DataFrame:
     """One row per (strategy, N, repeat) with the validation scores, time and status.
 
-    A candidate that raises is recorded with status ``failed: ...`` and NaN scores rather than
-    stopping the search or disappearing from the table.
+    ``source`` holds the train spectra for the spectral strategies (16-18); without it (image
+    data) those strategies are left out. A candidate that raises is recorded with status
+    ``failed: ...`` and NaN scores rather than stopping the search or disappearing from the
+    table.
     """
     device = resolve_device(params.device)
     val = to_tensor(val_x, params.classifier_size)
-    jobs = [(s, n, r) for s in params.strategies for n in params.n_grid
+    strategies = [s for s in params.strategies if source is not None or not is_spectral(s)]
+    jobs = [(s, n, r) for s in strategies for n in params.n_grid
             for r in range(params.repeats)]
     rows = []
     for strategy, n, repeat in progress_bar(jobs, desc="chooser", unit="run",
                                                disable=not progress):
         started = time.perf_counter()
-        row = {STRATEGY: strategy, NAME: strategy_name(strategy), N_BASE: len(
-            STRATEGIES[strategy]), N: n, REPEAT: repeat}
+        row = {STRATEGY: strategy, NAME: strategy_name(strategy), N_BASE: base_count(strategy),
+               FAMILY: SPECTRAL if is_spectral(strategy) else IMAGE,
+               KEEPS_LABEL: preserves_meaning(strategy), N: n, REPEAT: repeat}
         try:
             row.update(score_candidate(train_x, train_y, val, val_y, strategy=strategy, n=n,
                                        repeat=repeat, params=params, n_classes=n_classes,
-                                       device=device))
+                                       device=device, source=source))
             row[STATUS] = OK
         except Exception as exc:  # noqa: BLE001 - a failed candidate is reported, not fatal
             row.update({metric: np.nan for metric in SCORES})
@@ -90,7 +100,7 @@ def run_search(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and sd over repeats per candidate, plus mean seconds and how many repeats failed."""
-    keys = [STRATEGY, NAME, N_BASE, N]
+    keys = [STRATEGY, NAME, N_BASE, FAMILY, KEEPS_LABEL, N]
     grouped = runs.groupby(keys, sort=True)
     summary = grouped[list(SCORES)].agg(["mean", "std"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
@@ -140,10 +150,13 @@ def certainty_statement(summary: pd.DataFrame, chosen: pd.Series, *, metric: str
 
 
 def augmented_training_set(train_x: np.ndarray, train_y: np.ndarray, train_ids: np.ndarray, *,
-                           strategy: int, n: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
+                           strategy: int, n: int, seed: int,
+                           source: SpectralSource | None = None
+                           ) -> tuple[np.ndarray, pd.DataFrame]:
     """The chosen strategy applied to the whole train split: images + a manifest of origins."""
     images, labels, parents = oversample(train_x, train_y, target=n, strategy=strategy,
-                                         seed=np.random.SeedSequence([seed, strategy, n]))
+                                         seed=np.random.SeedSequence([seed, strategy, n]),
+                                         source=source)
     real = parents < 0  # oversample() keeps the originals first, in order
     source_ids = np.concatenate([train_ids, train_ids[parents[~real]]])
     manifest = pd.DataFrame({
@@ -164,6 +177,21 @@ def save_augmented_set(out_dir, images: np.ndarray, manifest: pd.DataFrame, chos
         write_json(tmp / "chosen.json", chosen)
 
 
+def best_of_family(summary: pd.DataFrame, *, metric: str, family: str = SPECTRAL
+                   ) -> pd.Series | None:
+    """The candidate the same rule picks among one family only (None when it has none)."""
+    members = summary[(summary[FAMILY] == family) & (summary["failed"] == 0)]
+    return None if members.empty else select(members, metric=metric)
+
+
+def family_record(best: pd.Series | None, *, metric: str) -> dict | None:
+    """Strategy, N and validation score of a family's best candidate, for chosen.json."""
+    if best is None:
+        return None
+    return {"strategy": int(best[STRATEGY]), "name": str(best[NAME]), "n": int(best[N]),
+            f"{metric}_mean": float(best[f"{metric}_mean"])}
+
+
 def chosen_record(chosen: pd.Series, summary: pd.DataFrame, params: ChooseParams) -> dict:
     """What was chosen, by which rule, with its scores and how many candidates it beat."""
     metric = params.select_metric
@@ -172,6 +200,8 @@ def chosen_record(chosen: pd.Series, summary: pd.DataFrame, params: ChooseParams
         chosen[f"{m}_{stat}"]) for m in SCORES for stat in ("mean", "std")}
     return {
         "strategy": int(chosen[STRATEGY]), "name": str(chosen[NAME]), "n": int(chosen[N]),
+        "keeps_label": bool(chosen[KEEPS_LABEL]),
+        SPECTRAL: family_record(best_of_family(summary, metric=metric), metric=metric),
         "scores": scores, "select_metric": metric, "tie_tolerance": params.tie_tolerance,
         "rule": f"highest mean {metric} over {params.repeats} repeat(s) on the validation split; "
                 "ties -> higher mean macro recall -> fewer base strategies -> smaller N",

@@ -43,6 +43,24 @@ class LeNet(nn.Module):
         return self.head(self.features(x))
 
 
+class SpectrumCNN(nn.Module):
+    """A small 1-D CNN on spectra (N, 1, points): three conv/pool blocks, global pooling, a
+    linear head. The spectrum classifier a chemist might train instead of an image CNN."""
+
+    def __init__(self, *, n_classes: int, width: int = 16) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = 1
+        for c_out in (width, 2 * width, 4 * width):
+            layers += [nn.Conv1d(c_in, c_out, 7, padding=3), nn.ReLU(), nn.MaxPool1d(2)]
+            c_in = c_out
+        self.features = nn.Sequential(*layers, nn.AdaptiveMaxPool1d(8))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c_in * 8, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
 class _Block(nn.Module):
     def __init__(self, c_in: int, c_out: int, stride: int) -> None:
         super().__init__()

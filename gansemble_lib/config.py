@@ -74,9 +74,11 @@ class ChooseParams:
     seed: int = param(0, "base seed; repeat r trains with seed + r (paired across candidates)")
     repeats: int = param(1, "seeds per candidate (mean and sd are reported; with one, ties are "
                          "broken by the rule)", ge=1)
-    strategies: tuple[int, ...] = param((0, *range(1, 16)), "strategies to score: 0 = none, "
-                                        "1..15 = the paper's combinations (7 = roll + masking)",
-                                        ge=0, le=15)
+    strategies: tuple[int, ...] = param((0, *range(1, 19)), "strategies to score: 0 = none, "
+                                        "1..15 = the paper's image combinations (7 = roll + "
+                                        "masking), 16..18 = label-preserving spectral "
+                                        "augmentation (jitter, within-class mixup, both; "
+                                        "skipped on image data)", ge=0, le=18)
     n_grid: tuple[int, ...] = param((20, 40), "oversampling sizes N: every train class is topped "
                                     "up to N images", ge=1)
     classifier: str = param("lenet", "scoring classifier", choices=("lenet", "resnet"))
@@ -106,15 +108,20 @@ class CganParams:
 
     DIFFAUGMENT_OPS: typing.ClassVar[tuple[str, ...]] = ("color", "translation", "cutout")
     VARIANTS: typing.ClassVar[tuple[str, ...]] = ("mpcgan_noaug", "mpcgan_aug", "modern_aug",
-                                                  "spectrum")
+                                                  "modern_spec", "spectrum")
 
-    variants: tuple[str, ...] = param(("mpcgan_aug", "modern_aug", "spectrum"), "generators "
-                                      "trained in every fold: mpcgan_noaug, mpcgan_aug (the "
-                                      "paper's GANsemble cGAN), modern_aug, spectrum (spectra "
+    variants: tuple[str, ...] = param(("mpcgan_aug", "modern_spec", "spectrum"),
+                                      "generators trained in every fold: mpcgan_noaug, "
+                                      "mpcgan_aug (the paper's GANsemble cGAN), modern_aug (on "
+                                      "the chooser's pick), modern_spec (on label-preserving "
+                                      "spectral augmentation; spectra only), spectrum (spectra "
                                       "only); the class VAEs always train")
     seed: int = param(0, "seed of weights, noise and data order")
-    steps: int = param(300, "generator updates per training run (raising it continues a "
-                       "finished run)", ge=1)
+    steps: int = param(300, "MPcGAN and spectrum GAN: generator updates per training run "
+                       "(raising it continues a finished run)", ge=1)
+    modern_steps: int = param(1200, "modern cGAN: generator updates (it needs more than "
+                              "MPcGAN to learn its classes: benchmarks/bench_modern_cgan.py)",
+                              ge=1)
     batch_size: int = param(16, "mini-batch size (the paper: 128)", ge=2)
     z_dim: int = param(100, "noise dimension (the paper: 100)", ge=1)
     width: int = param(16, "convolution filters (the paper: 128)", ge=4)
@@ -129,6 +136,8 @@ class CganParams:
                              "that is sampled (warmed up as (1+t)/(10+t) early on)", ge=0, lt=1)
     diffaugment: str = param("color,translation,cutout", "modern: DiffAugment operations on real "
                              "and generated images, comma-separated, or none")
+    diversity_weight: float = param(0.0, "modern/spectrum: weight of the mode-seeking term "
+                                    "that penalises one image per label (0 = off)", ge=0)
     spectrum_points: int = param(256, "spectrum GAN: points each spectrum is resampled to "
                                  "(a multiple of 8)", ge=64)
     grid_per_class: int = param(6, "samples per class in the sample grids", ge=1, le=32)
@@ -311,6 +320,9 @@ class EvaluationParams:
                               ge=1)
     workers: int = param(2, "folds run at the same time, one CPU thread each (results do not "
                          "depend on it)", ge=1, le=64)
+    paper_table: bool = param(True, "stage 05b in the first fold: MPcGAN on the paper's five "
+                              "training sets, FID/IS without and with SYMP-Filter, in the "
+                              "paper's layout")
 
 
 SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams,

@@ -176,14 +176,24 @@ def pooled_recall(predictions: pd.DataFrame, classes: tuple[str, ...]) -> pd.Dat
 
 
 def conclusion(table: pd.DataFrame, *, synthetic_rows: list[str], baseline_rows: list[str],
-               rope: float, folds: int, repeats: int, decision: float) -> str:
-    """Plain sentences from the verdicts: what helped, what was equivalent, what hurt."""
+               rope: float, folds: int, repeats: int, decision: float,
+               failed_rows: dict[str, str] | None = None) -> str:
+    """Plain sentences from the verdicts: what helped, what was equivalent, what hurt.
+
+    ``failed_rows`` ({row: why}) are rows whose generator failed the gate: they are listed on
+    their own, so a verdict about a failed generator is never read as one about synthetic data.
+    """
+    failed_rows = failed_rows or {}
     design = (f"{folds}-fold cross-validation x {repeats} repeat(s), ROPE +-{rope} macro-F1, "
               f"verdict at posterior probability >= {decision}")
     if "verdict" not in table:
         return f"Only one split ({design}): no verdicts; see the in-split bootstrap table."
     parts = [f"Across the outer folds ({design}):"]
-    for group, names in (("synthetic-data rows", synthetic_rows),
+    working = [r for r in synthetic_rows if r not in failed_rows]
+    failed = [r for r in synthetic_rows if r in failed_rows]
+    for group, names in (("synthetic-data rows whose generator passed the gate", working),
+                         ("rows whose generator FAILED the gate (they measure a failed "
+                          "generator, not synthetic data)", failed),
                          ("rows without a generator", baseline_rows)):
         present = table.loc[[r for r in names if r in table.index]]
         if present.empty:
@@ -251,6 +261,96 @@ def generator_checks(folds_dir: str | Path, folds: list[str], variants: list[str
     return table
 
 
+def _gate_record(folds_dir: str | Path, fold: str, generator: str) -> dict | None:
+    name = "03b_vae.json" if generator == "vae" else f"03_{generator}.json"
+    return (_fold_json(folds_dir, fold, name) or {}).get("gate")
+
+
+def gate_table(folds_dir: str | Path, folds: list[str], generators: list[str]) -> pd.DataFrame:
+    """The gate of every generator across folds: validity, its label-shuffled null, real data's
+    level, diversity (mean and sd), how many folds it passed, and one status.
+
+    The status is ``passed`` only when the generator passed in every fold; otherwise the
+    failure seen most often, with the count of failing folds.
+    """
+    from . import gate
+
+    lines = []
+    for generator in generators:
+        records = [r for r in (_gate_record(folds_dir, f, generator) for f in folds) if r]
+        if not records:
+            continue
+        frame = pd.DataFrame(records)
+        failed = frame[frame[gate.STATUS] != gate.PASSED]
+        status = gate.PASSED if failed.empty else (
+            f"{failed[gate.STATUS].mode().iloc[0]} ({len(failed)} of {len(frame)} folds)")
+        line = {"generator": generator}
+        for column in (gate.VALIDITY, gate.NULL, gate.REFERENCE, gate.DIVERSITY):
+            line[f"{column}_mean"] = frame[column].mean()
+            line[f"{column}_sd"] = frame[column].std() if len(frame) > 1 else np.nan
+        line.update(folds_passed=int(len(frame) - len(failed)), folds_gated=int(len(frame)),
+                    status=status, judge=frame[gate.JUDGE].iloc[0])
+        lines.append(line)
+    if not lines:
+        return pd.DataFrame(columns=["status"]).rename_axis("generator")
+    return pd.DataFrame(lines).set_index("generator")
+
+
+def generator_of_row(row: str, generators: list[str], *, tstr_source: str = "",
+                     combo_source: str = "") -> str | None:
+    """Which generator's samples a downstream row uses (None: none)."""
+    for name in sorted(generators, key=len, reverse=True):  # modern_spec before modern
+        if row.startswith(f"{name} ") or f"+ {name} (" in row or f"+ {name} +" in row \
+                or (row.startswith("TSTR: ") and row[6:].startswith(f"{name} ")):
+            return name
+    return None
+
+
+def failed_generators(gates: pd.DataFrame) -> dict[str, str]:
+    """{generator: status} for every generator that did not pass the gate in every fold."""
+    from . import gate
+
+    if gates.empty:
+        return {}
+    return {g: s for g, s in gates["status"].items() if s != gate.PASSED}
+
+
+def family_verdicts(scores: pd.DataFrame, families: dict[str, list[str]], *, rope: float,
+                    decision: float, runs: int) -> pd.DataFrame:
+    """Verdicts of each spectrum classifier with synthetic spectra against the same classifier
+    on real spectra only (not against the image CNN): one block per classifier."""
+    blocks = []
+    for base, rows in families.items():
+        if not rows or base not in set(scores[ROW]):
+            continue
+        part = scores[scores[ROW].isin([base, *rows])]
+        table = verdict_table(part, rope=rope, decision=decision, runs=runs, baseline=base)
+        blocks.append(table.assign(classifier=base))
+    return pd.concat(blocks) if blocks else pd.DataFrame()
+
+
+def family_statement(table: pd.DataFrame, *, failed_rows: dict[str, str]) -> str:
+    """Plain words per spectrum classifier: its real-only score and its verdicts with
+    synthetic spectra (rows of failed generators named as such)."""
+    if table.empty:
+        return "No spectrum classifier rows (the data are images, or no synthetic set)."
+    parts = []
+    for base, block in table.groupby("classifier", sort=False):
+        real = block.loc[base, "macro_f1_mean"]
+        others = block.drop(index=base)
+        if "verdict" not in others:
+            listing = "; ".join(f"{r}: {d:+.3f}" for r, d in others["diff_mean"].items())
+        else:
+            def named(row: str) -> str:
+                return f"{row} [generator failed the gate]" if row in failed_rows else row
+            listing = "; ".join(
+                f"{v}: " + ", ".join(named(r) for r in others.index[others["verdict"] == v])
+                for v in (BETTER, EQUIVALENT, WORSE, UNDECIDED, MISSING)
+                if (others["verdict"] == v).any())
+        parts.append(f"{base}: {real:.3f} on real spectra; with synthetic spectra - {listing}.")
+    return " ".join(parts)
+
+
 def filter_kept(folds_dir: str | Path, folds: list[str]) -> pd.DataFrame:
     """Images each filter kept per source, per fold (stage 04)."""
     kept = {fold: (_fold_json(folds_dir, fold, "04_filter.json") or {}).get("kept", {})
@@ -286,10 +386,11 @@ def row_groups(rows: list[str], generators: list[str]) -> tuple[list[str], list[
 
     The chemist's reference rows (another classifier on the spectra) are in neither group.
     """
-    from .downstream import LOGREG_ROW, NN_ROW
+    from .downstream import CNN_ROW, LOGREG_ROW, NN_ROW
 
+    references = (REAL_ONLY, LOGREG_ROW, NN_ROW, CNN_ROW)
     synthetic = [r for r in rows if r.startswith("TSTR") or
                  any(r.startswith(f"{g} ") for g in generators)]
-    baselines = [r for r in rows if r not in synthetic and r not in (REAL_ONLY, LOGREG_ROW,
-                                                                    NN_ROW)]
+    baselines = [r for r in rows if r not in synthetic and r not in references
+                 and not any(r.startswith(f"{c} + ") for c in references)]
     return synthetic, baselines

@@ -28,6 +28,7 @@ from .classifiers import (
 )
 from .constants import ACCURACY, BALANCED_ACCURACY, MACRO_F1
 from .progress import bar as progress_bar
+from .spectral_augment import SpectralSource
 
 REAL_ONLY = "real only"
 ROW, SEED, Y_TRUE, Y_PRED, SAMPLE = "row", "seed", "y_true", "y_pred", "test_index"
@@ -59,6 +60,7 @@ NN_ROW = "correlation 1-NN (spectra)"
 # One name whatever the chooser picked, so that the row pairs across folds (each fold's chooser
 # may pick another strategy; stage 02's record in each fold says which).
 AUGMENTATION_ROW = "ordinary augmentation (the chooser's pick)"
+SPECTRAL_AUG_ROW = "spectral augmentation (the chooser's best of 16-18)"
 
 
 def set_row_name(source: str, filter_name: str) -> str:
@@ -78,6 +80,9 @@ def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train
             Row("random oversampling", augment_strategy=0, augment_target=largest),
             Row(AUGMENTATION_ROW, augment_strategy=int(chosen["strategy"]),
                 augment_target=int(chosen["n"]))]
+    if chosen.get("spectral"):  # the best label-preserving candidate, whatever won overall
+        rows.append(Row(SPECTRAL_AUG_ROW, augment_strategy=int(chosen["spectral"]["strategy"]),
+                        augment_target=int(chosen["spectral"]["n"])))
     if ("smote", "none") in sets:
         rows.append(Row(SMOTE_ROW, *sets[("smote", "none")]))
     synthetic = []
@@ -103,9 +108,11 @@ def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train
     return rows, synthetic
 
 
-def spectra_only_rows(filters: tuple[str, ...] = ("none", "symp")) -> list[str]:
-    """Rows that need spectra: SMOTE, the spectrum GAN's sets, the chemist's reference."""
-    return [SMOTE_ROW, *(set_row_name("spectrum", f) for f in filters), LOGREG_ROW, NN_ROW]
+def spectra_only_rows(filters: tuple[str, ...] = ("none", "symp", "strong")) -> list[str]:
+    """Rows that need spectra: SMOTE, the spectrum GAN's and modern_spec's sets, the spectrum
+    classifiers' real-only rows (their synthetic rows exist only for spectra anyway)."""
+    return [SMOTE_ROW, *(set_row_name(g, f) for g in ("spectrum", "modern_spec")
+                         for f in filters), LOGREG_ROW, CNN_ROW, NN_ROW]
 
 
 def empty_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]) -> list[str]:
@@ -121,14 +128,15 @@ def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def training_data(row: Row, images: np.ndarray, labels: np.ndarray, *, seed: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def training_data(row: Row, images: np.ndarray, labels: np.ndarray, *, seed: int,
+                  source: SpectralSource | None = None) -> tuple[np.ndarray, np.ndarray]:
     parts_x, parts_y = [], []
     if row.real:
         x, y = images, labels
         if row.augment_strategy is not None:
             x, y, _ = oversample(x, y, target=row.augment_target, strategy=row.augment_strategy,
-                                 seed=np.random.SeedSequence([seed, row.augment_strategy]))
+                                 seed=np.random.SeedSequence([seed, row.augment_strategy]),
+                                 source=source)
         parts_x.append(x)
         parts_y.append(y)
     if row.extra_images is not None and len(row.extra_images):
@@ -142,15 +150,18 @@ def training_data(row: Row, images: np.ndarray, labels: np.ndarray, *, seed: int
 def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
              test_y: np.ndarray, *, seeds: list[int], classifier: str, size: int,
              settings: TrainSettings, n_classes: int, device: torch.device,
-             weights_path: str | None = None, progress: bool = True) -> pd.DataFrame:
-    """Predictions of every (row, seed) on the test split, one line per test image."""
+             weights_path: str | None = None, progress: bool = True,
+             source: SpectralSource | None = None) -> pd.DataFrame:
+    """Predictions of every (row, seed) on the test split, one line per test image.
+
+    ``source`` (the train spectra) serves rows that use a spectral augmentation strategy."""
     test = to_tensor(test_x, size)
     frames = []
     jobs = [(row, seed) for row in rows for seed in seeds]
     for row, seed in progress_bar(jobs, desc="downstream", unit="run",
                                      disable=not progress):
         started = time.perf_counter()
-        x, y = training_data(row, train_x, train_y, seed=seed)
+        x, y = training_data(row, train_x, train_y, seed=seed, source=source)
         tensor = to_tensor(x, size)
         torch.manual_seed(seed)  # same initial weights for every row of a seed: paired runs
         model = make_classifier(classifier, in_channels=tensor.shape[1], n_classes=n_classes,
@@ -165,22 +176,114 @@ def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: 
     return pd.concat(frames, ignore_index=True)
 
 
-def chemist_reference(train_spectra: np.ndarray, train_y: np.ndarray, test_spectra: np.ndarray,
-                      test_y: np.ndarray, *, seeds: list[int]) -> pd.DataFrame:
-    """Spectra-only baselines a chemist would use: logistic regression and correlation 1-NN.
+CNN_ROW = "1-D CNN (spectra)"
+SPECTRUM_CLASSIFIERS = (LOGREG_ROW, CNN_ROW)  # each trained on real spectra, then + synthetic
+CNN_POINTS = 256  # the 1-D CNN sees spectra resampled to this many points
 
-    Both are deterministic, so every seed repeats the same predictions; they are listed per
-    seed only so that they pair with the image rows in the bootstrap.
+
+def unit_spectra(spectra: np.ndarray) -> np.ndarray:
+    """Each spectrum min-max scaled to [0, 1], as the polar rendering sees it."""
+    x = np.asarray(spectra, dtype=np.float64)
+    low = x.min(axis=1, keepdims=True)
+    span = x.max(axis=1, keepdims=True) - low
+    return (x - low) / np.where(span > 0, span, 1.0)
+
+
+def spectrum_extra_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+                        native: dict[tuple[str, str], np.ndarray], *, geometry, points: int,
+                        combo_source: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Synthetic spectra for the spectrum classifiers, by name.
+
+    A source's own spectra where it has them (SMOTE, the spectrum GAN: "native"), else its
+    images read back to spectra (:func:`polar.decode`: "decoded"). Every generator's unfiltered
+    set, and the GANsemble set (``combo_source``); ordinary augmentation is an image operation
+    and is left out. Images without any ink decode to nothing and are dropped (counted in the
+    notebook's output).
     """
-    logreg = LogisticRegression(max_iter=2000).fit(train_spectra, train_y)
+    from .polar import decode, resample_to
+
+    out = {}
+    for (source, filter_name), (images, labels) in sets.items():
+        key = f"{source}__{filter_name}"
+        if source == "augmentation" or not len(images) or (
+                filter_name != "none" and key != combo_source):
+            continue
+        if (source, filter_name) in native:
+            spectra, how = resample_to(native[(source, filter_name)], points), "native"
+        else:
+            spectra, how = decode(images, geometry=geometry, points=points), "decoded"
+        name = "SMOTE spectra" if source == "smote" else f"{set_row_name(source, filter_name)}" \
+            f", {how}"
+        keep = ~np.isnan(spectra).any(axis=1)
+        out[name] = (unit_spectra(spectra[keep]), np.asarray(labels)[keep])
+    return out
+
+
+def spectrum_row_name(classifier: str, extra: str | None) -> str:
+    return classifier if extra is None else f"{classifier} + {extra}"
+
+
+def _cnn_predictions(x: np.ndarray, y: np.ndarray, test: np.ndarray, *, seed: int,
+                     settings: TrainSettings, n_classes: int, device: torch.device) -> np.ndarray:
+    from .classifiers import SpectrumCNN
+    from .polar import resample_to
+
+    def tensor(a: np.ndarray) -> torch.Tensor:
+        return torch.tensor(resample_to(a, CNN_POINTS)[:, None], dtype=torch.float32)
+
+    torch.manual_seed(seed)
+    model = train_classifier(SpectrumCNN(n_classes=n_classes), tensor(x), y, settings=settings,
+                             seed=seed, device=device)
+    return predict(model, tensor(test), device=device)
+
+
+def spectrum_classifier_rows(train_spectra: np.ndarray, train_y: np.ndarray,
+                             test_spectra: np.ndarray, test_y: np.ndarray, *, seeds: list[int],
+                             extra: dict[str, tuple[np.ndarray, np.ndarray]],
+                             settings: TrainSettings, n_classes: int, device: torch.device,
+                             progress: bool = True) -> pd.DataFrame:
+    """The classifiers a chemist would use on the spectra, on real data and on real + each
+    synthetic set of ``extra``: logistic regression, a small 1-D CNN (same step budget as the
+    image rows), and correlation 1-NN (real only).
+
+    Logistic regression and 1-NN are deterministic: every seed repeats the same predictions,
+    listed per seed only so that they pair with the other rows.
+    """
+    real_x, test_x = unit_spectra(train_spectra), unit_spectra(test_spectra)
+    frames = []
+
+    def add(name: str, seed: int, pred: np.ndarray, n_train: int, seconds: float) -> None:
+        frames.append(pd.DataFrame({ROW: name, SEED: seed, SAMPLE: np.arange(len(test_y)),
+                                    Y_TRUE: test_y, Y_PRED: pred, "seconds": seconds,
+                                    "n_train": n_train}))
+
+    jobs = [(None, real_x, train_y), *((name, np.concatenate([real_x, x]),
+                                        np.concatenate([train_y, y]))
+                                       for name, (x, y) in extra.items())]
+    for name, x, y in progress_bar(jobs, desc="spectrum classifiers", unit="set",
+                                   disable=not progress):
+        started = time.perf_counter()
+        logreg = LogisticRegression(max_iter=2000).fit(x, y).predict(test_x)
+        seconds = time.perf_counter() - started
+        for seed in seeds:
+            add(spectrum_row_name(LOGREG_ROW, name), seed, logreg, len(y), seconds)
+        for seed in seeds:
+            started = time.perf_counter()
+            pred = _cnn_predictions(x, y, test_x, seed=seed, settings=settings,
+                                    n_classes=n_classes, device=device)
+            add(spectrum_row_name(CNN_ROW, name), seed, pred, len(y),
+                time.perf_counter() - started)
     centred = lambda a: (a - a.mean(1, keepdims=True)) / (a.std(1, keepdims=True) + 1e-12)  # noqa: E731
-    corr = centred(test_spectra) @ centred(train_spectra).T / train_spectra.shape[1]
-    predictions = {LOGREG_ROW: logreg.predict(test_spectra), NN_ROW: train_y[corr.argmax(1)]}
-    return pd.concat([pd.DataFrame({ROW: name, SEED: seed, SAMPLE: np.arange(len(test_y)),
-                                    Y_TRUE: test_y, Y_PRED: pred, "seconds": 0.0,
-                                    "n_train": len(train_y)})
-                      for name, pred in predictions.items() for seed in seeds],
-                     ignore_index=True)
+    corr = centred(test_x) @ centred(real_x).T / real_x.shape[1]
+    for seed in seeds:
+        add(NN_ROW, seed, train_y[corr.argmax(1)], len(train_y), 0.0)
+    return pd.concat(frames, ignore_index=True)
+
+
+def spectrum_family_rows(rows: list[str]) -> dict[str, list[str]]:
+    """{spectrum classifier's real-only row: its rows with synthetic spectra}."""
+    return {base: [r for r in rows if r.startswith(f"{base} + ")]
+            for base in SPECTRUM_CLASSIFIERS}
 
 
 def save_predictions(predictions: pd.DataFrame, sample_ids: np.ndarray, path: str) -> None:

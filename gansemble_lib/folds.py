@@ -102,7 +102,7 @@ def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "pa
              ) -> list[str]:
     """Every per-fold stage (or those in ``only``) for one fold, in order; their summaries."""
     from .dataset import read_prepared_info
-    from .pipeline import fold_stages
+    from .pipeline import fold_stages, split_stage_name
     from .runner import run_notebook
 
     modality = read_prepared_info(PREPARED)["modality"]
@@ -112,8 +112,10 @@ def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "pa
         raise DataError(f"not a per-fold stage: {', '.join(unknown)}",
                         fix=f"use one of: {', '.join(stages)}")
     write_fold_view(fold)
+    first = fold_names()[0]
     return [run_notebook(name, params_file=params_file, fold=fold)
-            for name in stages if not only or name in only]
+            for name in stages if (not only or name in only)
+            and (fold == first or not split_stage_name(name)[0].first_fold_only)]
 
 
 # Kernel log lines that say nothing to a reader (a kernel logs the interrupt that its shutdown
@@ -126,9 +128,10 @@ def schedule(folds: list[str], stages: list[str]) -> list[tuple[str, str, list[s
     a free worker takes the earliest ready task, so folds finish one after another while
     independent stages (the generators, the VAEs; fidelity beside downstream) fill both cores.
     """
-    from .pipeline import fold_stage_needs
+    from .pipeline import fold_stage_needs, split_stage_name
 
-    return [(fold, name, fold_stage_needs(name, stages)) for fold in folds for name in stages]
+    return [(fold, name, fold_stage_needs(name, stages)) for fold in folds for name in stages
+            if fold == folds[0] or not split_stage_name(name)[0].first_fold_only]
 
 
 DONE_MARK = "fold-task-done:"

@@ -127,6 +127,19 @@ def class_means(spectra: np.ndarray, labels: np.ndarray, n_classes: int) -> np.n
     return out
 
 
+def class_mean_predictions(images: np.ndarray, train_images: np.ndarray,
+                           train_labels: np.ndarray, *, n_classes: int,
+                           geometry: PolarGeometry) -> np.ndarray:
+    """Each image's class by its decoded spectrum: the train class mean it correlates with best
+    (-1 when it correlates positively with none, e.g. an image without ink)."""
+    means = class_means(decode(train_images, geometry=geometry), train_labels, n_classes)
+    present = ~np.isnan(means).any(axis=1)  # a class absent from train cannot be matched
+    if not len(images):
+        return np.zeros(0, dtype=np.int64)
+    best, _ = best_matches(decode(images, geometry=geometry), means[present])
+    return np.where(best >= 0, np.flatnonzero(present)[np.maximum(best, 0)], -1)
+
+
 def class_mean_agreement(images: np.ndarray, labels: np.ndarray, train_images: np.ndarray,
                          train_labels: np.ndarray, *, n_classes: int, geometry: PolarGeometry,
                          val_images: np.ndarray | None = None,

@@ -75,6 +75,7 @@ class GanSetup:
     ema: nn.Module | None = None
     ema_decay: float = 0.999
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None
+    diversity_weight: float = 0.0  # hinge recipe: weight of the mode-seeking term (0 = off)
 
     def sampler(self) -> nn.Module:
         """The network to sample from: the EMA copy when there is one."""
@@ -184,6 +185,19 @@ def mpcgan_step(setup: GanSetup, data: torch.Tensor, labels: torch.Tensor, batch
             D_FAKE: torch.sigmoid(out_fake).mean().item()}
 
 
+def mode_seeking_penalty(generated: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Mode-seeking term (Mao et al., CVPR 2019): small when two noise vectors of the same
+    label give different images, large when they give the same one (collapse).
+
+    The batch's first and second halves are paired (same labels, different noise).
+    """
+    half = len(z) // 2
+    pixels = tuple(range(1, generated.dim()))
+    images = (generated[:half] - generated[half:2 * half]).abs().mean(dim=pixels)
+    noise = (z[:half] - z[half:2 * half]).abs().mean(dim=1)
+    return 1.0 / ((images / noise).mean() + 1e-5)
+
+
 def hinge_step(setup: GanSetup, data: torch.Tensor, labels: torch.Tensor, batch_size: int,
                rng: torch.Generator, step: int) -> dict[str, float]:
     g, d, device = setup.generator, setup.discriminator, data.device
@@ -197,7 +211,13 @@ def hinge_step(setup: GanSetup, data: torch.Tensor, labels: torch.Tensor, batch_
     _update(setup.opt_d, d_loss)
     _requires_grad(d, False)
     y_gen = _fake_labels(setup, labels, batch_size, rng)
-    g_loss = -d(augment(g(_noise(setup.z_dim, batch_size, rng, device), y_gen)), y_gen).mean()
+    if setup.diversity_weight > 0:  # pairs of noise vectors per label: the halves share labels
+        y_gen = torch.cat([y_gen[: batch_size // 2]] * 2)[:batch_size]
+    z = _noise(setup.z_dim, batch_size, rng, device)
+    generated = g(z, y_gen)
+    g_loss = -d(augment(generated), y_gen).mean()
+    if setup.diversity_weight > 0:
+        g_loss = g_loss + setup.diversity_weight * mode_seeking_penalty(generated, z)
     _update(setup.opt_g, g_loss)
     _requires_grad(d, True)
     if setup.ema is not None:

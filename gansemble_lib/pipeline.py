@@ -51,7 +51,8 @@ class Variant:
     """One conditional generator trained by stage 03."""
 
     architecture: str
-    training_data: str  # "train" (the train split) or "augmented" (the chooser's set)
+    training_data: str  # "train" (the train split), "augmented" (the chooser's set) or
+    # "spectral" (the train split with the chooser's best label-preserving spectral strategy)
     data: str  # the file or folder it trains on, a DVC dep
     modalities: tuple[str, ...] = MODALITIES
 
@@ -60,6 +61,8 @@ VARIANTS: dict[str, Variant] = {
     "mpcgan_noaug": Variant("mpcgan", "train", "data/prepared/images.npy"),
     "mpcgan_aug": Variant("mpcgan", "augmented", "data/augmented"),
     "modern_aug": Variant("modern", "augmented", "data/augmented"),
+    # the modern cGAN on label-preserving spectral augmentation (the chooser's best of 16-18)
+    "modern_spec": Variant("modern", "spectral", "data/augmented", (SPECTRA,)),
     "spectrum": Variant("spectrum", "train", "data/prepared/spectra.npz", (SPECTRA,)),
 }
 VAE_CHECKPOINT = "models/vae/vae.pt"
@@ -111,6 +114,8 @@ class Stage:
     per_fold: bool = False  # runs once inside every outer fold, by the `folds` stage
     spectra_outs: tuple[str, ...] = ()  # outputs that exist only for spectra
     images_outs: tuple[str, ...] = ()  # outputs that exist only for images
+    first_fold_only: bool = False  # per_fold, but run in the first outer fold only
+    switch: str | None = None  # a bool parameter (section.key) that turns the stage on
 
     def outputs(self, modality: str) -> tuple[str, ...]:
         extra = self.spectra_outs if modality == SPECTRA else self.images_outs
@@ -136,8 +141,9 @@ STAGES: tuple[Stage, ...] = (
           images_outs=("reports/figures/01_mean_images.png",),
           metrics=("reports/metrics/01_explore.json",),
           html="reports/html/01_explore_imbalance.html"),
-    Stage("choose", "02 score 16 augmentation strategies x N on the validation split, pick one "
-          "by rule", "choose", notebook="02_choose_augmentation", per_fold=True,
+    Stage("choose", "02 score 19 augmentation strategies (16 image, 3 spectral) x N on the "
+          "validation split, pick one by rule", "choose", notebook="02_choose_augmentation",
+          per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "figures_dir": "reports/figures", "tables_dir": "reports/tables",
                  "chosen_path": "reports/metrics/02_chosen.json"},
@@ -146,7 +152,8 @@ STAGES: tuple[Stage, ...] = (
                 "reports/figures/02_chooser_heatmap.png", "reports/figures/02_chooser_bars.png",
                 "reports/figures/02_augmented_examples.png", "reports/tables/02_chooser_runs.csv",
                 "reports/tables/02_chooser_runs.md", "reports/tables/02_chooser_scores.csv",
-                "reports/tables/02_chooser_scores.md"),
+                "reports/tables/02_chooser_scores.md", "reports/tables/02_strategy_meaning.csv",
+                "reports/tables/02_strategy_meaning.md"),
           metrics=("reports/metrics/02_chosen.json",)),
     Stage("train_cgan", "03 train one conditional generator variant, with resume, curves and "
           "sample grids", "cgan", notebook="03_train_cgan", per_variant=True, per_fold=True,
@@ -201,6 +208,22 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/05_chemical_validity.csv", "reports/tables/05_chemical_validity.md",
                 "reports/tables/05_memorisation.csv", "reports/tables/05_memorisation.md"),
           metrics=("reports/metrics/05_fidelity.json",)),
+    Stage("paper_table", "05b the paper's baseline table: MPcGAN on the data as given, random "
+          "resampling and the chooser's top 3 strategies; FID/IS without and with SYMP-Filter, "
+          "each generator's gate beside it", "cgan", notebook="05b_paper_table", per_fold=True,
+          first_fold_only=True, switch="evaluation.paper_table",
+          paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
+                 "tables_dir": "reports/tables", "models_dir": "models/paper_table",
+                 "domain_extractor_path": "models/fidelity/domain_extractor.pt",
+                 "metrics_path": "reports/metrics/05b_paper_table.json"},
+          deps=("data/prepared", "data/augmented", "models/fidelity/domain_extractor.pt"),
+          borrows=("symp_filter.pool_size", "symp_filter.keep", "symp_filter.region",
+                   "symp_filter.corner_fraction", "symp_filter.direction",
+                   "fidelity.paper_repeats", "fidelity.isc_splits", "fidelity.kid_subsets",
+                   "fidelity.prc_neighborhood", "fidelity.inception_weights",
+                   "fidelity.network", "choose.select_metric"),
+          outs=("reports/tables/05b_paper_table.csv", "reports/tables/05b_paper_table.md"),
+          metrics=("reports/metrics/05b_paper_table.json",)),
     Stage("downstream", "06 classifiers on real + each augmentation, tested on the fold's "
           "real test part, paired bootstrap", "downstream", notebook="06_downstream",
           per_fold=True,
@@ -228,12 +251,16 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/04_filter_folds.csv", "reports/tables/04_filter_folds.md",
                 "reports/tables/05_fidelity_folds.csv", "reports/tables/05_fidelity_folds.md",
                 "reports/tables/06_verdicts.csv", "reports/tables/06_verdicts.md",
+                "reports/tables/03_gate.csv", "reports/tables/03_gate.md",
+                "reports/tables/05b_paper_table.csv", "reports/tables/05b_paper_table.md",
                 "reports/tables/06_per_class_recall.csv", "reports/tables/06_per_class_recall.md",
                 "reports/figures/06_forest.png", "reports/figures/06_recall.png",
                 "reports/figures/06_confusion.png"),
+          spectra_outs=("reports/tables/06_spectrum_classifiers.csv",
+                        "reports/tables/06_spectrum_classifiers.md"),
           metrics=("reports/metrics/02_chosen.json", "reports/metrics/03_generators.json",
                    "reports/metrics/04_filter.json", "reports/metrics/05_fidelity.json",
-                   "reports/metrics/06_downstream.json"),
+                   "reports/metrics/05b_paper_table.json", "reports/metrics/06_downstream.json"),
           html="reports/html/06b_across_folds.html"),
     Stage("report", "07 assemble tables and figures into one notebook and HTML, with a colophon",
           None, notebook="07_report",
@@ -313,7 +340,8 @@ def _in_git(path: str) -> str | dict[str, dict[str, bool]]:
 
 
 def _params_entries(stage: Stage) -> list[str]:
-    return [*([stage.section] if stage.section else []), *stage.borrows]
+    return [*([stage.section] if stage.section else []), *stage.borrows,
+            *([stage.switch] if stage.switch else [])]
 
 
 def _stage_entry(stage: Stage, modality: str) -> dict[str, Any]:
@@ -343,11 +371,21 @@ HEADER = """\
 """
 
 
-def fold_stages(modality: str, params_file: str | Path = "params.yaml") -> list[str]:
-    """The stages run inside each fold, in order, variants spelled out (``train_cgan@x``)."""
+def switched_on(stage: Stage, params_file: str | Path | None = "params.yaml") -> bool:
+    """False when the stage's switch parameter turns it off (every stage is on when
+    ``params_file`` is None)."""
+    if stage.switch is None or params_file is None:
+        return True
+    section, key = stage.switch.split(".")
+    return bool(getattr(load_params(params_file, section), key))
+
+
+def fold_stages(modality: str, params_file: str | Path | None = "params.yaml") -> list[str]:
+    """The stages run inside each fold, in order, variants spelled out (``train_cgan@x``);
+    stages switched off in ``params_file`` are left out."""
     names = []
     for stage in STAGES:
-        if stage.per_fold:
+        if stage.per_fold and switched_on(stage, params_file):
             names += ([f"{stage.name}@{v}" for v in variants(modality, params_file)]
                       if stage.per_variant else [stage.name])
     return names
@@ -359,9 +397,11 @@ def fold_stage_needs(name: str, stages: list[str]) -> list[str]:
     if stage.name == "choose" or stage.name == "train_vae":
         return []
     if stage.per_variant:
-        return ["choose"] if VARIANTS[variant].training_data == "augmented" else []
+        return ["choose"] if VARIANTS[variant].training_data in ("augmented", "spectral") else []
     if stage.name == "symp_filter":  # pools of every generator, plus the augmented set
         return [s for s in stages if s.startswith(("choose", "train_"))]
+    if stage.name == "paper_table":  # the chooser's ranking and stage 05's extractor
+        return ["choose", "fidelity"]
     return ["symp_filter"]  # fidelity and downstream read the filtered sets
 
 

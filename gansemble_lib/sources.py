@@ -99,12 +99,15 @@ class SmoteSource:
         size = self.prepare_params.image_size
         return (self.prepare_params.channels, size, size)
 
+    def generate_spectra(self, class_index: int, n: int, seed: int) -> np.ndarray:
+        """``n`` new spectra of the class (on the prepared axis), before rendering."""
+        return smote_spectra(self.spectra, self.labels, class_index, n,
+                             k_neighbors=self.k_neighbors, seed=seed)
+
     def generate(self, class_index: int, n: int, seed: int) -> np.ndarray:
         from .polar import render_spectra
 
-        new = smote_spectra(self.spectra, self.labels, class_index, n,
-                            k_neighbors=self.k_neighbors, seed=seed)
-        return render_spectra(new, self.prepare_params)
+        return render_spectra(self.generate_spectra(class_index, n, seed), self.prepare_params)
 
 
 def load_sources(generators: dict[str, str | Path], data: PreparedData, *,

@@ -157,7 +157,8 @@ def train(spectra: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *, 
         opt_g=torch.optim.Adam(generator.parameters(), lr=params.lr_g, betas=betas),
         opt_d=torch.optim.Adam(discriminator.parameters(), lr=params.lr_d, betas=betas),
         recipe=HINGE_RECIPE, z_dim=params.z_dim, n_classes=len(classes),
-        ema=make_ema(generator), ema_decay=params.ema_decay)
+        ema=make_ema(generator), ema_decay=params.ema_decay,
+        diversity_weight=params.diversity_weight)
     sampler = SpectrumGenerator(setup.sampler(), classes=classes, z_dim=params.z_dim,
                                 render=render, device=device)
     data = training_spectra(spectra, params.spectrum_points)

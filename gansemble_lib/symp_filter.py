@@ -54,11 +54,13 @@ TOTAL_INDEX = -1  # class_index of the per-(source, filter) total rows of the su
 
 @dataclass(frozen=True)
 class Pool:
-    """Every image drawn for filtering, with its conditioned class and round."""
+    """Every image drawn for filtering, with its conditioned class and round; ``spectra`` are
+    the source's own spectra behind the images when it makes spectra (SMOTE, spectrum GAN)."""
 
     images: np.ndarray
     labels: np.ndarray
     rounds: np.ndarray
+    spectra: np.ndarray | None = None
 
     def frame(self) -> pd.DataFrame:
         """The per-sample table's identifying columns, one row per pooled image."""
@@ -76,13 +78,17 @@ def draw_pool(generator: Generator, *, n_classes: int, pool_size: int, rounds: i
     """``rounds`` pools of ``pool_size`` images for every class, through the generator interface."""
     if pool_size < 1 or rounds < 1:
         raise ValueError(f"pool_size and rounds must be >= 1, got {pool_size} and {rounds}")
-    images, labels, round_ids = [], [], []
+    images, labels, round_ids, spectra = [], [], [], []
+    native = hasattr(generator, "generate_spectra")  # the same seed draws the same spectra
     for k in range(n_classes):
         for r in range(rounds):
             images.append(generator.generate(k, pool_size, pool_seed(seed, k, r)))
+            if native:
+                spectra.append(generator.generate_spectra(k, pool_size, pool_seed(seed, k, r)))
             labels.append(np.full(pool_size, k))
             round_ids.append(np.full(pool_size, r))
-    return Pool(np.concatenate(images), np.concatenate(labels), np.concatenate(round_ids))
+    return Pool(np.concatenate(images), np.concatenate(labels), np.concatenate(round_ids),
+                np.concatenate(spectra) if native else None)
 
 
 def corner_mask(height: int, width: int, corner_fraction: float) -> np.ndarray:
@@ -361,9 +367,12 @@ def set_path(directory: str | Path, source: str, filter_name: str) -> Path:
 
 
 def save_set(path: str | Path, images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
-             **meta: str) -> None:
-    """A filtered set as ``.npz``: images (N, C, H, W) uint8, class_index, classes, metadata."""
+             spectra: np.ndarray | None = None, **meta: str) -> None:
+    """A filtered set as ``.npz``: images (N, C, H, W) uint8, class_index, classes, metadata,
+    and the source's own spectra when it has them."""
     extra = {k: np.asarray(v) for k, v in meta.items()}
+    if spectra is not None:
+        extra["spectra"] = np.asarray(spectra, dtype=np.float32)
     with atomic_file(path, "wb") as handle:
         np.savez_compressed(handle, images=images, class_index=labels.astype(np.int64),
                             classes=np.asarray(classes), **extra)
@@ -388,8 +397,9 @@ def save_filtered_sets(directory: str | Path, source: str, pool: Pool,
     rows = []
     for filter_name, table in results.items():
         images, labels = kept_set(pool, table)
+        spectra = None if pool.spectra is None else pool.spectra[table[KEPT].to_numpy()]
         path = set_path(directory, source, filter_name)
-        save_set(path, images, labels, classes, source=source, filter=filter_name)
+        save_set(path, images, labels, classes, spectra, source=source, filter=filter_name)
         rows.append({"source": source, "filter": filter_name, "file": path.name,
                      "images": len(labels)})
     return rows
@@ -416,6 +426,17 @@ def load_sets(directory: str | Path, classes: tuple[str, ...]
                              "rerun the symp_filter stage")
         sets[(row.source, row.filter)] = (images, labels)
     return sets
+
+
+def load_set_spectra(directory: str | Path) -> dict[tuple[str, str], np.ndarray]:
+    """The sources' own spectra of every set that has them: {(source, filter): (N, M)}."""
+    index = pd.read_csv(Path(directory) / INDEX_FILE)
+    out = {}
+    for row in index.itertuples(index=False):
+        with np.load(Path(directory) / row.file, allow_pickle=False) as archive:
+            if "spectra" in archive.files:
+                out[(row.source, row.filter)] = archive["spectra"].astype(np.float64)
+    return out
 
 
 def kept_rejected_rows(pool: Pool, table: pd.DataFrame, classes: tuple[str, ...], *,

@@ -31,19 +31,22 @@ paths = None
 import time
 
 import numpy as np
+import pandas as pd
 
 from gansemble_lib import chooser, figures, progress
-from gansemble_lib.augment import BASE_STRATEGIES, augment
+from gansemble_lib.augment import BASE_STRATEGIES, augment, meaning_table, oversample, strategy_name
 from gansemble_lib.classifiers import budget_statement
 from gansemble_lib.constants import SAMPLE_ID, TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
 from gansemble_lib.pipeline import notebook_inputs
+from gansemble_lib.spectral_augment import SpectralSource
 from gansemble_lib.tables import save_table
 
 params, paths = notebook_inputs(stage, params, paths)
 data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
+source = SpectralSource.of(data, train)  # None for image data: no spectral strategies
 print(f"train {len(train.labels)} images, validation {len(val.labels)}, "
       f"{len(data.classes)} classes; {len(params.strategies)} strategies x N in {params.n_grid} "
       f"x {params.repeats} repeats")
@@ -61,8 +64,26 @@ examples = train.images[first_of_class]
 rows = {"original": examples}
 rows.update({f"{k}: {name}": augment(examples, k, seed=params.seed)
              for k, (name, _) in BASE_STRATEGIES.items()})
+if source is not None:  # the spectral family, applied to the spectra of the same images
+    rows.update({strategy_name(k): oversample(
+        examples, np.arange(len(examples)), target=2, strategy=k, seed=params.seed,
+        source=SpectralSource(source.spectra[first_of_class], source.axis, source.render))[0][
+        len(examples):] for k in (16,)})  # mixup needs two spectra of a class: in the grids
 fig = figures.example_rows(rows)
 figures.save_figure(fig, f"{paths.figures_dir}/02_strategy_examples.png")
+
+# %% [markdown]
+# ## Which strategies keep the label?
+# A polar image's angle is the wavenumber and its radius the intensity. A strategy that turns,
+# flips or rolls the picture moves bands to other wavenumbers: the augmented image is no longer
+# a spectrum of the labelled polymer. The paper's strategies are kept as they were (faithful);
+# the spectral family changes the spectrum the way real measurements of one material differ
+# and renders it afterwards.
+
+# %%
+meaning = pd.DataFrame(meaning_table())
+save_table(meaning.set_index("strategy"), paths.tables_dir, "02_strategy_meaning")
+meaning
 
 # %% [markdown]
 # ## The search
@@ -70,7 +91,7 @@ figures.save_figure(fig, f"{paths.figures_dir}/02_strategy_examples.png")
 # %%
 started = time.perf_counter()
 runs = chooser.run_search(train.images, train.labels, val.images, val.labels, params=params,
-                          n_classes=len(data.classes))
+                          n_classes=len(data.classes), source=source)
 elapsed = time.perf_counter() - started
 failed = runs[runs[chooser.STATUS] != chooser.OK]
 print(f"{len(runs)} runs in {elapsed:.0f} s ({elapsed / len(runs):.2f} s per run); "
@@ -107,12 +128,15 @@ figures.save_figure(fig, f"{paths.figures_dir}/02_chooser_bars.png")
 record = chooser.chosen_record(chosen, summary, params)
 images, manifest = chooser.augmented_training_set(
     train.images, train.labels, train.manifest[SAMPLE_ID].to_numpy(),
-    strategy=record["strategy"], n=record["n"], seed=params.seed)
+    strategy=record["strategy"], n=record["n"], seed=params.seed, source=source)
 chooser.save_augmented_set(paths.augmented_dir, images, manifest, record)
 write_json(paths.chosen_path, record)
 progress.summary(
     f"chose {record['name']} at N = {record['n']} of {record['candidates']} candidates "
-    f"(validation macro-F1 {record['scores']['macro_f1_mean']:.3f})")
+    f"(validation macro-F1 {record['scores']['macro_f1_mean']:.3f}; "
+    f"{'keeps' if record['keeps_label'] else 'changes'} the meaning of a polar spectrum)")
+if record[chooser.SPECTRAL]:
+    print("best label-preserving spectral candidate:", record[chooser.SPECTRAL])
 fig = figures.image_grid(images[manifest["origin"].to_numpy() == "augmented"],
                          manifest.loc[manifest["origin"] == "augmented", "class_index"].to_numpy(),
                          data.classes, per_class=4, seed=params.seed)

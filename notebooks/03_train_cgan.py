@@ -34,7 +34,7 @@ import time
 import pandas as pd
 from IPython.display import Image
 
-from gansemble_lib import cgan, cgan_stage, figures, gan_checks, progress
+from gansemble_lib import cgan, cgan_stage, figures, gan_checks, gate, progress
 from gansemble_lib.cgan_models import count_parameters
 from gansemble_lib.constants import TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
@@ -114,6 +114,20 @@ print(gan_checks.copy_statement(summary))
 Image(filename=figures.save_figure(fig, f"{prefix}_nearest.png"))
 
 # %% [markdown]
+# ## The gate: did it learn its classes, and their variety?
+# Validity is the share of samples a judge that knows only real train data assigns to the
+# class they were generated for, next to the same share with the labels shuffled (what a
+# generator that ignores its label reaches) and the share real validation data reach. Diversity
+# is the within-class spread of the samples relative to real data's. The margins are declared
+# in `gansemble_lib/gate.py`; a generator that fails keeps its rows in stage 06, marked.
+
+# %%
+gate_result = cgan_stage.gate_record(samples, sample_labels, data,
+                                     spread_ratio=near.spread_ratio, seed=params.seed)
+print(gate.rules())
+print(gate.statement(paths.variant, gate_result))
+
+# %% [markdown]
 # ## Summary
 # `nearest_neighbour` repeats the copy check in numbers; `within_class_spread_ratio` compares
 # how much samples of one class differ from each other with how much real ones do (near 0:
@@ -128,7 +142,7 @@ metrics = cgan_stage.metrics_record(
     training_data=paths.training_data, run=run,
     n_training=n_training, params=params,
     generator_parameters=count_parameters(generator.network), check_results=results,
-    stage_seconds=time.perf_counter() - started)
+    stage_seconds=time.perf_counter() - started, gate_result=gate_result)
 write_json(paths.metrics_path, metrics)
 progress.summary(cgan_stage.stage_summary(metrics))
 metrics

@@ -41,13 +41,14 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import figures, progress, vae, vae_training
+from gansemble_lib import cgan_stage, figures, gate, progress, vae, vae_training
 from gansemble_lib.constants import TRAIN, VAL
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
 from gansemble_lib.pipeline import notebook_inputs
 
 params, paths = notebook_inputs(stage, params, paths)
+GATE_SAMPLES_PER_CLASS = 20  # as stage 03's eval_per_class default: the same gate sample size
 data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
 print(f"train {len(train.labels)} images, validation {len(val.labels)}, "
@@ -126,6 +127,17 @@ fig = figures.class_sample_grid(np.stack([prior.generate(k, 8, seed=params.seed)
 figures.save_figure(fig, f"{paths.figures_dir}/03b_prior_samples.png")
 
 # %% [markdown]
+# ## The gate: did the VAEs learn their classes, and their variety?
+# The same check as every cGAN of stage 03 (`gansemble_lib/gate.py`): validity of the samples
+# against a label-shuffled null and real validation data, and within-class diversity.
+
+# %%
+gate_result = cgan_stage.sample_gate(generator, data, per_class=GATE_SAMPLES_PER_CLASS,
+                                     seed=params.seed + 1)
+print(gate.rules())
+print(gate.statement("vae", gate_result))
+
+# %% [markdown]
 # ## Metrics
 
 # %%
@@ -133,6 +145,7 @@ record = vae_training.metrics_record(
     table, train_seconds=result.train_seconds, stage_seconds=time.perf_counter() - started,
     status=result.status,
     single_image_classes=[data.classes[k] for k in generator.single_image_classes])
+record[cgan_stage.GATE] = gate_result
 write_json(paths.metrics_path, record)
 progress.summary(
     f"{len(data.classes)} class VAEs ({record['training']}), validation reconstruction "

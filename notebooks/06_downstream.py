@@ -46,7 +46,9 @@ from gansemble_lib.dataset import load_prepared
 from gansemble_lib.figures import save_figure
 from gansemble_lib.io_utils import write_json, write_text
 from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.symp_filter import load_sets
+from gansemble_lib.sources import geometry_from_info
+from gansemble_lib.spectral_augment import SpectralSource
+from gansemble_lib.symp_filter import load_set_spectra, load_sets
 from gansemble_lib.tables import save_table
 
 params, paths = notebook_inputs(stage, params, paths)
@@ -73,10 +75,17 @@ predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.la
                           seeds=run_seeds, classifier=params.classifier,
                           size=params.classifier_size, settings=settings, n_classes=n_classes,
                           device=resolve_device(params.device),
-                          weights_path=params.resnet18_weights or None)
-if train.spectra is not None:
-    predictions = pd.concat([predictions, ds.chemist_reference(
-        train.spectra, train.labels, test.spectra, test.labels, seeds=run_seeds)],
+                          weights_path=params.resnet18_weights or None,
+                          source=SpectralSource.of(data, train))
+if train.spectra is not None:  # the classifiers a chemist would use, on real + synthetic spectra
+    extra = ds.spectrum_extra_sets(sets, load_set_spectra(paths.synthetic_dir),
+                                   geometry=geometry_from_info(data.info),
+                                   points=train.spectra.shape[1], combo_source=params.combo_source)
+    print("synthetic spectra for the spectrum classifiers:",
+          {name: len(y) for name, (_, y) in extra.items()})
+    predictions = pd.concat([predictions, ds.spectrum_classifier_rows(
+        train.spectra, train.labels, test.spectra, test.labels, seeds=run_seeds, extra=extra,
+        settings=settings, n_classes=n_classes, device=resolve_device(params.device))],
         ignore_index=True)
 print(f"trained {len(rows) * len(run_seeds)} classifiers in {time.perf_counter() - started:.0f} s")
 # Kept for the across-fold stage: one line per (row, seed, held-out sample of this fold).

@@ -37,8 +37,11 @@ paths = None
 
 # %%
 import json
+from pathlib import Path
 
-from gansemble_lib import crossval, progress, report_figures
+import pandas as pd
+
+from gansemble_lib import crossval, gate, progress, report_figures
 from gansemble_lib import downstream as ds
 from gansemble_lib.applicability import mark_not_applicable
 from gansemble_lib.constants import FID, KID_MEAN, PRECISION, RECALL
@@ -62,7 +65,13 @@ print(f"{len(folds)} fold(s): {', '.join(folds)}; {len(classes)} classes; {modal
 # %%
 predictions = crossval.load_predictions(paths.folds_dir, folds)
 minority = crossval.minority_classes(paths.folds_dir, folds)
-scores = crossval.fold_scores(predictions, len(classes), minority)
+all_scores = crossval.fold_scores(predictions, len(classes), minority)
+# Spectrum classifiers trained with synthetic spectra are judged against the same classifier on
+# real spectra (their own table below), not against the image CNN.
+families = ds.spectrum_family_rows(list(dict.fromkeys(all_scores[crossval.ROW])))
+in_families = {row for rows in families.values() for row in rows}
+scores = all_scores[~all_scores[crossval.ROW].isin(in_families)]
+predictions_main = predictions[~predictions[crossval.ROW].isin(in_families)]
 verdicts = crossval.verdict_table(scores, rope=params.rope, decision=params.decision,
                                   runs=repeats)
 if k == 1:  # one split: its paired bootstrap interval (seeds and test images) instead
@@ -74,28 +83,67 @@ verdicts = mark_not_applicable(verdicts, ds.spectra_only_rows(), modality=modali
 save_table(verdicts, paths.tables_dir, "06_verdicts")
 verdicts
 
+# %% [markdown]
+# ## The generator gate across folds
+# Did each generator learn its classes (validity against the label-shuffled null and real
+# validation data) and their variety (within-class diversity)? Rules: `gansemble_lib/gate.py`.
+# A generator that failed in any fold is marked; its rows stay in every table, but the
+# conclusion lists them apart from the rows of working generators.
+
 # %%
 generators = [*VARIANTS, "vae"]  # every generator's name, whether or not it applies here
+gates = crossval.gate_table(paths.folds_dir, folds, generators)
+save_table(gates, paths.tables_dir, "03_gate")
+failed = crossval.failed_generators(gates)
+row_generator = {row: crossval.generator_of_row(row, generators)
+                 for row in dict.fromkeys(all_scores[crossval.ROW])}
+failed_rows = {row: failed[g] for row, g in row_generator.items() if g in failed}
+print(gate.rules())
+print("failed the gate:", failed or "none")
+verdicts.insert(0, "generator_gate", [
+    failed.get(row_generator.get(row), "passed") if row_generator.get(row) else ""
+    for row in verdicts.index])
+gates
+
+# %%
 synthetic_rows, baseline_rows = crossval.row_groups(list(verdicts.index), generators)
 statement = crossval.conclusion(verdicts, synthetic_rows=synthetic_rows,
                                 baseline_rows=baseline_rows, rope=params.rope, folds=k,
-                                repeats=repeats, decision=params.decision)
+                                repeats=repeats, decision=params.decision,
+                                failed_rows=failed_rows)
 print(statement)
 save_figure(report_figures.fold_forest(scores, verdicts, baseline=ds.REAL_ONLY,
                                        rope=params.rope), f"{paths.figures_dir}/06_forest.png")
+
+# ## Does synthetic data help the classifier a chemist would use?
+# Logistic regression and a small 1-D CNN on the spectra, each trained on real spectra and on
+# real + one synthetic set (SMOTE and the spectrum GAN's own spectra; the image generators'
+# samples read back to spectra), each judged against the same classifier on real spectra only.
+
+# %%
+spectrum_verdicts = crossval.family_verdicts(all_scores, families, rope=params.rope,
+                                             decision=params.decision, runs=repeats)
+if not spectrum_verdicts.empty:
+    spectrum_verdicts.insert(0, "generator_gate", [
+        failed.get(row_generator.get(row), "passed") if row_generator.get(row) else ""
+        for row in spectrum_verdicts.index])
+    save_table(spectrum_verdicts, paths.tables_dir, "06_spectrum_classifiers")
+spectrum_statement = crossval.family_statement(spectrum_verdicts, failed_rows=failed_rows)
+print(spectrum_statement)
+spectrum_verdicts
 
 # ## Pooled out-of-fold recall and confusion
 # Every sample is predicted once per repeat by classifiers of the fold that held it out.
 
 # %%
-recall = crossval.pooled_recall(predictions, classes)
+recall = crossval.pooled_recall(predictions_main, classes)
 save_table(recall, paths.tables_dir, "06_per_class_recall")
 minority_names = sorted({classes[c] for f in folds for c in minority[f]})
 save_figure(report_figures.recall_bars(recall, minority=minority_names),
             f"{paths.figures_dir}/06_recall.png")
 shown = [ds.REAL_ONLY, *[r for r in synthetic_rows if r in recall.index][:2],
          *[r for r in baseline_rows if r in recall.index][-1:]]
-save_figure(report_figures.confusion_grid(predictions, classes, shown),
+save_figure(report_figures.confusion_grid(predictions_main, classes, shown),
             f"{paths.figures_dir}/06_confusion.png")
 recall.round(3)
 
@@ -114,6 +162,22 @@ save_table(fidelity, paths.tables_dir, "05_fidelity_folds")
 display(choices, generator_table)  # noqa: F821 (IPython)
 fidelity.round(3)
 
+# %% [markdown]
+# ## The paper's baseline table (stage 05b, first fold)
+
+# %%
+paper_path = Path(f"{paths.folds_dir}/{folds[0]}/reports/metrics/05b_paper_table.json")
+if paper_path.is_file():
+    paper_record = json.loads(paper_path.read_text(encoding="utf-8"))
+    paper_table = pd.read_csv(f"{paths.folds_dir}/{folds[0]}/reports/tables/05b_paper_table.csv",
+                              index_col=0)
+else:  # switched off (evaluation.paper_table: false): say so rather than leave a gap
+    paper_record = {"enabled": False, "how": "set evaluation.paper_table: true and rerun"}
+    paper_table = pd.DataFrame({"note": ["stage 05b is switched off (evaluation.paper_table)"]})
+save_table(paper_table, paths.tables_dir, "05b_paper_table")
+write_json(f"{paths.metrics_dir}/05b_paper_table.json", {"fold": folds[0], **paper_record})
+paper_table
+
 # %%
 first = json.loads(open(f"{paths.folds_dir}/{folds[0]}/reports/metrics/05_fidelity.json",
                         encoding="utf-8").read())
@@ -128,6 +192,10 @@ write_json(f"{paths.metrics_dir}/06_downstream.json", {
     **design, "rows": frame_record(verdicts), "row_order": list(verdicts.index),
     "synthetic_rows": synthetic_rows, "baseline_rows": baseline_rows,
     "conclusion": statement, "baseline": ds.REAL_ONLY, "emptied_by_filter": emptied,
+    "failed_generator_rows": failed_rows,
+    "spectrum_classifiers": {"rows": frame_record(spectrum_verdicts),
+                             "row_order": list(spectrum_verdicts.index),
+                             "conclusion": spectrum_statement},
     "classifier": in_fold[folds[0]]["classifier"], "budget": in_fold[folds[0]]["budget"],
     "seeds": in_fold[folds[0]]["seeds"],
     "primary_endpoint": "macro-F1 (mean over classifier seeds) on each fold's held-out part",
@@ -136,7 +204,8 @@ write_json(f"{paths.metrics_dir}/06_downstream.json", {
 write_json(f"{paths.metrics_dir}/02_chosen.json",
            {**design, "per_fold": frame_record(choices)})
 write_json(f"{paths.metrics_dir}/03_generators.json",
-           {**design, "generators": frame_record(generator_table)})
+           {**design, "generators": frame_record(generator_table), "gate": frame_record(gates),
+            "gate_rules": gate.rules()})
 write_json(f"{paths.metrics_dir}/04_filter.json", {**design, "kept": frame_record(kept)})
 write_json(f"{paths.metrics_dir}/05_fidelity.json",
            {**design, "extractor": first["extractor"],

@@ -27,10 +27,25 @@ def test_strategy_table_is_the_papers_itertools_order():
     assert aug.strategy_name(0) == "0: none"
 
 
-@pytest.mark.parametrize("bad", [-1, 16, 99])
+@pytest.mark.parametrize("bad", [-1, 19, 99])
 def test_unknown_strategy_is_refused_with_the_valid_numbers(bad):
-    with pytest.raises(ValueError, match="0, 1, 2.*15"):
+    with pytest.raises(ValueError, match=r"0\.\.18"):
         aug.augment(sparse_ink(), bad, seed=0)
+
+
+def test_a_spectral_strategy_on_images_alone_says_it_needs_spectra():
+    with pytest.raises(ValueError, match="augments spectra"):
+        aug.augment(sparse_ink(), 16, seed=0)
+    images = sparse_ink(2)
+    with pytest.raises(ValueError, match="these data are images"):
+        aug.oversample(images, np.array([0, 0]), target=3, strategy=17, seed=0)
+
+
+def test_only_masking_and_the_spectral_family_keep_the_meaning_of_a_polar_spectrum():
+    keeps = {s for s in (*aug.STRATEGIES, 16, 17, 18) if aug.preserves_meaning(s)}
+    assert keeps == {0, 4, 16, 17, 18}  # 0 (no change) and 4 (masking) among the paper's
+    table = aug.meaning_table()
+    assert [r["keeps the label"] for r in table] == [False, False, False, True, True, True, True]
 
 
 def test_magnitudes_are_the_papers_at_1167_px_and_scale_with_width():

@@ -158,6 +158,7 @@ def test_diffaugment_policy_parsing():
 # --- training, checkpoints and the shared generator interface -----------------------------
 
 def train_tiny(architecture: str, out, params: CganParams = TINY, **kwargs):
+    params = replace(params, modern_steps=params.steps)  # one budget for every architecture here
     if architecture == "spectrum":
         spectra, labels, info = tiny_spectra()
         return spectrum_gan.train(spectra, labels, CLASSES, info=info, params=params,
@@ -314,7 +315,7 @@ if pause:  # hold still after the first checkpoint so the test can kill the run 
     loop.save_checkpoint = save_then_wait
 rng = np.random.default_rng(0)
 images = rng.integers(0, 256, (12, 1, 16, 16), dtype=np.uint8)
-params = CganParams(steps=6, batch_size=4, z_dim=8, width=4, checkpoint_every=2,
+params = CganParams(steps=6, modern_steps=6, batch_size=4, z_dim=8, width=4, checkpoint_every=2,
                     grid_per_class=2, device="cpu")
 cgan.train(images, np.arange(12) % 3, ("a", "b", "c"), architecture="modern", params=params,
            model_dir=out, progress=False, write_grids=False)

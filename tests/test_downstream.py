@@ -80,13 +80,47 @@ def _peaks(c, n):
     return np.exp(-((axis - 0.2 - 0.5 * c) ** 2) / 0.002) + noise
 
 
-def test_chemist_reference_separates_clean_spectra():
+def test_spectrum_classifiers_separate_clean_spectra_with_and_without_synthetic_ones():
     train = np.vstack([_peaks(0, 5), _peaks(1, 5)])
     test = np.vstack([_peaks(0, 3), _peaks(1, 3)])
-    preds = ds.chemist_reference(train, np.repeat([0, 1], 5), test, np.repeat([0, 1], 3),
-                                 seeds=[0, 1])
-    assert (preds[ds.Y_PRED] == preds[ds.Y_TRUE]).all()
-    assert set(preds[ds.ROW]) == {"logistic regression (spectra)", "correlation 1-NN (spectra)"}
+    extra = {"copies": (np.vstack([_peaks(0, 4), _peaks(1, 4)]), np.repeat([0, 1], 4))}
+    settings = TrainSettings(epochs=1, steps=60, batch_size=8, lr=0.01)
+    preds = ds.spectrum_classifier_rows(train, np.repeat([0, 1], 5), test, np.repeat([0, 1], 3),
+                                        seeds=[0, 1], extra=extra, settings=settings,
+                                        n_classes=2, device=torch.device("cpu"), progress=False)
+    rows = {"logistic regression (spectra)", "correlation 1-NN (spectra)", "1-D CNN (spectra)",
+            "logistic regression (spectra) + copies", "1-D CNN (spectra) + copies"}
+    assert set(preds[ds.ROW]) == rows
+    logreg = preds[preds[ds.ROW].str.startswith("logistic") | preds[ds.ROW].str.startswith(
+        "correlation")]
+    assert (logreg[ds.Y_PRED] == logreg[ds.Y_TRUE]).all()
+    assert preds.groupby(ds.ROW)["n_train"].first()["1-D CNN (spectra) + copies"] == 18
+    assert ds.spectrum_family_rows(sorted(rows)) == {
+        "logistic regression (spectra)": ["logistic regression (spectra) + copies"],
+        "1-D CNN (spectra)": ["1-D CNN (spectra) + copies"]}
+
+
+def test_synthetic_spectra_are_native_where_the_source_has_them_else_decoded():
+    from gansemble_lib.polar import PolarGeometry, render
+
+    geometry = PolarGeometry(size=32)
+    spectra = np.vstack([_peaks(0, 3), _peaks(1, 3)])
+    images = render(ds.unit_spectra(spectra), geometry=geometry)
+    labels = np.repeat([0, 1], 3)
+    sets = {("smote", "none"): (images, labels), ("vae", "none"): (images, labels),
+            ("vae", "symp"): (images, labels), ("mpcgan_aug", "symp"): (images, labels),
+            ("augmentation", "none"): (images, labels), ("spectrum", "none"): (images[:0],
+                                                                               labels[:0])}
+    native = {("smote", "none"): spectra}
+    out = ds.spectrum_extra_sets(sets, native, geometry=geometry, points=50,
+                                 combo_source="mpcgan_aug__symp")
+    assert set(out) == {"SMOTE spectra", "vae (no filter), decoded",
+                        "mpcgan_aug + symp filter, decoded"}  # no augmentation, no empty set
+    np.testing.assert_allclose(out["SMOTE spectra"][0], ds.unit_spectra(spectra))
+    decoded = out["vae (no filter), decoded"][0]
+    assert decoded.shape == (6, 50)
+    # read back from the picture, the peak is where it was
+    assert np.abs(decoded.argmax(1) - spectra.argmax(1)).max() <= 2
 
 
 def test_rows_are_deterministic_per_seed():

@@ -46,10 +46,23 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
         best = scores["macro_f1_mean"].max()
         winner = scores[(scores["strategy"] == chosen["strategy"]) & (scores["n"] == chosen["n"])]
         assert len(winner) == 1 and winner["macro_f1_mean"].item() == best  # the rule's choice
-        assert chosen["candidates"] == len(scores) == 2
+        assert chosen["candidates"] == len(scores) == 3  # 0, 7 and the spectral 16
+        assert chosen["spectral"]["strategy"] == 16 and chosen["keeps_label"] in (True, False)
         assert (root / "data/augmented/images.npy").is_file()
         view = json.loads((root / "data/prepared/info.json").read_text())
         assert view["fold"] == fold
+    assert "[r0f0] paper_table: " in first.stdout  # the paper's table: first fold only
+    assert "[r0f1] paper_table" not in first.stdout
+    paper = json.loads((project_copy / "reports/metrics/05b_paper_table.json").read_text())
+    assert paper["fold"] == "r0f0" and paper["row_order"][:2] == ["as given",
+                                                                 "random resampling"]
+    assert {"fid_without_symp_mean", "is_with_symp_mean", "gate"} <= set(
+        paper["rows"]["as given"])
+    generators = json.loads((project_copy / "reports/metrics/03_generators.json").read_text())
+    assert set(generators["gate"]) == {"mpcgan_noaug", "mpcgan_aug", "modern_aug",
+                                       "modern_spec", "spectrum", "vae"}
+    for record in generators["gate"].values():  # 4 training steps learn nothing: all marked
+        assert record["status"] != "passed" and record["folds_gated"] == 2
     # the held-out parts of the folds partition the data: every sample scored once
     tested = pd.concat([pd.read_csv(project_copy / "folds" / f / "reports/tables/"
                                     "06_predictions.csv").query("row == 'real only'")
@@ -66,6 +79,12 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
             assert values["verdict"] in ("better", "practically equivalent", "worse",
                                          "undecided")
     assert downstream["rows"]["logistic regression (spectra)"]["macro_f1_mean"] is not None
+    family = downstream["spectrum_classifiers"]["rows"]
+    assert {"1-D CNN (spectra)", "1-D CNN (spectra) + SMOTE spectra",
+            "logistic regression (spectra) + spectrum (no filter), native",
+            "logistic regression (spectra) + vae (no filter), decoded"} <= set(family)
+    assert downstream["failed_generator_rows"]  # every generator failed: its rows are marked
+    assert "FAILED the gate" in downstream["conclusion"]
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
     assert "extractor" in fidelity and "fid_null_mean" in fidelity["overall"]["vae/none"]
     assert (project_copy / "reports/report.html").stat().st_size > 10_000

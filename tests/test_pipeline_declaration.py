@@ -65,7 +65,8 @@ def test_the_learning_stages_run_inside_the_folds_stage_and_nowhere_else():
     stages = _stages("spectra")
     inner = [s for s in pipeline.STAGES if s.per_fold]
     assert {s.name for s in inner} == {"choose", "train_cgan", "train_vae", "symp_filter",
-                                       "fidelity", "downstream"}
+                                       "fidelity", "paper_table", "downstream"}
+    assert [s.name for s in inner if s.first_fold_only] == ["paper_table"]
     assert not {s.name for s in inner} & set(stages)  # no top-level DVC stage of their own
     assert list(stages) == ["prepare", "explore", "folds", "evaluate", "report"]
     folds = stages["folds"]
@@ -73,7 +74,8 @@ def test_the_learning_stages_run_inside_the_folds_stage_and_nowhere_else():
     assert {f"notebooks/{s.notebook}.py" for s in inner} <= set(folds["deps"])
     assert "gansemble_lib/folds.py" in folds["deps"]
     assert set(folds["params"]) == {"choose", "cgan", "vae", "symp_filter", "fidelity",
-                                    "downstream", "evaluation.null_repeats"}
+                                    "downstream", "evaluation.null_repeats",
+                                    "evaluation.paper_table"}
     assert stages["prepare"]["params"] == ["prepare", "evaluation.folds", "evaluation.repeats"]
     assert stages["evaluate"]["params"] == ["evaluation"]
 
@@ -84,8 +86,11 @@ def test_a_folds_stage_task_waits_only_for_what_it_reads():
     assert needs["choose"] == needs["train_vae"] == needs["train_cgan@spectrum"] == []
     assert needs["train_cgan@mpcgan_noaug"] == [] and needs["train_cgan@modern_aug"] == [
         "choose"]
-    assert set(needs["symp_filter"]) == set(stages) - {"symp_filter", "fidelity", "downstream"}
+    assert set(needs["symp_filter"]) == set(stages) - {"symp_filter", "fidelity", "downstream",
+                                                       "paper_table"}
     assert needs["fidelity"] == needs["downstream"] == ["symp_filter"]
+    assert needs["train_cgan@modern_spec"] == ["choose"]  # its spectral pick is in chosen.json
+    assert needs["paper_table"] == ["choose", "fidelity"]  # the ranking, stage 05's extractor
     for name, waits in needs.items():  # the declared order is a valid order
         assert all(stages.index(w) < stages.index(name) for w in waits)
 
@@ -106,7 +111,8 @@ def test_every_params_section_is_tracked_by_the_stage_that_reads_it():
             assert stage.section in entries or stage.section is None, stage.name
             continue
         entry = stages[stage.name].get("do", stages[stage.name])
-        expected = ([stage.section] if stage.section else []) + list(stage.borrows)
+        expected = ([stage.section] if stage.section else []) + list(stage.borrows) + (
+            [stage.switch] if stage.switch else [])
         assert entry.get("params", []) == expected, stage.name
     used = {s.section for s in pipeline.STAGES} | {
         b.split(".")[0] for s in pipeline.STAGES for b in s.borrows}
