@@ -272,8 +272,10 @@ STAGES: tuple[Stage, ...] = (
                 "reports/metrics/06_downstream.json", "reports/tables/01_class_counts.md",
                 "reports/tables/02_choices.md", "reports/tables/03_generators.md",
                 "reports/tables/04_filter_folds.md", "reports/tables/05_fidelity_folds.md",
-                "reports/tables/06_verdicts.md", "reports/figures/01_polar_grid.png",
-                "reports/figures/06_forest.png", "reports/figures/06_recall.png", FOLDS_DIR),
+                "reports/tables/06_verdicts.md", "reports/tables/03_gate.md",
+                "reports/tables/05b_paper_table.md", "reports/metrics/05b_paper_table.json",
+                "reports/figures/01_polar_grid.png", "reports/figures/06_forest.png",
+                "reports/figures/06_recall.png", FOLDS_DIR),
           html="reports/report.html"),
 )
 STAGE_BY_NAME = {stage.name: stage for stage in STAGES}

@@ -24,7 +24,7 @@ ALL_VARIANTS = ("mpcgan_noaug", "mpcgan_aug", "modern_aug", "modern_spec", "spec
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "laptop": {},
     # Today's one-split run, for a class demo: no verdicts, only the in-split bootstrap.
-    "quick": {"evaluation": {"folds": 1}, "downstream": {"seeds": 3}},
+    "quick": {"evaluation": {"folds": 1, "paper_table": False}, "downstream": {"seeds": 3}},
     # Every generator variant in every fold (the laptop profile leaves out mpcgan_noaug and
     # modern_aug, the modern cGAN on the chooser's pick, which may move bands).
     "full": {"cgan": {"variants": ALL_VARIANTS}, "choose": {"repeats": 2},

@@ -129,6 +129,72 @@ def _generators_folds(result: dict) -> list[str]:
     return lines
 
 
+def _gate_folds(result: dict) -> list[str]:
+    """The generator gate across folds (03_generators.json's ``gate``)."""
+    gates = result.get("gate") or {}
+    if not gates:
+        return []
+    lines = [f"**Generator gate** (held-in data only). {result.get('gate_rules', '')} "
+             "Validity: share of samples the judge assigns to their conditioned class; "
+             "null: the same with labels shuffled; real: real validation data's share.", "",
+             "| generator | validity | null | real | diversity | folds passed | gate |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name, row in gates.items():
+        status = row["status"] if row["status"] == "passed" else f"**{row['status']}**"
+        lines.append(f"| {name} | {_pm(row, 'validity')} | {_fmt(row.get('validity_null_mean'), 2)}"
+                     f" | {_fmt(row.get('validity_real_mean'), 2)} | {_pm(row, 'diversity')} | "
+                     f"{row['folds_passed']} of {row['folds_gated']} | {status} |")
+    judges = sorted({row.get("judge") for row in gates.values() if row.get("judge")})
+    lines += ["", "Judge: " + "; ".join(judges) + "."]
+    return lines
+
+
+def _paper_table(result: dict) -> list[str]:
+    """Stage 05b: the paper's baseline table in its layout."""
+    if not result.get("rows"):
+        return [f"The paper-layout table (stage 05b) was not run: {result.get('how', '')}."]
+    extractor = result["extractor"]
+    lines = [f"**The paper's baseline table, in its layout** (stage 05b, fold {result['fold']}): "
+             f"MPcGAN trained on five sets; {result['protocol']}; extractor "
+             f"`{extractor['name']}`" + (" (not Inception-v3: the values are not comparable with "
+                                         "the paper's)" if "inception" not in extractor["name"]
+                                         else "") + ". Keeps label: whether the set's "
+             "augmentation keeps the meaning of a polar spectrum.", "",
+             "| training set | keeps label | FID | FID + SYMP | IS | IS + SYMP | gate |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    for name, row in _ordered(result["rows"], result.get("row_order")):
+        cells = [_pm(row, f"{m}_{f}") for m in ("fid", "is")
+                 for f in ("without_symp", "with_symp")]
+        lines.append(f"| {name} | {'yes' if row.get('keeps_label') else 'no'} | "
+                     f"{cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {row.get('gate')} |")
+    return lines
+
+
+def _spectrum_classifiers(result: dict) -> list[str]:
+    """Stage 06's spectrum-classifier rows, each against the same classifier on real spectra."""
+    family = result.get("spectrum_classifiers") or {}
+    rows = family.get("rows") or {}
+    if not rows:
+        return []
+    failed = result.get("failed_generator_rows") or {}
+    lines = ["**Does synthetic data help the classifier a chemist would use?** Logistic "
+             "regression and a small 1-D CNN on the spectra, trained on real spectra plus one "
+             "synthetic set (native spectra of SMOTE and the spectrum GAN; the image "
+             "generators' samples read back to spectra), each against the same classifier "
+             "on real spectra only.", "",
+             "| classifier + synthetic spectra | macro-F1 | difference | P(better) | "
+             "P(equiv.) | P(worse) | verdict |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name, row in _ordered(rows, family.get("row_order")):
+        mark = " (generator failed the gate)" if name in failed else ""
+        if row.get("diff_mean") is None:
+            lines.append(f"| **{name}** | {_pm(row, 'macro_f1')} |" + " — |" * 5)
+            continue
+        lines.append(f"| {name}{mark} | {_pm(row, 'macro_f1')} | {_pm(row, 'diff', sign=True)} | "
+                     f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
+                     f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} |")
+    return [*lines, "", f"**Conclusion (spectrum classifiers):** {family.get('conclusion', '')}"]
+
+
 def _fidelity_folds(result: dict) -> list[str]:
     extractor = result["extractor"]
     lines = [f"Fidelity (stage 05) against each fold's held-out real samples, mean ± sd "
@@ -141,6 +207,9 @@ def _fidelity_folds(result: dict) -> list[str]:
     lines += ["| set | n | FID | FID null | KID | KID null | precision | precision null | "
               "recall | recall null |", "| --- |" + " ---: |" * 9]
     for name, row in result["overall"].items():
+        gate_status = row.get("generator_gate")
+        if gate_status and gate_status != "passed":
+            name = f"{name} (**generator {gate_status}**)"
         if row.get("fid_mean") is None and row.get("note"):
             lines.append(f"| {name} |" + " — |" * 8 + f" {row['note']} |")
             continue
@@ -164,10 +233,13 @@ def _downstream_folds(result: dict) -> list[str]:
              "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
              "verdict | p (Holm) | minority recall |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    failed = result.get("failed_generator_rows") or {}
     for name, row in _ordered(result["rows"], result.get("row_order")):
         if row.get("note") and row.get("macro_f1_mean") is None:
             lines.append(f"| {name} |" + " — |" * 7 + f" {row['note']} |")
             continue
+        if name in failed:  # the row stays, marked: it measures a failed generator
+            name = f"{name} (**generator {failed[name]}**)"
         if name == result.get("baseline"):
             lines.append(f"| {name} | {_fmt(row['macro_f1_mean'])} ± "
                          f"{_fmt(row.get('macro_f1_sd'))} |" + " — |" * 7)
@@ -257,12 +329,15 @@ def _render_folds(metrics_dir: Path, downstream: dict) -> list[str]:
                      f"evaluated by {_design(downstream)}: every stage that learns or selects "
                      "ran inside each fold, on that fold's training part.")
     for name, render in (("02_chosen.json", _chosen_folds),
+                         ("03_generators.json", _gate_folds),
                          ("03_generators.json", _generators_folds),
-                         ("05_fidelity.json", _fidelity_folds)):
+                         ("05_fidelity.json", _fidelity_folds),
+                         ("05b_paper_table.json", _paper_table)):
         result = _load(metrics_dir, name)
-        if result:
+        if result and render(result):
             lines += ["", *render(result)]
-    return [*lines, "", *_downstream_folds(downstream), "", what_folds_show(downstream)]
+    return [*lines, "", *_downstream_folds(downstream), "", *_spectrum_classifiers(downstream),
+            "", what_folds_show(downstream)]
 
 
 MAX_LISTED_SOURCES = 5
@@ -378,7 +453,10 @@ def _family_cell(result: dict, rows: list[str]) -> str:
     counts: dict[str, int] = {}
     for v in verdicts:
         counts[SHORT.get(v, v)] = counts.get(SHORT.get(v, v), 0) + 1
-    return ", ".join(f"{k} {n}" for k, n in counts.items())
+    cell = ", ".join(f"{k} {n}" for k, n in counts.items())
+    failed = sorted({why for r, why in (result.get("failed_generator_rows") or {}).items()
+                     if r in rows})
+    return cell + (f" — **generator failed the gate** ({'; '.join(failed)})" if failed else "")
 
 
 def render_answer(metrics_dir: str | Path = "reports/metrics",
@@ -401,6 +479,18 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
         cells = [_family_cell(r, _family_rows(r, prefixes)) if "folds" in r
                  else "one split (older run): no verdict" for _, r in results]
         lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    cells = []
+    for _, r in results:  # judged against the same spectrum classifier on real spectra
+        family = (r.get("spectrum_classifiers") or {}).get("rows") or {}
+        if not family:  # image data have no spectra; older result sets have no such rows
+            cells.append(NOT_APPLICABLE if "spectrum_classifiers" in r else "not in this run")
+            continue
+        judged = {"rows": family, "folds": r.get("folds"),
+                  "failed_generator_rows": r.get("failed_generator_rows")}
+        cells.append(_family_cell(judged, [n for n, v in family.items()
+                                           if v.get("diff_mean") is not None]))
+    lines.append("| logistic regression / 1-D CNN on spectra + synthetic spectra (vs the same "
+                 "classifier on real spectra) | " + " | ".join(cells) + " |")
     designs = "; ".join(
         f"{n}: " + (f"{r['folds']}-fold x {r['repeats']}" if "folds" in r else "one split")
         + f", real-only macro-F1 {r['rows']['real only']['macro_f1_mean']:.3f}"

@@ -152,6 +152,12 @@ STATEMENTS = {
     "02_chosen.json": lambda d: {f"chosen in {fold}": f"{v.get('strategy')} at N="
                                  f"{v['n'] if v.get('n') is None else int(v['n'])}"
                                  for fold, v in d.get("per_fold", {}).items()},
+    # a generator that passes the gate on one machine and fails on another changes what the
+    # conclusion may say about it: a statement, not a tolerance
+    "03_generators.json": lambda d: {f"gate of {g}": v.get("status")
+                                     for g, v in (d.get("gate") or {}).items()},
+    "05b_paper_table.json": lambda d: {f"paper table: gate of MPcGAN on {s}": v.get("gate")
+                                       for s, v in (d.get("rows") or {}).items()},
 }
 
 

@@ -158,6 +158,9 @@ kept = crossval.filter_kept(paths.folds_dir, folds)
 save_table(kept, paths.tables_dir, "04_filter_folds")
 fidelity = crossval.fidelity_across_folds(paths.folds_dir, folds,
                                           (FID, KID_MEAN, PRECISION, RECALL))
+fidelity.insert(0, "generator_gate", [  # a set's FID means little if its generator failed
+    failed.get(source, "passed") if source in generators else ""
+    for source in (key.split("/")[0] for key in fidelity.index)])
 save_table(fidelity, paths.tables_dir, "05_fidelity_folds")
 display(choices, generator_table)  # noqa: F821 (IPython)
 fidelity.round(3)

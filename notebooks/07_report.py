@@ -55,14 +55,31 @@ display(Image(str(figures / "01_polar_grid.png"), width=420))
 display(Markdown((tables / "02_choices.md").read_text()))
 display(Image(str(first / "figures" / "02_chooser_heatmap.png"), width=600))
 
+# Which strategies keep the label? A polar image's angle is the wavenumber: turning, flipping
+# or rolling it moves bands to other wavenumbers. The paper's strategies are kept as they were;
+# the spectral family (16-18) changes the spectrum as real measurements of one material differ.
+
+# %%
+display(Markdown((first / "tables" / "02_strategy_meaning.md").read_text()))
+
 # ## 3 · Generators, filters and fidelity
 # Mean ± sd across folds. Fidelity columns ending in `_null` are the real-vs-real null: the
 # same metric for as many real train images against the same held-out samples.
 
 # %%
+generators = json.loads((metrics / "03_generators.json").read_text())
+display(Markdown("**The generator gate.** " + generators["gate_rules"]))
+display(Markdown((tables / "03_gate.md").read_text()))
 display(Markdown((tables / "03_generators.md").read_text()))
 display(Markdown((tables / "04_filter_folds.md").read_text()))
 display(Markdown((tables / "05_fidelity_folds.md").read_text()))
+
+# The paper's baseline table in the paper's layout (stage 05b, first fold): MPcGAN on the data
+# as given, random resampling and this run's chooser's top three strategies; FID and IS
+# without and with SYMP-Filter, with the extractor named and each generator's gate beside it.
+
+# %%
+display(Markdown((tables / "05b_paper_table.md").read_text()))
 
 # ## 4 · Downstream: verdicts across the outer folds
 
@@ -71,6 +88,15 @@ display(Markdown((tables / "06_verdicts.md").read_text()))
 display(Image(str(figures / "06_forest.png"), width=750))
 display(Image(str(figures / "06_recall.png"), width=800))
 print(downstream["conclusion"])
+
+# Does synthetic data help the classifier a chemist would use? Logistic regression and a small
+# 1-D CNN on the spectra, each against itself trained on real spectra only.
+
+# %%
+spectrum_table = tables / "06_spectrum_classifiers.md"
+if spectrum_table.is_file():
+    display(Markdown(spectrum_table.read_text()))
+    print(downstream["spectrum_classifiers"]["conclusion"])
 
 # ## Colophon
 

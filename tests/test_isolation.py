@@ -31,12 +31,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from gansemble_lib import cgan_stage, chooser, extractors, gan_checks, sources, vae_training
+from gansemble_lib import (
+    cgan,
+    cgan_stage,
+    chooser,
+    extractors,
+    gan_checks,
+    paper_table,
+    sources,
+    vae_training,
+)
 from gansemble_lib import dataset as dataset_module
 from gansemble_lib import symp_filter as sf
+from gansemble_lib.cgan import steps_for
 from gansemble_lib.classifiers import classification_scores, predict, to_tensor
 from gansemble_lib.constants import (
     IMAGES_FILE,
@@ -56,6 +67,7 @@ from gansemble_lib.io_utils import atomic_dir, write_json
 from gansemble_lib.prepare import prepare
 from gansemble_lib.profiles import profile_params
 from gansemble_lib.simulate import SimulationConfig, write_dataset
+from gansemble_lib.spectral_augment import SpectralSource
 
 # Enough per class that after the split every class has >= 2 train images (SMOTE, VAE
 # interpolation and the strong filter's leave-one-out distances need a neighbour).
@@ -159,12 +171,14 @@ def fenced_data(prepared_root: Path, tmp_path: Path) -> FencedPreparedData:
 # --- the stages, as their notebooks call the library ---------------------------------------
 
 def write_augmented_set(data: PreparedData, out: Path, *, strategy: int = 7, n: int = 8) -> Path:
-    """Stage 02's output for a fixed choice (roll + masking), as notebook 02 writes it."""
+    """Stage 02's output for a fixed choice (roll + masking; best spectral: jitter), as
+    notebook 02 writes it."""
     train = data.subset(TRAIN)
     images, manifest = chooser.augmented_training_set(
         train.images, train.labels, train.manifest[SAMPLE_ID].to_numpy(), strategy=strategy,
         n=n, seed=0)
-    record = {"strategy": strategy, "name": "fixed", "n": n}
+    record = {"strategy": strategy, "name": "fixed", "n": n,
+              chooser.SPECTRAL: {"strategy": 16, "name": "fixed", "n": n}}
     chooser.save_augmented_set(out / "augmented", images, manifest, record)
     return out / "augmented"
 
@@ -173,8 +187,10 @@ def stage_02_chooser(data: PreparedData, out: Path) -> None:
     """Notebook 02: the search on train/val, the rule's choice, the augmented set."""
     params = stage_params("choose")
     train, val = data.subset(TRAIN), data.subset(VAL)
+    source = SpectralSource.of(data, train)
     runs = chooser.run_search(train.images, train.labels, val.images, val.labels, params=params,
-                              n_classes=len(data.classes), progress=False)
+                              n_classes=len(data.classes), progress=False, source=source)
+    assert chooser.SPECTRAL in set(runs[chooser.FAMILY])  # the spectral family ran too
     # run_search records a raising candidate as "failed: ..." instead of raising: a fence
     # firing inside a candidate must still fail this test.
     assert (runs[chooser.STATUS] == chooser.OK).all(), runs[chooser.STATUS].tolist()
@@ -184,7 +200,7 @@ def stage_02_chooser(data: PreparedData, out: Path) -> None:
     record = chooser.chosen_record(chosen, summary, params)
     images, manifest = chooser.augmented_training_set(
         train.images, train.labels, train.manifest[SAMPLE_ID].to_numpy(),
-        strategy=record["strategy"], n=record["n"], seed=params.seed)
+        strategy=record["strategy"], n=record["n"], seed=params.seed, source=source)
     chooser.save_augmented_set(out / "augmented", images, manifest, record)
     write_json(out / "02_chosen.json", record)
     assert (out / "augmented" / "chosen.json").is_file()
@@ -195,13 +211,13 @@ def train_variant(data: PreparedData, out: Path, architecture: str, training_dat
     """Notebook 03's training call; returns the checkpoint."""
     params = stage_params("cgan", **overrides)
     cgan_stage.check_variant(architecture, training_data)
-    augmented_dir = (write_augmented_set(data, out) if training_data == cgan_stage.AUGMENTED
-                     else out / "augmented")
+    augmented_dir = (write_augmented_set(data, out) if training_data in (
+        cgan_stage.AUGMENTED, cgan_stage.SPECTRAL_AUG) else out / "augmented")
     model_dir = out / f"{architecture}_{training_data}"
     run, n_training = cgan_stage.train_variant(
         architecture=architecture, training_data=training_data, prepared=data,
         augmented_dir=augmented_dir, params=params, model_dir=model_dir, progress=False)
-    assert run.steps_run == params.steps and n_training > 0
+    assert run.steps_run == steps_for(architecture, params) and n_training > 0
     return model_dir / CHECKPOINT_FILE
 
 
@@ -217,6 +233,9 @@ def stage_03_cgan(architecture: str, training_data: str) -> Callable[[PreparedDa
                                        sample_labels=sample_labels, train_labels=train.labels)
         results = cgan_stage.checks(samples, sample_labels, data, near)
         assert results[cgan_stage.CHEMISTRY] is not None  # spectra input: the spectral check ran
+        record = cgan_stage.gate_record(samples, sample_labels, data,
+                                        spread_ratio=near.spread_ratio, seed=params.seed)
+        assert record["status"]  # the gate judged on train/val only
 
     return stage
 
@@ -240,6 +259,25 @@ def stage_03b_vae(data: PreparedData, out: Path) -> None:
                                                   VAL: (val.images, val.labels)})
     for k in range(len(data.classes)):
         assert len(generator.generate(k, 2, seed=params.seed)) == 2
+    assert cgan_stage.sample_gate(generator, data, per_class=2, seed=params.seed)["status"]
+
+
+def stage_05b_paper_table_training(data: PreparedData, out: Path) -> None:
+    """Notebook 05b up to its scoring: the five training sets from the chooser's ranking,
+    an MPcGAN on one of them and its gate (the held-out part is read only to score)."""
+    params = stage_params("cgan")
+    train = data.subset(TRAIN)
+    scores = pd.DataFrame({"strategy": [0, 7, 16], "n": [8, 8, 8], "failed": [0, 0, 0],
+                           "macro_f1_mean": [0.5, 0.6, 0.7]})
+    ranking = paper_table.top_strategies(scores, metric="macro_f1", top=3)
+    sets = paper_table.training_sets(train.images, train.labels, ranking=ranking, resample_n=8,
+                                     seed=0, source=SpectralSource.of(data, train))
+    assert [s.strategy for s in sets] == [None, 0, 16, 7]
+    last = sets[-1]
+    cgan.train(last.images, last.labels, data.classes, architecture="mpcgan", params=params,
+               model_dir=out / "paper", progress=False, write_grids=False)
+    generator = load_generator(out / "paper" / CHECKPOINT_FILE)
+    assert cgan_stage.sample_gate(generator, data, per_class=2, seed=0)["status"]
 
 
 def stage_04_filters(data: PreparedData, out: Path) -> None:
@@ -297,10 +335,12 @@ STAGES: dict[str, Callable[[PreparedData, Path], None]] = {
     "03_mpcgan_noaug": stage_03_cgan("mpcgan", "train"),
     "03_mpcgan_aug": stage_03_cgan("mpcgan", "augmented"),
     "03_modern_aug": stage_03_cgan("modern", "augmented"),
+    "03_modern_spec": stage_03_cgan("modern", "spectral"),
     "03_spectrum": stage_03_cgan("spectrum", "train"),
     "03b_class_vaes": stage_03b_vae,
     "04_filters": stage_04_filters,
     "05_domain_extractor": stage_05_domain_extractor,
+    "05b_paper_table_training": stage_05b_paper_table_training,
 }
 
 

@@ -123,6 +123,7 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
                           cwd=project_copy)
     assert "dvc.yaml: rewritten as the pipeline for images" in imported.stdout
     _gansemble("profile", "smoke", cwd=project_copy)
+    _set_param(project_copy, "evaluation", "paper_table", False)  # the switch, off
     first = _gansemble("repro", cwd=project_copy)
     log = first.stdout + first.stderr
     assert not [word for word in NOISE if word in log], log
@@ -135,7 +136,12 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
         ends = [line for line in log.splitlines()
                 if line.startswith(f"[split] {stage}: ") and line.endswith(" s)")]
         assert len(ends) == 1, f"no summary line for {stage}:\n{log}"
-    assert "train_cgan@spectrum" not in log
+    assert "train_cgan@spectrum" not in log and "train_cgan@modern_spec" not in log
+    assert "paper_table" not in log  # switched off: not run, and said so in its record
+    paper = json.loads((project_copy / "reports/metrics/05b_paper_table.json").read_text())
+    assert paper["enabled"] is False and "evaluation.paper_table" in paper["how"]
+    generators = json.loads((project_copy / "reports/metrics/03_generators.json").read_text())
+    assert generators["gate"]["modern_aug"]["judge"] == "LeNet trained on the train split"
     assert "prepare: 66 images" in log
     assert (project_copy / "reports/figures/01_mean_images.png").is_file()
     assert not (project_copy / "folds/split/models/cgan/spectrum").exists()

@@ -68,6 +68,16 @@ def test_a_changed_verdict_or_chosen_strategy_is_a_disagreement(tmp_path):
     assert any(m.startswith("statement: chosen in") for m in bad)
 
 
+def test_a_generator_that_passes_the_gate_in_one_run_and_fails_in_the_other_disagrees(tmp_path):
+    committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
+    gates = json.loads((committed / "03_generators.json").read_text())["gate"]
+    name = next(iter(gates))
+    _edit(mine, "03_generators.json",
+          lambda d: d["gate"][name].update(status="flipped for the test"))
+    bad = {c.metric for c in vf.verify_against(mine, committed) if not c.agrees}
+    assert f"statement: gate of {name}" in bad
+
+
 def test_counts_must_be_equal(tmp_path):
     committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
     _edit(mine, "01_explore.json", lambda d: d.update(n_samples=d["n_samples"] + 1))

@@ -1,0 +1,114 @@
+"""The generator gate: validity against a label-shuffled null, diversity against real data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gansemble_lib import crossval, gate
+from gansemble_lib import paper_table as pt
+
+LABELS = np.repeat(np.arange(10), 20)
+
+
+def test_a_generator_that_ignores_its_label_fails_whatever_its_judge_says():
+    rng = np.random.default_rng(0)
+    ignores = rng.integers(0, 10, len(LABELS))  # predictions unrelated to the conditioning
+    record = gate.gate(ignores, LABELS, reference=1.0, spread_ratio=1.0, judge="test")
+    assert record["validity_null"] == pytest.approx(0.1, abs=0.03)
+    assert not record["learnt_classes"] and record["status"] == gate.NO_CLASSES
+
+
+def test_a_generator_that_learnt_its_classes_but_collapsed_is_marked_collapsed():
+    record = gate.gate(LABELS.copy(), LABELS, reference=1.0, spread_ratio=0.2, judge="test")
+    assert record["learnt_classes"] and record["validity"] == 1.0
+    assert record["status"] == gate.COLLAPSED
+    both = gate.gate(np.zeros_like(LABELS), LABELS, reference=1.0, spread_ratio=0.1, judge="t")
+    assert both["status"] == f"{gate.NO_CLASSES}; {gate.COLLAPSED}"
+
+
+def test_validity_must_cover_half_the_gap_from_the_null_to_real_data():
+    right = np.where(np.arange(len(LABELS)) % 10 < 5, LABELS, (LABELS + 1) % 10)  # 50 % right
+    passes = gate.gate(right, LABELS, reference=0.8, spread_ratio=1.0, judge="t")
+    assert passes["status"] == gate.PASSED  # 0.5 >= 0.1 + 0.5 * (0.8 - 0.1)
+    fails = gate.gate(right, LABELS, reference=1.0, spread_ratio=1.0, judge="t")
+    assert fails["status"] == gate.NO_CLASSES  # 0.5 < 0.1 + 0.5 * (1.0 - 0.1)
+
+
+def _fold_gate(root, fold, generator, status, validity):
+    folder = root / fold / "reports" / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "03b_vae.json" if generator == "vae" else f"03_{generator}.json"
+    record = {"validity": validity, "validity_null": 0.1, "validity_real": 1.0,
+              "diversity": 0.9, "status": status, "judge": "j"}
+    (folder / name).write_text(json.dumps({"gate": record}))
+
+
+def test_across_folds_a_generator_passes_only_when_it_passed_in_every_fold(tmp_path):
+    for fold, status in (("r0f0", gate.PASSED), ("r0f1", gate.NO_CLASSES)):
+        _fold_gate(tmp_path, fold, "mpcgan_aug", status, 0.2)
+        _fold_gate(tmp_path, fold, "vae", gate.PASSED, 0.95)
+    table = crossval.gate_table(tmp_path, ["r0f0", "r0f1"], ["mpcgan_aug", "modern_aug", "vae"])
+    assert list(table.index) == ["mpcgan_aug", "vae"]  # modern_aug was not trained
+    assert table.loc["mpcgan_aug", "status"] == f"{gate.NO_CLASSES} (1 of 2 folds)"
+    assert table.loc["vae", "status"] == gate.PASSED and table.loc["vae", "folds_passed"] == 2
+    assert crossval.failed_generators(table) == {"mpcgan_aug": table.loc["mpcgan_aug",
+                                                                         "status"]}
+
+
+@pytest.mark.parametrize(("row", "generator"), [
+    ("mpcgan_aug + symp filter", "mpcgan_aug"), ("mpcgan_aug (no filter)", "mpcgan_aug"),
+    ("mpcgan_aug + symp filter + ordinary augmentation", "mpcgan_aug"),
+    ("TSTR: mpcgan_aug + symp filter only", "mpcgan_aug"),
+    ("modern_spec (no filter)", "modern_spec"),
+    ("logistic regression (spectra) + vae (no filter), decoded", "vae"),
+    ("1-D CNN (spectra) + mpcgan_aug + symp filter, decoded", "mpcgan_aug"),
+    ("1-D CNN (spectra) + SMOTE spectra", None), ("real only", None),
+    ("spectral augmentation (the chooser's best of 16-18)", None)])
+def test_every_row_knows_whose_samples_it_uses(row, generator):
+    generators = ["mpcgan_noaug", "mpcgan_aug", "modern_aug", "modern_spec", "spectrum", "vae"]
+    assert crossval.generator_of_row(row, generators) == generator
+
+
+def test_the_conclusion_speaks_apart_about_rows_of_failed_generators():
+    table = pd.DataFrame({"verdict": ["undecided", "practically equivalent", "worse"],
+                          "diff_mean": [0.01, 0.0, -0.1]},
+                         index=["vae (no filter)", "mpcgan_aug + symp filter",
+                                "random oversampling"])
+    text = crossval.conclusion(table, synthetic_rows=list(table.index[:2]),
+                               baseline_rows=["random oversampling"], rope=0.02, folds=5,
+                               repeats=1, decision=0.95,
+                               failed_rows={"mpcgan_aug + symp filter": gate.NO_CLASSES})
+    working, failed = text.split("FAILED the gate")
+    assert "vae (no filter)" in working and "mpcgan_aug" not in working
+    assert "mpcgan_aug + symp filter" in failed
+
+
+def test_the_paper_table_takes_the_top_three_distinct_strategies_at_their_best_n():
+    scores = pd.DataFrame({"strategy": [0, 7, 7, 4, 16, 1], "n": [20, 20, 40, 20, 40, 20],
+                           "macro_f1_mean": [0.99, 0.9, 0.95, 0.93, 0.94, 0.5],
+                           "failed": [0, 0, 0, 0, 0, 0]})
+    assert pt.top_strategies(scores, metric="macro_f1", top=3) == [(7, 40), (16, 40), (4, 20)]
+
+
+def test_symp_generate_keeps_the_lowest_ink_of_each_pool():
+    def generate(k, n, seed):  # images whose ink grows with a per-image number
+        rng = np.random.default_rng(seed)
+        level = rng.integers(0, 255, n)
+        return np.broadcast_to(level[:, None, None, None], (n, 1, 4, 4)).astype(np.uint8)
+
+    filtered = pt.symp_generate(generate, pool_size=10, keep=2, region="whole",
+                                corner_fraction=0.25, direction="low")
+    out = filtered(0, 5, seed=1)
+    assert out.shape == (5, 1, 4, 4)
+    from gansemble_lib.symp_filter import pool_seed
+
+    expected = []  # per pool of 10, the 2 lightest (low ink = high raw values), in pool order
+    for r in range(3):
+        levels = generate(0, 10, pool_seed(1, 0, r))[:, 0, 0, 0]
+        lightest = set(np.argsort(-levels.astype(int), kind="stable")[:2])
+        expected += [levels[i] for i in range(10) if i in lightest]
+    assert out[:, 0, 0, 0].tolist() == expected[:5]
