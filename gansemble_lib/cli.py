@@ -19,8 +19,18 @@ def _cmd_fetch_data(args: argparse.Namespace) -> None:
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from .simulate import SimulationConfig, write_dataset
 
-    path = write_dataset(args.out, SimulationConfig(seed=args.seed), overwrite=args.overwrite)
-    print(f"simulated default dataset (seed {args.seed}) written to {path}")
+    path = write_dataset(args.out, SimulationConfig(seed=args.seed, model=args.model),
+                         overwrite=args.overwrite)
+    print(f"simulated dataset ({args.model} model, seed {args.seed}) written to {path}")
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> None:
+    from .calibration import load_calibration, write_calibration
+
+    path = write_calibration(args.rampp, args.out)
+    calibration = load_calibration(path)
+    print(f"calibration of {len(calibration['templates'])} polymers from "
+          f"{len(calibration['records'])} environmental spectra written to {path}")
 
 
 def _cmd_import_data(args: argparse.Namespace) -> None:
@@ -175,7 +185,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--model", default="literature", choices=("literature", "calibrated"),
+                   help="literature band tables (the default dataset) or the model calibrated "
+                        "on RaMPP (gansemble_lib/simulator_calibration.json)")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("calibrate", help="fit the simulator's band templates and nuisance "
+                       "records to a RaMPP folder (rewrites simulator_calibration.json)")
+    p.add_argument("rampp", help="the RaMPP data-raw folder, e.g. ../shared/data/rampp")
+    p.add_argument("--out", default=str(Path(__file__).with_name("simulator_calibration.json")))
+    p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser("import-data", help="replace data/raw with your own data, record it "
                                            "with DVC")

@@ -1,0 +1,185 @@
+"""Is the calibrated simulator realistic? Simulated against real RaMPP spectra, per polymer.
+
+Usage: python benchmarks/bench_simulator_realism.py [--rampp ../shared/data/rampp]
+
+Needs the RaMPP folder (CC BY 4.0; read in place, never copied); without it the script says so
+and exits. For the 8 polymers the paper's classes share with RaMPP, and for both simulator
+models (``literature``: the band tables and nuisance settings of `simulate.py`;
+``calibrated``: `simulator_calibration.json`), it reports:
+
+- a **classifier two-sample test** per polymer: logistic regression told to separate the real
+  spectra of the polymer from as many simulated ones, scored by stratified 5-fold
+  cross-validation; accuracy near 0.5 means it cannot tell them apart (95 % Wilson interval);
+- the **correlation to the reference** spectrum of real and simulated spectra (after the same
+  baseline removal), whose distributions should overlap;
+- **train on simulated, test on real**: logistic regression trained on 30 simulated spectra of
+  each of the 8 polymers, tested on every real RaMPP spectrum of them (macro-F1), beside the
+  same classifier cross-validated on the real spectra alone.
+
+The calibration uses every RaMPP spectrum, so the two-sample test against the same spectra is
+optimistic; the ``held-out`` rows calibrate on the freshwater file only and test against the
+seawater spectra, which the calibration never saw. Every spectrum is preprocessed as `prepare`
+does (ALS baseline, min-max). Writes `benchmarks/results/simulator_realism.{csv,md,png}`.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+RESULTS = Path("benchmarks/results")
+SHARED = ("PA", "PE", "PET", "POM", "PP", "PS", "PU", "PVC")
+TSTR_PER_CLASS = 30
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def prepared(x: np.ndarray) -> np.ndarray:
+    from gansemble_lib.preprocess import normalise, remove_baseline
+
+    return normalise(remove_baseline(np.atleast_2d(x), "als"), "minmax")
+
+
+def simulated(model: str, label: str, n: int, *, seed: int, calibration: dict | None
+              ) -> np.ndarray:
+    from gansemble_lib import simulate as sim
+
+    grid = sim.wavenumber_axis(sim.SimulationConfig())
+    cfg = sim.SimulationConfig(seed=seed)
+    rows = []
+    for i in range(n):
+        rng = sim._stream(seed, label, 10_000 + i)  # indices no dataset uses
+        rows.append(sim._calibrated_spectrum(rng, grid, label, calibration) if model == "calibrated"
+                    else sim._one_spectrum(rng, grid, sim._CLASSES[label], cfg))
+    return np.array(rows)
+
+
+def two_sample(real: np.ndarray, fake: np.ndarray) -> tuple[float, float, float]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    x = np.vstack([real, fake])
+    y = np.r_[np.zeros(len(real)), np.ones(len(fake))]
+    folds = StratifiedKFold(min(5, len(real)), shuffle=True, random_state=0)
+    predicted = cross_val_predict(LogisticRegression(max_iter=2000), x, y, cv=folds)
+    hits = int((predicted == y).sum())
+    low, high = wilson(hits, len(y))
+    return hits / len(y), low, high
+
+
+def correlation(x: np.ndarray, template: np.ndarray) -> np.ndarray:
+    a = x - x.mean(1, keepdims=True)
+    b = template - template.mean()
+    return a @ b / (np.linalg.norm(a, axis=1) * np.linalg.norm(b))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rampp", default="../shared/data/rampp")
+    args = parser.parse_args()
+    if not Path(args.rampp).is_dir():
+        print(f"no RaMPP folder at {args.rampp}: nothing to compare against (the benchmark "
+              "needs the real spectra; see ../shared/data/rampp/README.md)")
+        sys.exit(0)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from gansemble_lib import calibration as cal
+
+    calibration = cal.load_calibration()
+    held_out = cal.calibrate(args.rampp, files=(cal.VARIANTS[0],))  # freshwater only
+    references, variants = cal.load_rampp(args.rampp)
+    _, seawater = cal.load_rampp(args.rampp, files=(cal.VARIANTS[1],))
+    rows, correlations = [], []
+    for label in SHARED:
+        real = prepared(np.array([y for p, y in variants if p == label]))
+        sea = prepared(np.array([y for p, y in seawater if p == label]))
+        template = prepared(references[label])[0]
+        correlations += [{"polymer": label, "source": "real RaMPP", "r": r}
+                         for r in correlation(real, template)]
+        for model, calib, against, name in (
+                ("literature", None, real, "literature"),
+                ("calibrated", calibration, real, "calibrated"),
+                ("calibrated", held_out, sea, "calibrated on FW, vs SW (held out)")):
+            if len(against) < 3:  # too few real spectra to cross-validate: said, not scored
+                rows.append({"polymer": label, "model": name, "n_real": len(against),
+                             "c2st_accuracy": None, "ci_low": None, "ci_high": None})
+                continue
+            fake = prepared(simulated(model, label, len(against), seed=1, calibration=calib))
+            accuracy, low, high = two_sample(against, fake)
+            rows.append({"polymer": label, "model": name, "n_real": len(against),
+                         "c2st_accuracy": round(accuracy, 3), "ci_low": round(low, 3),
+                         "ci_high": round(high, 3)})
+            if name != "calibrated on FW, vs SW (held out)":
+                correlations += [{"polymer": label, "source": f"simulated ({name})", "r": r}
+                                 for r in correlation(fake, template)]
+    table = pd.DataFrame(rows)
+    # train on simulated, test on real (the 8 shared polymers)
+    test_x = prepared(np.array([y for p, y in variants if p in SHARED]))
+    test_y = np.array([p for p, _ in variants if p in SHARED])
+    tstr = []
+    for model, calib in (("literature", None), ("calibrated", calibration)):
+        train_x = prepared(np.vstack([simulated(model, p, TSTR_PER_CLASS, seed=2,
+                                                calibration=calib) for p in SHARED]))
+        train_y = np.repeat(SHARED, TSTR_PER_CLASS)
+        predicted = LogisticRegression(max_iter=2000).fit(train_x, train_y).predict(test_x)
+        tstr.append({"trained on": f"simulated ({model}), {TSTR_PER_CLASS} per polymer",
+                     "tested on": f"{len(test_y)} real RaMPP spectra",
+                     "macro_f1": round(f1_score(test_y, predicted, average="macro"), 3)})
+    cv = cross_val_predict(LogisticRegression(max_iter=2000), test_x, test_y,
+                           cv=StratifiedKFold(5, shuffle=True, random_state=0))
+    tstr.append({"trained on": "real RaMPP (5-fold cross-validation)",
+                 "tested on": "the held-out real fold",
+                 "macro_f1": round(f1_score(test_y, cv, average="macro"), 3)})
+    tstr = pd.DataFrame(tstr)
+    corr = pd.DataFrame(correlations)
+    summary = corr.groupby(["polymer", "source"])["r"].median().unstack().round(3)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    table.to_csv(RESULTS / "simulator_realism.csv", index=False, lineterminator="\n")
+    (RESULTS / "simulator_realism.md").write_text(
+        "Classifier two-sample test, real RaMPP vs simulated spectra of one polymer "
+        "(accuracy of logistic regression, stratified 5-fold; 0.5 = indistinguishable; "
+        "95 % Wilson interval):\n\n" + table.to_markdown(index=False)
+        + "\n\nMedian correlation to the polymer's reference spectrum:\n\n"
+        + summary.to_markdown() + "\n\nTrain on simulated, test on real:\n\n"
+        + tstr.to_markdown(index=False) + "\n")
+    plot(corr)
+    print((RESULTS / "simulator_realism.md").read_text())
+
+
+def plot(corr: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sources = list(dict.fromkeys(corr["source"]))
+    fig, ax = plt.subplots(figsize=(11, 4))
+    for i, source in enumerate(sources):
+        part = corr[corr["source"] == source]
+        x = [SHARED.index(p) + (i - 1) * 0.25 for p in part["polymer"]]
+        ax.scatter(x, part["r"], s=10, label=source, alpha=0.7)
+    ax.set_xticks(range(len(SHARED)), SHARED)
+    ax.set(ylabel="correlation with the reference", title="real vs simulated spectra")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "simulator_realism.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
