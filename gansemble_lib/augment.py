@@ -306,7 +306,7 @@ def _apply(images: np.ndarray, strategy: int, rng: np.random.Generator) -> np.nd
     _check_strategy(strategy)
     if is_spectral(strategy):
         raise DataError(f"strategy {strategy} augments spectra, not images",
-                        fix="use oversample(..., source=SpectralSource.of(subset, info))")
+                        fix="use oversample(..., source=SpectralSource.of(prepared, subset))")
     out = images.copy()  # strategy 0 must still hand back an array of its own
     for base in STRATEGIES[strategy]:
         out = BASE_STRATEGIES[base][1](out, rng)

@@ -203,15 +203,17 @@ def gate_record(samples: np.ndarray, sample_labels: np.ndarray, prepared: Prepar
         def judge(images: np.ndarray) -> np.ndarray:
             return predict(model, to_tensor(images, 32), device=torch.device("cpu"))
         name = IMAGE_JUDGE
-    reference = float(np.mean(judge(val.images) == val.labels)) if len(val.labels) else 1.0
+    reference = float(np.mean(judge(val.images) == val.labels)) if len(val.labels) \
+        else float("nan")  # no validation data: the gate says it cannot measure
     return gate.gate(judge(samples), sample_labels, reference=reference,
                      spread_ratio=spread_ratio, judge=name, seed=seed)
 
 
 def sample_gate(generator, prepared: PreparedData, *, per_class: int, seed: int) -> dict:
     """Draw ``per_class`` samples per class and gate them (for generators other than stage 03's
-    cGANs, e.g. the class VAEs)."""
-    samples, labels = evaluation_samples(generator, per_class, seed)
+    cGANs, e.g. the class VAEs), with stage 03's seeds: samples from ``seed + 1``, the judge
+    from ``seed``."""
+    samples, labels = evaluation_samples(generator, per_class, seed + 1)
     train = prepared.subset(TRAIN)
     size = train.images.shape[-1]
     spread = within_class_spread(pixel_features(samples, size), labels,

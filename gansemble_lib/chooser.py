@@ -177,11 +177,12 @@ def save_augmented_set(out_dir, images: np.ndarray, manifest: pd.DataFrame, chos
         write_json(tmp / "chosen.json", chosen)
 
 
-def best_of_family(summary: pd.DataFrame, *, metric: str, family: str = SPECTRAL
-                   ) -> pd.Series | None:
+def best_of_family(summary: pd.DataFrame, *, metric: str, tie_tolerance: float = 0.0,
+                   family: str = SPECTRAL) -> pd.Series | None:
     """The candidate the same rule picks among one family only (None when it has none)."""
     members = summary[(summary[FAMILY] == family) & (summary["failed"] == 0)]
-    return None if members.empty else select(members, metric=metric)
+    return None if members.empty else select(members, metric=metric,
+                                               tie_tolerance=tie_tolerance)
 
 
 def family_record(best: pd.Series | None, *, metric: str) -> dict | None:
@@ -201,7 +202,9 @@ def chosen_record(chosen: pd.Series, summary: pd.DataFrame, params: ChooseParams
     return {
         "strategy": int(chosen[STRATEGY]), "name": str(chosen[NAME]), "n": int(chosen[N]),
         "keeps_label": bool(chosen[KEEPS_LABEL]),
-        SPECTRAL: family_record(best_of_family(summary, metric=metric), metric=metric),
+        SPECTRAL: family_record(best_of_family(summary, metric=metric,
+                                               tie_tolerance=params.tie_tolerance),
+                                metric=metric),
         "scores": scores, "select_metric": metric, "tie_tolerance": params.tie_tolerance,
         "rule": f"highest mean {metric} over {params.repeats} repeat(s) on the validation split; "
                 "ties -> higher mean macro recall -> fewer base strategies -> smaller N",

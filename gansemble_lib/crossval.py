@@ -284,10 +284,13 @@ def gate_table(folds_dir: str | Path, folds: list[str], generators: list[str]) -
         failed = frame[frame[gate.STATUS] != gate.PASSED]
         status = gate.PASSED if failed.empty else (
             f"{failed[gate.STATUS].mode().iloc[0]} ({len(failed)} of {len(frame)} folds)")
+        if failed.empty and len(frame) < len(folds):  # passed where gated, but not everywhere
+            status = f"{gate.NOT_GATED} in {len(folds) - len(frame)} of {len(folds)} folds"
         line = {"generator": generator}
         for column in (gate.VALIDITY, gate.NULL, gate.REFERENCE, gate.DIVERSITY):
-            line[f"{column}_mean"] = frame[column].mean()
-            line[f"{column}_sd"] = frame[column].std() if len(frame) > 1 else np.nan
+            values = pd.to_numeric(frame[column], errors="coerce")
+            line[f"{column}_mean"] = values.mean()
+            line[f"{column}_sd"] = values.std() if len(frame) > 1 else np.nan
         line.update(folds_passed=int(len(frame) - len(failed)), folds_gated=int(len(frame)),
                     status=status, judge=frame[gate.JUDGE].iloc[0])
         lines.append(line)
@@ -306,13 +309,17 @@ def generator_of_row(row: str, generators: list[str], *, tstr_source: str = "",
     return None
 
 
-def failed_generators(gates: pd.DataFrame) -> dict[str, str]:
-    """{generator: status} for every generator that did not pass the gate in every fold."""
+def failed_generators(gates: pd.DataFrame, generators: list[str] | None = None
+                      ) -> dict[str, str]:
+    """{generator: status} for every generator that did not pass the gate in every fold; a
+    generator of ``generators`` with no gate record at all is "not gated", never "passed"."""
     from . import gate
 
-    if gates.empty:
-        return {}
-    return {g: s for g, s in gates["status"].items() if s != gate.PASSED}
+    out = {} if gates.empty else {g: s for g, s in gates["status"].items() if s != gate.PASSED}
+    for name in generators or []:
+        if gates.empty or name not in gates.index:
+            out.setdefault(name, gate.NOT_GATED)
+    return out
 
 
 def family_verdicts(scores: pd.DataFrame, families: dict[str, list[str]], *, rope: float,

@@ -191,24 +191,30 @@ def unit_spectra(spectra: np.ndarray) -> np.ndarray:
 
 def spectrum_extra_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
                         native: dict[tuple[str, str], np.ndarray], *, geometry, points: int,
-                        combo_source: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Synthetic spectra for the spectrum classifiers, by name.
+                        combo_source: str
+                        ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, int]]:
+    """Synthetic spectra for the spectrum classifiers, by name, and how many images of each
+    set had to be left out.
 
     A source's own spectra where it has them (SMOTE, the spectrum GAN: "native"), else its
     images read back to spectra (:func:`polar.decode`: "decoded"). Every generator's unfiltered
     set, and the GANsemble set (``combo_source``); ordinary augmentation is an image operation
-    and is left out. Images without any ink decode to nothing and are dropped (counted in the
-    notebook's output).
+    and is left out. Images without any ink decode to nothing: they are left out and counted
+    ({set name: images left out}; the notebook prints it).
     """
     from .polar import decode, resample_to
 
     out = {}
+    dropped = {}
     for (source, filter_name), (images, labels) in sets.items():
         key = f"{source}__{filter_name}"
         if source == "augmentation" or not len(images) or (
                 filter_name != "none" and key != combo_source):
             continue
         if (source, filter_name) in native:
+            if len(native[(source, filter_name)]) != len(labels):
+                raise ValueError(f"{key}: {len(native[(source, filter_name)])} spectra for "
+                                 f"{len(labels)} images; rerun the symp_filter stage")
             spectra, how = resample_to(native[(source, filter_name)], points), "native"
         else:
             spectra, how = decode(images, geometry=geometry, points=points), "decoded"
@@ -216,7 +222,9 @@ def spectrum_extra_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray
             f", {how}"
         keep = ~np.isnan(spectra).any(axis=1)
         out[name] = (unit_spectra(spectra[keep]), np.asarray(labels)[keep])
-    return out
+        if not keep.all():
+            dropped[name] = int((~keep).sum())
+    return out, dropped
 
 
 def spectrum_row_name(classifier: str, extra: str | None) -> str:

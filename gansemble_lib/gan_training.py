@@ -212,7 +212,8 @@ def hinge_step(setup: GanSetup, data: torch.Tensor, labels: torch.Tensor, batch_
     _requires_grad(d, False)
     y_gen = _fake_labels(setup, labels, batch_size, rng)
     if setup.diversity_weight > 0:  # pairs of noise vectors per label: the halves share labels
-        y_gen = torch.cat([y_gen[: batch_size // 2]] * 2)[:batch_size]
+        half = y_gen[: batch_size // 2]
+        y_gen = torch.cat([half, half, y_gen[2 * (batch_size // 2):]])
     z = _noise(setup.z_dim, batch_size, rng, device)
     generated = g(z, y_gen)
     g_loss = -d(augment(generated), y_gen).mean()

@@ -32,6 +32,8 @@ NULL_SHUFFLES = 200  # label permutations for the null
 PASSED = "passed"
 NO_CLASSES = "did not learn its classes"
 COLLAPSED = "collapsed within classes"
+NOT_MEASURABLE = "not measurable"  # no samples, no validation data, or no class with two images
+NOT_GATED = "not gated"  # no gate record (e.g. a fold run before the gate existed)
 
 # Keys of the gate record (reports/metrics/03_*.json, "gate")
 VALIDITY, NULL, NULL_Q95, REFERENCE = ("validity", "validity_null", "validity_null_q95",
@@ -59,12 +61,15 @@ def gate(predicted: np.ndarray, labels: np.ndarray, *, reference: float, spread_
          judge: str, seed: int = 0) -> dict:
     """The gate record of one generator in one fold (see the module docstring)."""
     predicted, labels = np.asarray(predicted), np.asarray(labels)
-    validity = float(np.mean(predicted == labels)) if len(labels) else float("nan")
+    if not len(labels) or not np.isfinite(reference) or not np.isfinite(spread_ratio):
+        return {VALIDITY: None, NULL: None, NULL_Q95: None, REFERENCE: None, DIVERSITY: None,
+                LEARNT: None, DIVERSE: None, STATUS: NOT_MEASURABLE, JUDGE: judge}
+    validity = float(np.mean(predicted == labels))
     null, null_q95 = shuffled_null(predicted, labels, seed=seed)
     bar = null + VALIDITY_SHARE * (reference - null)
     # Above the bar and above what shuffled labels reach 95 % of the time.
     learnt = bool(validity >= bar and validity > null_q95)
-    diverse = bool(np.isfinite(spread_ratio) and spread_ratio >= DIVERSITY_MIN)
+    diverse = bool(spread_ratio >= DIVERSITY_MIN)
     return {VALIDITY: round(validity, 4), NULL: round(null, 4), NULL_Q95: round(null_q95, 4),
             REFERENCE: round(float(reference), 4), DIVERSITY: round(float(spread_ratio), 4),
             LEARNT: learnt, DIVERSE: diverse, STATUS: status(learnt, diverse), JUDGE: judge}
@@ -72,6 +77,8 @@ def gate(predicted: np.ndarray, labels: np.ndarray, *, reference: float, spread_
 
 def statement(name: str, record: dict) -> str:
     """The gate result of one generator in one sentence."""
+    if record[STATUS] == NOT_MEASURABLE:
+        return f"{name}: the gate could not be measured (no samples or no reference data)"
     return (f"{name}: validity {record[VALIDITY]:.2f} (label-shuffled null {record[NULL]:.2f}, "
             f"real validation data {record[REFERENCE]:.2f}; judge: {record[JUDGE]}), "
             f"within-class diversity {record[DIVERSITY]:.2f}x real -> {record[STATUS]}")

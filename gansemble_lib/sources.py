@@ -21,6 +21,7 @@ from .dataset import PreparedData
 from .errors import DataError
 from .generators import Generator, load_generator
 from .polar import PolarGeometry
+from .spectral_augment import SpectralSource, augmented_images, is_spectral
 
 AUGMENTATION = "augmentation"
 SMOTE_NAME = "smote"
@@ -49,6 +50,7 @@ class AugmentationSource:
     labels: np.ndarray
     classes: tuple[str, ...]
     strategy: int
+    spectra: SpectralSource | None = None  # the train spectra, for strategies 16-18
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -59,6 +61,9 @@ class AugmentationSource:
         if len(members) == 0:
             raise ValueError(f"class {class_index} has no train images to augment")
         picks = np.random.default_rng(_seed(seed, class_index)).choice(members, size=n)
+        if is_spectral(self.strategy):  # augment the spectra, then render them
+            return augmented_images(self.spectra, self.labels, picks, self.strategy,
+                                    np.random.default_rng(_seed(seed, class_index, 1)))
         return augment(self.images[picks], self.strategy, seed=_seed(seed, class_index, 1))
 
 
@@ -136,7 +141,8 @@ def load_sources(generators: dict[str, str | Path], data: PreparedData, *,
     train = data.subset(TRAIN)
     chosen = json.loads((Path(augmented_dir) / "chosen.json").read_text(encoding="utf-8"))
     sources[AUGMENTATION] = AugmentationSource(train.images, train.labels, data.classes,
-                                               int(chosen["strategy"]))
+                                               int(chosen["strategy"]),
+                                               SpectralSource.of(data, train))
     if train.spectra is None:
         warnings.warn("image input has no spectra: the SMOTE baseline is left out", stacklevel=2)
     else:

@@ -99,14 +99,20 @@ def is_spectral(strategy: int) -> bool:
     return strategy in SPECTRAL_STRATEGIES
 
 
+def _others(labels: np.ndarray, index: int) -> np.ndarray:
+    """The other members of ``index``'s class (itself only when it is alone)."""
+    members = np.flatnonzero(labels == labels[index])
+    others = members[members != index]
+    return others if len(others) else members
+
+
 def augmented_spectra(source: SpectralSource, labels: np.ndarray, parents: np.ndarray,
                       strategy: int, rng: np.random.Generator) -> np.ndarray:
     """Augmented copies (spectra) of ``source.spectra[parents]`` under ``strategy``."""
     spectra = source.spectra[parents]
     for step in SPECTRAL_STRATEGIES[strategy]:
         if step == MIXUP:
-            partners = np.array([rng.choice(np.flatnonzero(labels == labels[p]))
-                                 for p in parents], dtype=np.intp)
+            partners = np.array([rng.choice(_others(labels, p)) for p in parents], dtype=np.intp)
             spectra = mixup(spectra, source.spectra[partners], rng)
         else:
             spectra = jitter(spectra, source.axis, rng)

@@ -133,7 +133,7 @@ figures.save_figure(fig, f"{paths.figures_dir}/03b_prior_samples.png")
 
 # %%
 gate_result = cgan_stage.sample_gate(generator, data, per_class=GATE_SAMPLES_PER_CLASS,
-                                     seed=params.seed + 1)
+                                     seed=params.seed)
 print(gate.rules())
 print(gate.statement("vae", gate_result))
 

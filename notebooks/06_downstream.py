@@ -78,11 +78,12 @@ predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.la
                           weights_path=params.resnet18_weights or None,
                           source=SpectralSource.of(data, train))
 if train.spectra is not None:  # the classifiers a chemist would use, on real + synthetic spectra
-    extra = ds.spectrum_extra_sets(sets, load_set_spectra(paths.synthetic_dir),
-                                   geometry=geometry_from_info(data.info),
-                                   points=train.spectra.shape[1], combo_source=params.combo_source)
+    extra, undecodable = ds.spectrum_extra_sets(
+        sets, load_set_spectra(paths.synthetic_dir), geometry=geometry_from_info(data.info),
+        points=train.spectra.shape[1], combo_source=params.combo_source)
     print("synthetic spectra for the spectrum classifiers:",
           {name: len(y) for name, (_, y) in extra.items()})
+    print("images without ink, left out (nothing to read back):", undecodable or "none")
     predictions = pd.concat([predictions, ds.spectrum_classifier_rows(
         train.spectra, train.labels, test.spectra, test.labels, seeds=run_seeds, extra=extra,
         settings=settings, n_classes=n_classes, device=resolve_device(params.device))],

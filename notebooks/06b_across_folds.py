@@ -94,9 +94,10 @@ verdicts
 generators = [*VARIANTS, "vae"]  # every generator's name, whether or not it applies here
 gates = crossval.gate_table(paths.folds_dir, folds, generators)
 save_table(gates, paths.tables_dir, "03_gate")
-failed = crossval.failed_generators(gates)
 row_generator = {row: crossval.generator_of_row(row, generators)
                  for row in dict.fromkeys(all_scores[crossval.ROW])}
+# a generator whose samples are in some row but that has no gate record is "not gated"
+failed = crossval.failed_generators(gates, sorted({g for g in row_generator.values() if g}))
 failed_rows = {row: failed[g] for row, g in row_generator.items() if g in failed}
 print(gate.rules())
 print("failed the gate:", failed or "none")
@@ -170,7 +171,9 @@ fidelity.round(3)
 
 # %%
 paper_path = Path(f"{paths.folds_dir}/{folds[0]}/reports/metrics/05b_paper_table.json")
-if paper_path.is_file():
+if params.paper_table:  # a file left by an earlier run is never shown when switched off
+    if not paper_path.is_file():
+        raise FileNotFoundError(f"{paper_path}: stage 05b is switched on but wrote nothing")
     paper_record = json.loads(paper_path.read_text(encoding="utf-8"))
     paper_table = pd.read_csv(f"{paths.folds_dir}/{folds[0]}/reports/tables/05b_paper_table.csv",
                               index_col=0)

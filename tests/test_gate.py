@@ -38,6 +38,22 @@ def test_validity_must_cover_half_the_gap_from_the_null_to_real_data():
     assert fails["status"] == gate.NO_CLASSES  # 0.5 < 0.1 + 0.5 * (1.0 - 0.1)
 
 
+def test_a_gate_without_samples_or_reference_data_says_it_cannot_measure():
+    record = gate.gate(np.zeros(0, int), np.zeros(0, int), reference=1.0, spread_ratio=1.0,
+                       judge="t")
+    assert record["status"] == gate.NOT_MEASURABLE and record["validity"] is None
+    assert gate.gate(LABELS, LABELS, reference=float("nan"), spread_ratio=1.0,
+                     judge="t")["status"] == gate.NOT_MEASURABLE
+
+
+def test_a_generator_with_rows_but_no_gate_record_is_not_gated_rather_than_passed(tmp_path):
+    _fold_gate(tmp_path, "r0f0", "vae", gate.PASSED, 0.95)
+    table = crossval.gate_table(tmp_path, ["r0f0", "r0f1"], ["vae", "spectrum"])
+    assert table.loc["vae", "status"] == f"{gate.NOT_GATED} in 1 of 2 folds"
+    failed = crossval.failed_generators(table, ["vae", "spectrum"])
+    assert failed["spectrum"] == gate.NOT_GATED and "vae" in failed
+
+
 def _fold_gate(root, fold, generator, status, validity):
     folder = root / fold / "reports" / "metrics"
     folder.mkdir(parents=True, exist_ok=True)
@@ -112,3 +128,15 @@ def test_symp_generate_keeps_the_lowest_ink_of_each_pool():
         lightest = set(np.argsort(-levels.astype(int), kind="stable")[:2])
         expected += [levels[i] for i in range(10) if i in lightest]
     assert out[:, 0, 0, 0].tolist() == expected[:5]
+
+
+def test_mode_seeking_pairs_labels_for_any_batch_size():
+    import torch
+
+    from gansemble_lib import gan_training as gt
+
+    generated = torch.arange(2 * 7 * 4, dtype=torch.float32).reshape(7, 1, 2, 4)
+    z = torch.randn(7, 3)
+    assert torch.isfinite(gt.mode_seeking_penalty(generated, z))
+    same = gt.mode_seeking_penalty(torch.zeros(6, 1, 2, 2), torch.randn(6, 3))
+    assert same > 1e4  # identical images for different noise: a large penalty (collapse)

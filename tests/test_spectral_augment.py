@@ -48,6 +48,19 @@ def test_mixup_mixes_spectra_of_the_same_class_only():
     assert ((mixed[:, AXIS == 1000.0] > 0.15) & (mixed[:, AXIS == 1100.0] > 0.15)).any()
 
 
+def test_the_augmentation_source_of_stage_04_augments_spectra_for_a_spectral_pick():
+    from gansemble_lib.polar import render_spectra
+    from gansemble_lib.sources import AugmentationSource
+
+    spectra = np.stack([band(800.0 + 40 * i) for i in range(6)])
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    images = render_spectra(spectra, PrepareParams(image_size=32))
+    made = AugmentationSource(images, labels, ("a", "b"), 18, source(spectra)).generate(1, 4, 0)
+    assert made.shape == (4, 1, 32, 32) and made.dtype == np.uint8
+    with pytest.raises(ValueError, match="these data are images"):
+        AugmentationSource(images, labels, ("a", "b"), 16).generate(1, 4, 0)
+
+
 @pytest.mark.parametrize("strategy", [16, 17, 18])
 def test_oversample_renders_spectral_copies_like_the_real_images(strategy):
     spectra = np.stack([band(800.0 + 40 * i) for i in range(6)])
