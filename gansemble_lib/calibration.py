@@ -119,6 +119,17 @@ def fit_bands(grid: np.ndarray, signal: np.ndarray, *, max_bands: int = MAX_BAND
     return bands[np.argsort(bands[:, 0])]
 
 
+# Resonance-Raman bands of carotenoids (biofilm pigments): nu1 C=C, nu2 C-C, nu3 CH3 rock,
+# heights relative to nu1 (e.g. Withnall et al., J. Raman Spectrosc. 34 (2003) 475).
+CAROTENOID_BANDS = np.array([[1520.0, 1.0, 18.0, 0.5], [1157.0, 0.7, 14.0, 0.5],
+                             [1005.0, 0.25, 10.0, 0.5]])
+
+
+def carotenoid(grid: np.ndarray) -> np.ndarray:
+    """The carotenoid band shape (max 1) on ``grid``."""
+    return pseudo_voigt(grid, CAROTENOID_BANDS)
+
+
 def _shifted(grid: np.ndarray, y: np.ndarray, shift: float, width: float) -> np.ndarray:
     step = float(np.mean(np.diff(grid)))
     moved = np.interp(grid - shift, grid, y)
@@ -153,13 +164,18 @@ def nuisance_record(grid: np.ndarray, template: np.ndarray, bands: np.ndarray,
     strong = bands[bands[:, 1] >= 0.1]
     idx = np.clip(np.searchsorted(grid, strong[:, 0] + shift), 0, len(grid) - 1)
     ratios = np.log(np.maximum(signal[idx], 1e-3) / np.maximum(scale * model[idx], 1e-3))
-    residual = gaussian_filter1d(signal - scale * model, 2.0)
+    left = signal - scale * model
+    # biofilm pigment: carotenoid bands, fitted on their own (their height varies most
+    # between particles and between freshwater and seawater), then left out of the residual
+    shape = carotenoid(grid)
+    pigment = max(0.0, float(shape @ left / (shape @ shape)))
+    residual = gaussian_filter1d(left - pigment * shape, 2.0)
     record = {
         "shift_cm": float(shift), "broadening_cm": float(width),
         "band_log_ratio_sd": float(np.std(ratios)) if len(ratios) > 1 else 0.0,
         "baseline_height": float(baseline.max() - baseline.min()),
         "baseline_tilt": float(baseline[-1] - baseline[0]),
-        "noise_sd": noise, "spikes": spikes, "scale": scale,
+        "noise_sd": noise, "spikes": spikes, "scale": scale, "carotenoid": pigment,
         "correlation_to_reference": _corr(template, signal),
     }
     return record, residual

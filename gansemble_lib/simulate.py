@@ -279,12 +279,13 @@ def _calibrated_spectrum(rng: np.random.Generator, axis: np.ndarray, label: str,
     """One measurement from the calibrated model: the polymer's fitted band template (the
     literature bands for classes RaMPP lacks), turned into an environmental spectrum by one
     real nuisance record of that polymer (any polymer's for the others), perturbed: shift and
-    broadening, band-height scatter, the residual (biofilm, pigments) on the shared principal
-    components, a fluorescence baseline of the record's height and tilt, noise and spikes.
+    broadening, band-height scatter, carotenoid (biofilm pigment) bands, the remaining residual
+    (biofilm, pigments, fillers) on the shared principal components, a fluorescence baseline of
+    the record's height and tilt, noise and spikes.
     Scaled to 0..1 like the RaMPP files."""
     from scipy.ndimage import gaussian_filter1d
 
-    from .calibration import pseudo_voigt
+    from .calibration import carotenoid, pseudo_voigt
 
     if label in calibration["templates"]:
         bands = np.array(calibration["templates"][label], dtype=float)
@@ -307,6 +308,8 @@ def _calibrated_spectrum(rng: np.random.Generator, axis: np.ndarray, label: str,
     residual = np.asarray(calibration["residual_mean"]) + rng.uniform(0.8, 1.2) * (
         np.asarray(record["residual_scores"]) @ np.asarray(calibration["residual_components"]))
     signal = signal + np.interp(axis, cal_axis, residual)
+    # biofilm pigment: the record's carotenoid height, scattered widely (it varies most)
+    signal = signal + record.get("carotenoid", 0.0) * rng.lognormal(0.0, 0.5) * carotenoid(axis)
     span = axis[-1] - axis[0]
     centre = rng.uniform(axis[0] - 0.5 * span, axis[-1] + 0.5 * span)
     hump = np.exp(-0.5 * ((axis - centre) / (rng.uniform(0.3, 1.0) * span)) ** 2)
