@@ -114,8 +114,9 @@ class CganParams:
                                       "generators trained in every fold: mpcgan_noaug, "
                                       "mpcgan_aug (the paper's GANsemble cGAN), modern_aug (on "
                                       "the chooser's pick), modern_spec (on label-preserving "
-                                      "spectral augmentation; spectra only), spectrum (spectra "
-                                      "only); the class VAEs always train")
+                                      "spectral augmentation; for images, which have no "
+                                      "spectra, modern_aug instead), spectrum (spectra only); "
+                                      "the class VAEs always train")
     seed: int = param(0, "seed of weights, noise and data order")
     steps: int = param(300, "MPcGAN and spectrum GAN: generator updates per training run "
                        "(raising it continues a finished run)", ge=1)

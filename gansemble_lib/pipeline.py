@@ -75,8 +75,15 @@ FOLDS_STAGE = "folds"
 def variants(modality: str, params_file: str | Path | None = "params.yaml"
              ) -> dict[str, Variant]:
     """The generator variants trained for this modality: those ``cgan.variants`` selects
-    (every declared one when ``params_file`` is None)."""
+    (every declared one when ``params_file`` is None).
+
+    Images have no spectra to augment, so where ``modern_spec`` is selected for images the
+    modern cGAN trains on the chooser's pick instead (``modern_aug``): image data keep a
+    modern cGAN under the laptop profile.
+    """
     selected = load_params(params_file, "cgan").variants if params_file else tuple(VARIANTS)
+    if modality == IMAGES and "modern_spec" in selected:
+        selected = (*selected, "modern_aug")
     return {name: v for name, v in VARIANTS.items()
             if modality in v.modalities and name in selected}
 

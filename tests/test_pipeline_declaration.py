@@ -239,3 +239,10 @@ def test_spectrum_only_rows_are_marked_for_images_and_left_alone_for_spectra():
     assert marked.loc[("spectrum", "none"), "note"] == NOT_APPLICABLE
     assert pd.isna(marked.loc[("spectrum", "none"), "fid"])
     assert marked.loc[("vae", "none"), "fid"] == 1.5 and marked.loc[("vae", "none"), "note"] == ""
+
+
+def test_image_data_keep_a_modern_cgan_when_the_profile_selects_modern_spec():
+    assert list(pipeline.variants("spectra", REPO / "params.yaml")) == [
+        "mpcgan_aug", "modern_spec", "spectrum"]
+    assert list(pipeline.variants("images", REPO / "params.yaml")) == ["mpcgan_aug",
+                                                                      "modern_aug"]
