@@ -43,7 +43,8 @@ ATTRIBUTION = ("Derived from RaMPP (Maki-science/RaMPP, data-raw/; Kumar, Ramspe
 MAX_BANDS = 40
 SHIFTS = np.arange(-10.0, 10.01, 0.5)  # cm^-1 searched for the whole-spectrum shift
 WIDTHS = np.arange(0.0, 15.01, 0.5)  # cm^-1 (Gaussian sd) searched for the broadening
-COMPONENTS = 4  # principal components of the residuals kept
+COMPONENTS = 4  # principal components of the residuals whose scores each record keeps
+EXTRA_COMPONENTS = 16  # further components: shapes and spreads kept, drawn afresh per spectrum
 RESIDUAL_POINTS = 250  # the components are stored at this resolution
 
 
@@ -203,9 +204,16 @@ def calibrate(folder: str | Path, files: tuple[str, ...] = VARIANTS) -> dict:
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     components = vt[:COMPONENTS]
     scores = centred @ components.T
+    # what the kept components miss (a third of the residual's variance on RaMPP: particle-
+    # specific contamination) is kept as its size per record and as the shapes and spreads of
+    # the next components, from which the simulator draws a fresh mixture for every spectrum
+    rest = centred - scores @ components
+    extra = vt[COMPONENTS:COMPONENTS + EXTRA_COMPONENTS]
+    extra_sd = (centred @ extra.T).std(axis=0)
     coarse = np.linspace(0, len(grid) - 1, RESIDUAL_POINTS)
-    for record, score in zip(records, scores, strict=True):
+    for record, score, left in zip(records, scores, rest, strict=True):
         record["residual_scores"] = [round(float(v), 5) for v in score]
+        record["residual_rest_rms"] = float(np.sqrt(np.mean(left**2)))
     return {
         "attribution": ATTRIBUTION, "files": [REFERENCES, *files],
         "axis": {"start": AXIS[0], "stop": AXIS[1], "points": AXIS[2]},
@@ -218,6 +226,10 @@ def calibrate(folder: str | Path, files: tuple[str, ...] = VARIANTS) -> dict:
         "residual_components": [[round(float(v), 5) for v in
                                  np.interp(coarse, np.arange(len(grid)), c)]
                                 for c in components],
+        "residual_extra_components": [[round(float(v), 5) for v in
+                                       np.interp(coarse, np.arange(len(grid)), c)]
+                                      for c in extra],
+        "residual_extra_sd": [round(float(v), 5) for v in extra_sd],
         "records": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}
                     for r in records],
     }

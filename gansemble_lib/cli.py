@@ -185,9 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--model", default="literature", choices=("literature", "calibrated"),
-                   help="literature band tables (the default dataset) or the model calibrated "
-                        "on RaMPP (gansemble_lib/simulator_calibration.json)")
+    p.add_argument("--model", default="calibrated", choices=("calibrated", "literature"),
+                   help="the model calibrated on RaMPP (gansemble_lib/simulator_calibration.json;"
+                        " the default dataset) or the first, literature band tables")
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("calibrate", help="fit the simulator's band templates and nuisance "

@@ -1,7 +1,20 @@
 """Simulated Raman spectra of the GANsemble classes: the compendium's embedded default dataset.
 
-The paper's spectra are not public, so the default input is simulated from physics rather than
-copied: each class is a sum of pseudo-Voigt bands at literature Raman positions, and every
+The paper's spectra are not public, so the default input is simulated rather than copied. Two
+models exist:
+
+- ``calibrated`` (the default since the default dataset had to be as hard as real data): band
+  templates and nuisances fitted to real environmental Raman spectra of microplastics (RaMPP;
+  :mod:`gansemble_lib.calibration` and the committed ``simulator_calibration.json``). Each
+  spectrum takes one real nuisance record of its polymer - shift, broadening, band-height
+  scatter, the polymer's strength in the measurement, baseline, noise, spikes, carotenoid
+  (biofilm pigment) bands and the residual (biofilm, fillers) - and perturbs it. Cellulosic and
+  Silica, absent from RaMPP, keep the literature bands below with the nuisances of all records.
+  Only the axis, seed and class counts apply; the literature nuisance settings do not.
+- ``literature``: the first model, described next, kept for comparison and teaching.
+
+In the literature model each class is a sum of pseudo-Voigt bands at literature Raman positions,
+and every
 nuisance a real microplastic measurement carries is added on top - band shifts (calibration,
 crystallinity), width and relative-intensity scatter (orientation, morphology), a broad
 fluorescence background, shot and read noise, and weathering (amorphisation broadens bands,
@@ -149,10 +162,11 @@ class SimulationConfig:
     noise_level: float = 1.0  # multiplies shot + read noise; 0 gives noiseless spectra
     baseline_strength: float = 0.8  # max fluorescence height relative to the strongest band
     weathering_max: float = 0.6  # degradation level is uniform on [0, weathering_max]
-    # "literature": the band tables above with the nuisance settings above; "calibrated": band
-    # templates and nuisances fitted to real RaMPP spectra (gansemble_lib/calibration.py;
-    # Cellulosic and Silica keep the literature bands with the calibrated nuisances)
-    model: str = LITERATURE
+    # "calibrated" (default): band templates and nuisances fitted to real RaMPP spectra
+    # (gansemble_lib/calibration.py; Cellulosic and Silica keep the literature bands with the
+    # calibrated nuisances), the settings above from shift_sd on do not apply to it;
+    # "literature": the band tables above with the nuisance settings above
+    model: str = CALIBRATED
 
     def __post_init__(self) -> None:
         counts = MappingProxyType(_checked_counts(self.class_counts))
@@ -172,11 +186,11 @@ class SimulationConfig:
             raise DataError(f"invalid value {value!r}", where=bad[0], fix=fix)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain types only; class order kept as a list of one-key maps (YAML keys get sorted)."""
-        out: dict[str, Any] = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """Plain types only; class order kept as a list of one-key maps (YAML keys get sorted).
+        Only the keys the model uses: the calibrated model ignores the literature nuisances."""
+        keys = CALIBRATED_KEYS if self.model == CALIBRATED else self.__dataclass_fields__
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys}
         out["class_counts"] = [{k: v} for k, v in self.class_counts.items()]
-        if out["model"] == LITERATURE:  # datasets written before the calibrated model have no
-            del out["model"]  # such key: their bytes, and hashes, stay as they were
         return out
 
     @classmethod
@@ -192,8 +206,16 @@ class SimulationConfig:
                 f"unknown simulation keys {sorted(unknown)}",
                 fix=f"use only {sorted(cls.__dataclass_fields__)}",
             )
+        # datasets written before the calibrated model existed name no model: literature
+        values.setdefault("model", LITERATURE)
+        if values["model"] == CALIBRATED and set(values) - set(CALIBRATED_KEYS):
+            extra = sorted(set(values) - set(CALIBRATED_KEYS))
+            raise DataError(f"the calibrated model does not use {extra}",
+                            fix=f"give only {list(CALIBRATED_KEYS)}, or model: literature")
         return cls(**values)
 
+
+CALIBRATED_KEYS = ("axis_start", "axis_stop", "points", "seed", "class_counts", "model")
 
 _NON_NEGATIVE = (
     "shift_sd", "calibration_sd", "width_jitter", "intensity_jitter", "instrument_fwhm",
@@ -299,14 +321,26 @@ def _calibrated_spectrum(rng: np.random.Generator, axis: np.ndarray, label: str,
     moved[:, 0] += record["shift_cm"] + rng.normal(0.0, 1.0)
     moved[:, 1] *= rng.lognormal(0.0, record["band_log_ratio_sd"], len(bands))
     signal = pseudo_voigt(axis, moved)
+    signal /= signal.max()
     width = max(0.0, record["broadening_cm"] + rng.normal(0.0, 0.5))
     if width > 0:
         signal = gaussian_filter1d(signal, width / step)
-    signal /= signal.max()
+    # the polymer's strength in that measurement (whose own Raman maximum is 1): weak where
+    # biofilm, pigment or another material dominates the spot
+    signal = record.get("scale", 1.0) * rng.uniform(0.9, 1.1) * signal
     cal_axis = np.linspace(calibration["axis"]["start"], calibration["axis"]["stop"],
                            len(calibration["residual_mean"]))
     residual = np.asarray(calibration["residual_mean"]) + rng.uniform(0.8, 1.2) * (
         np.asarray(record["residual_scores"]) @ np.asarray(calibration["residual_components"]))
+    extra = np.asarray(calibration.get("residual_extra_components", []))
+    if len(extra) and record.get("residual_rest_rms", 0.0) > 0:
+        # the particle-specific rest: a fresh mixture of the further components, as large
+        # as the record's own rest
+        mixture = rng.normal(0.0, np.asarray(calibration["residual_extra_sd"])) @ extra
+        rms = float(np.sqrt(np.mean(mixture**2)))
+        if rms > 0:
+            residual = residual + (record["residual_rest_rms"] * rng.uniform(0.8, 1.2) / rms
+                                   * mixture)
     signal = signal + np.interp(axis, cal_axis, residual)
     # biofilm pigment: the record's carotenoid height, scattered widely (it varies most)
     signal = signal + record.get("carotenoid", 0.0) * rng.lognormal(0.0, 0.5) * carotenoid(axis)

@@ -38,11 +38,41 @@ def test_the_calibrated_model_is_deterministic_and_scaled_like_rampp():
         != x.tolist()
 
 
-def test_the_default_dataset_keeps_its_bytes_and_an_unknown_model_is_refused():
-    assert "model" not in SimulationConfig().to_dict()  # the literature default, as before
-    assert SimulationConfig(model=CALIBRATED).to_dict()["model"] == CALIBRATED
+def test_the_calibrated_model_is_the_default_and_old_datasets_read_as_literature():
+    assert SimulationConfig().model == CALIBRATED
+    written = SimulationConfig().to_dict()
+    assert written["model"] == CALIBRATED and "noise_level" not in written  # keys it ignores
+    old = SimulationConfig(model="literature").to_dict()
+    del old["model"]  # a dataset.yaml written before the calibrated model existed
+    assert SimulationConfig.from_dict(old).model == "literature"
+    with pytest.raises(ValueError, match="calibrated model does not use.*noise_level"):
+        SimulationConfig.from_dict({**written, "noise_level": 2.0})
     with pytest.raises(ValueError, match="model"):
         SimulationConfig(model="made-up")
+
+
+def test_the_calibrated_model_keeps_the_real_nuisances_that_make_it_hard():
+    """The polymer's strength in the measurement and the particle-specific residual beyond the
+    kept components were missing once and left the default data at the ceiling."""
+    calibration = cal.load_calibration()
+    records = calibration["records"]
+    assert min(r["scale"] for r in records) < 0.5 < max(r["scale"] for r in records)
+    assert all(r["residual_rest_rms"] > 0 for r in records)
+    assert len(calibration["residual_extra_components"]) == cal.EXTRA_COMPONENTS
+    assert len(calibration["residual_extra_sd"]) == cal.EXTRA_COMPONENTS
+    weak = {**calibration, "records": [{**records[0], "scale": 0.2}]}
+    strong = {**calibration, "records": [{**records[0], "scale": 1.0}]}
+    grid = cal.axis()
+    template = cal.pseudo_voigt(grid, np.array(calibration["templates"][records[0]["polymer"]]))
+
+    def mean_corr(calib):
+        from gansemble_lib.simulate import _calibrated_spectrum, _stream
+
+        rows = [_calibrated_spectrum(_stream(0, records[0]["polymer"], i), grid,
+                                     records[0]["polymer"], calib) for i in range(10)]
+        return np.mean([np.corrcoef(r, template)[0, 1] for r in rows])
+
+    assert mean_corr(weak) < mean_corr(strong) - 0.1  # a weak polymer signal is harder to see
 
 
 def test_fitted_bands_recover_a_known_spectrum():

@@ -17,8 +17,10 @@ from gansemble_lib.simulate import (
     write_dataset,
 )
 
-# Pure band shapes, so "strongest band" questions are about the chemistry, not the nuisances.
-CLEAN = dict(noise_level=0.0, baseline_strength=0.0, weathering_max=0.0)
+# The literature model with pure band shapes, so "strongest band" questions are about the
+# chemistry, not the nuisances (the calibrated default is tested in test_calibration.py).
+LITERATURE = dict(model="literature")
+CLEAN = dict(LITERATURE, noise_level=0.0, baseline_strength=0.0, weathering_max=0.0)
 
 
 def _class_rows(x: np.ndarray, labels: list[str], name: str) -> np.ndarray:
@@ -38,7 +40,8 @@ def test_paper_counts_and_order() -> None:
 
 
 def test_values_finite_and_non_negative() -> None:
-    _, x, _ = simulate(SimulationConfig(seed=3, weathering_max=1.0, noise_level=3.0))
+    _, x, _ = simulate(SimulationConfig(seed=3, weathering_max=1.0, noise_level=3.0,
+                                         **LITERATURE))
     assert np.isfinite(x).all()
     assert (x >= 0).all()
     assert not np.signbit(x).any()  # no -0.0, which would print as "-0.00000"
@@ -133,6 +136,11 @@ def test_write_is_byte_identical_and_readable(tmp_path) -> None:
     assert meta["modality"] == "spectra" and meta["format"] == "wide_wavenumber"
     assert meta["files"] == ["spectra.csv"] and meta["origin"] == "simulated"
     assert SimulationConfig.from_dict(meta["simulation"]) == cfg
+    assert meta["simulation"]["model"] == "calibrated" and "noise_level" not in meta["simulation"]
+    literature = dataclasses.replace(cfg, **LITERATURE)
+    meta = yaml.safe_load((write_dataset(tmp_path / "lit", literature) / "dataset.yaml")
+                          .read_text())
+    assert SimulationConfig.from_dict(meta["simulation"]) == literature
 
     other = write_dataset(tmp_path / "c", dataclasses.replace(cfg, seed=6))
     assert _sha256(other / "spectra.csv") != _sha256(out1 / "spectra.csv")
