@@ -134,7 +134,6 @@ def main() -> None:
         sys.exit(0)
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     from gansemble_lib import calibration as cal
 

@@ -299,6 +299,14 @@ class DownstreamParams:
                              "train-on-synthetic, test-on-real row")
     combo_source: str = param("mpcgan_aug__symp", "synthetic set combined with ordinary "
                               "augmentation (the GANsemble recipe)")
+    oracle_k: tuple[int, ...] = param((5, 10, 20), "simulated data only: fresh simulated "
+                                      "spectra per class added to real-only training (the "
+                                      "oracle rows) and the learning curve's points", ge=1,
+                                      le=200)
+    simulated_test_per_class: int = param(100, "simulated data only: fresh spectra per class "
+                                          "in a large test set every image row is also scored "
+                                          "on, besides the fold's held-out part (0 = none)",
+                                          ge=0, le=2000)
     device: str = param("auto", "auto = CUDA when available, else CPU",
                         choices=("auto", "cpu", "cuda"))
 

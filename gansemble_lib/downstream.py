@@ -151,11 +151,16 @@ def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: 
              test_y: np.ndarray, *, seeds: list[int], classifier: str, size: int,
              settings: TrainSettings, n_classes: int, device: torch.device,
              weights_path: str | None = None, progress: bool = True,
-             source: SpectralSource | None = None) -> pd.DataFrame:
+             source: SpectralSource | None = None,
+             also_test: tuple[np.ndarray, np.ndarray] | None = None,
+             also_scores: list[dict] | None = None) -> pd.DataFrame:
     """Predictions of every (row, seed) on the test split, one line per test image.
 
-    ``source`` (the train spectra) serves rows that use a spectral augmentation strategy."""
+    ``source`` (the train spectra) serves rows that use a spectral augmentation strategy.
+    ``also_test`` (images, labels), a second test set (the simulator's fresh one), is scored by
+    the same trained classifiers; one record per (row, seed) is appended to ``also_scores``."""
     test = to_tensor(test_x, size)
+    also = None if also_test is None or not len(also_test[1]) else to_tensor(also_test[0], size)
     frames = []
     jobs = [(row, seed) for row in rows for seed in seeds]
     for row, seed in progress_bar(jobs, desc="downstream", unit="run",
@@ -173,6 +178,10 @@ def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: 
             ROW: row.name, SEED: seed, SAMPLE: np.arange(len(test_y)), Y_TRUE: test_y,
             Y_PRED: predict(model, test, device=device), "seconds": time.perf_counter() - started,
             "n_train": len(y)}))
+        if also is not None and also_scores is not None:
+            truth = also_test[1]
+            also_scores.append({ROW: row.name, SEED: seed, **classification_scores(
+                truth, predict(model, also, device=device), n_classes)})
     return pd.concat(frames, ignore_index=True)
 
 

@@ -94,6 +94,8 @@ def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
         "folds": list(assignments), "outer_folds": folds, "repeats": repeats,
         "manifest_split": first,
     }
+    if descriptor.simulation is not None:  # the simulator made these data: it can make more
+        info["simulation"] = descriptor.simulation
     with atomic_dir(out_dir) as tmp:
         np.save(tmp / IMAGES_FILE, images, allow_pickle=False)
         manifest.to_csv(tmp / MANIFEST_FILE, index=False, lineterminator="\n")

@@ -42,7 +42,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                         "classifier_size": 16, "grid_per_class": 2},
         "fidelity": {"domain_epochs": 2, "domain_size": 16, "kid_subsets": 10,
                      "paper_repeats": 1},
-        "downstream": {"seeds": 2, "steps": 10, "classifier_size": 16, "bootstrap": 100},
+        "downstream": {"seeds": 2, "steps": 10, "classifier_size": 16, "bootstrap": 100,
+                       "oracle_k": (1, 2), "simulated_test_per_class": 3},
         "evaluation": {"folds": 1, "null_repeats": 2},  # the spectra smoke test sets 2
     },
     "paper": {

@@ -233,16 +233,23 @@ def _downstream_folds(result: dict) -> list[str]:
              "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
              "verdict | p (Holm) | minority recall |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    worth = any(row.get("worth_real_per_class") for row in result["rows"].values())
+    if worth:  # simulated data: what each row is worth in fresh real spectra per class
+        lines[0] += (" Worth: the fresh real spectra per class that real-only training needs "
+                     "to reach the row's mean macro-F1 (the oracle rows' curve, below).")
+        lines[2] = lines[2][:-1] + " worth (real per class) |"
+        lines[3] += " ---: |"
     failed = result.get("failed_generator_rows") or {}
     for name, row in _ordered(result["rows"], result.get("row_order")):
+        tail = f" {row.get('worth_real_per_class') or '—'} |" if worth else ""
         if row.get("note") and row.get("macro_f1_mean") is None:
-            lines.append(f"| {name} |" + " — |" * 7 + f" {row['note']} |")
+            lines.append(f"| {name} |" + " — |" * 7 + f" {row['note']} |" + tail)
             continue
         if name in failed:  # the row stays, marked: it measures a failed generator
             name = f"{name} (**generator {failed[name]}**)"
         if name == result.get("baseline"):
             lines.append(f"| {name} | {_fmt(row['macro_f1_mean'])} ± "
-                         f"{_fmt(row.get('macro_f1_sd'))} |" + " — |" * 7)
+                         f"{_fmt(row.get('macro_f1_sd'))} |" + " — |" * 7 + tail)
             continue
         diff = "—" if row.get("diff_mean") is None else (
             f"{_fmt(row['diff_mean'], sign=True)} ± {_fmt(row.get('diff_sd'))}")
@@ -253,7 +260,8 @@ def _downstream_folds(result: dict) -> list[str]:
             f"| {name} | {_fmt(row['macro_f1_mean'])} ± {_fmt(row.get('macro_f1_sd'))} | "
             f"{diff} | {_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
             f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} | "
-            f"{_fmt(row.get('p_holm'), 3)} | {_fmt(row.get('minority_recall_diff'), sign=True)} |")
+            f"{_fmt(row.get('p_holm'), 3)} | {_fmt(row.get('minority_recall_diff'), sign=True)} |"
+            + tail)
     by_fold = result.get("emptied_by_filter") or {}
     emptied = {}
     for fold, rows in by_fold.items():
@@ -265,6 +273,60 @@ def _downstream_folds(result: dict) -> list[str]:
                       f"{row} ({', '.join(folds)})" for row, folds in sorted(emptied.items()))
                   + "."]
     lines += ["", f"**Conclusion:** {result['conclusion']}"]
+    return lines
+
+
+def _oracle(result: dict, figure: str) -> list[str]:
+    """Stage 06's simulator-only rows: the oracle, the learning curve, the fresh test set."""
+    record = result.get("oracle") or {}
+    if not record:
+        return []
+    if not record.get("simulated") or record.get("why_not"):
+        return [f"**Oracle rows, learning curve, fresh test set:** none; "
+                f"{record.get('why_not', '')}."]
+    rows = record.get("rows") or {}
+    lines = [f"**What more real data would buy (simulated data only).** Real-only training "
+             f"plus k fresh simulated spectra per class, drawn by the simulator that made the "
+             f"data and in no split of any fold (checked at run time); on top of the folds' "
+             f"{record['real_per_class']:.1f} real train spectra per class on average.", "",
+             "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
+             "verdict |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name, row in rows.items():
+        if row.get("diff_mean") is None:
+            lines.append(f"| {name} | {_pm(row, 'macro_f1')} |" + " — |" * 5)
+            continue
+        lines.append(f"| {name} | {_pm(row, 'macro_f1')} | {_pm(row, 'diff', sign=True)} | "
+                     f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
+                     f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} |")
+    curve = record.get("learning_curve") or []
+    ks = sorted({p["k"] for p in curve})
+    lines += ["", f"**Learning curve** (macro-F1, mean ± sd across folds; [figure]({figure})): "
+              "real-only, the best baseline (the chooser's pick, chosen on validation data) "
+              "and the best generator (highest held-in gate validity among those that "
+              "passed, per fold), each + k fresh real spectra per class.", "",
+              "| curve | " + " | ".join(f"k = {k}" for k in ks) + " |",
+              "| --- |" + " ---: |" * len(ks)]
+    for name in dict.fromkeys(p["curve"] for p in curve):
+        points = {p["k"]: p for p in curve if p["curve"] == name}
+        lines.append(f"| {name} | " + " | ".join(
+            f"{_pm(points[k], 'macro_f1')}" if k in points else "—" for k in ks) + " |")
+    chosen = record.get("best_generator") or {}
+    lines += ["", "Best generator per fold: " + "; ".join(
+        f"{fold}: {why}" for fold, why in chosen.items()) + "."]
+    test = record.get("simulated_test") or {}
+    if test and record.get("simulated_test_spectra"):
+        lines += ["", f"**Fresh simulated test set** ({record['simulated_test_spectra']} "
+                  "spectra no one has seen, scored by every fold's image classifiers; mean ± "
+                  "sd across folds of the mean over seeds; difference paired by seed): without "
+                  "the held-out folds' sampling noise.", "",
+                  "| training data | macro-F1 | difference from real-only |",
+                  "| --- | ---: | ---: |"]
+        failed = result.get("failed_generator_rows") or {}
+        for name, row in test.items():
+            mark = f" (**generator {failed[name]}**)" if name in failed else ""
+            lines.append(f"| {name}{mark} | {_pm(row, 'macro_f1')} | "
+                         + ("—" if name == result.get("baseline") else _pm(row, "diff", True))
+                         + " |")
     return lines
 
 
@@ -336,8 +398,10 @@ def _render_folds(metrics_dir: Path, downstream: dict) -> list[str]:
         result = _load(metrics_dir, name)
         if result and render(result):
             lines += ["", *render(result)]
-    return [*lines, "", *_downstream_folds(downstream), "", *_spectrum_classifiers(downstream),
-            "", what_folds_show(downstream)]
+    figure = (metrics_dir.parent / "figures" / "06_learning_curve.png").as_posix()
+    oracle = _oracle(downstream, figure)
+    return [*lines, "", *_downstream_folds(downstream), *(["", *oracle] if oracle else []), "",
+            *_spectrum_classifiers(downstream), "", what_folds_show(downstream)]
 
 
 MAX_LISTED_SOURCES = 5

@@ -103,3 +103,32 @@ def fold_forest(scores: pd.DataFrame, verdicts: pd.DataFrame, *, baseline: str, 
         axes[1, 0].set_title("train on synthetic only (own scale)", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def learning_curve(curve: pd.DataFrame, *, real_per_class: float, title: str) -> plt.Figure:
+    """Macro-F1 (mean ± sd across folds) against real spectra per class in training: the
+    fold's own (``real_per_class``, mean over classes and folds) plus k fresh simulated ones."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for (name, part), marker in zip(curve.groupby("curve", sort=False), "osD", strict=False):
+        part = part.sort_values("k")
+        x = real_per_class + part["k"].to_numpy(float)
+        ax.errorbar(x, part["macro_f1_mean"], yerr=part["macro_f1_sd"].fillna(0.0),
+                    marker=marker, capsize=3, label=name)
+    ax.set_xlabel("real spectra per class in training (the fold's own, mean, + k fresh "
+                  "simulated)")
+    ax.set_ylabel("macro-F1 on the held-out folds")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def message_figure(text: str) -> plt.Figure:
+    """A figure that says why there is nothing to draw (a declared output still exists)."""
+    import textwrap
+
+    fig, ax = plt.subplots(figsize=(6.4, 2.0))
+    ax.axis("off")
+    ax.text(0.5, 0.5, textwrap.fill(text, 80), ha="center", va="center", fontsize=9)
+    return fig

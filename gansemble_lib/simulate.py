@@ -391,6 +391,32 @@ def simulate(config: SimulationConfig | None = None) -> tuple[np.ndarray, np.nda
     return axis, x, labels
 
 
+FRESH_START = 1_000_000  # first stream index of fresh draws: far beyond any dataset's count
+
+
+def fresh_spectra(config: SimulationConfig, label: str, n: int, *, first: int = FRESH_START
+                  ) -> np.ndarray:
+    """``n`` more spectra of ``label`` from the same simulator, on its axis: stream indices
+    ``first`` .. ``first + n - 1``, which no dataset with fewer than ``first`` spectra per class
+    uses, so none of them is a spectrum of the dataset (the oracle rows of stage 06)."""
+    cfg = config
+    if label not in _CLASSES:
+        raise DataError(f"unknown class {label!r}", fix=f"use only {', '.join(KNOWN_CLASSES)}")
+    if max(cfg.class_counts.values(), default=0) > first:
+        raise DataError(f"the dataset has more than {first} spectra of a class",
+                        fix="draw fresh spectra from a later first index")
+    axis = wavenumber_axis(cfg)
+    calibration = None
+    if cfg.model == CALIBRATED:
+        from .calibration import load_calibration
+
+        calibration = load_calibration()
+    rows = [(_calibrated_spectrum(rng, axis, label, calibration) if calibration
+             else _one_spectrum(rng, axis, _CLASSES[label], cfg))
+            for rng in (_stream(cfg.seed, label, first + i) for i in range(n))]
+    return np.vstack(rows) if rows else np.empty((0, axis.size))
+
+
 def column_names(config: SimulationConfig) -> list[str]:
     """RaMPP-style ``<Class> V<n>`` names (n from 1 per class), in the order simulate() uses."""
     return [f"{c} V{i + 1}" for c, n in config.class_counts.items() for i in range(n)]

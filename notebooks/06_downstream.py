@@ -34,18 +34,21 @@ paths = None
 # %%
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import applicability, progress, report_figures
+from gansemble_lib import applicability, oracle, progress, report_figures
 from gansemble_lib import downstream as ds
 from gansemble_lib.classifiers import TrainSettings, budget_statement, resolve_device
 from gansemble_lib.constants import SAMPLE_ID, TRAIN
 from gansemble_lib.dataset import load_prepared
+from gansemble_lib.downstream import AUGMENTATION_ROW
 from gansemble_lib.figures import save_figure
 from gansemble_lib.io_utils import write_json, write_text
 from gansemble_lib.pipeline import notebook_inputs
+from gansemble_lib.simulate import FRESH_START
 from gansemble_lib.sources import geometry_from_info
 from gansemble_lib.spectral_augment import SpectralSource
 from gansemble_lib.symp_filter import load_set_spectra, load_sets
@@ -63,6 +66,41 @@ rows, synthetic_rows = ds.build_rows(sets, train.labels, chosen=chosen, n_classe
                                      combo_source=params.combo_source)
 emptied = ds.empty_sets(sets)
 print("sets a filter left empty (no row):", ", ".join(emptied) or "none")
+
+# %% [markdown]
+# ## What only a simulator can do
+# When the data come from the simulator, it draws fresh "real" spectra that are in no split of
+# any fold: **oracle rows** (real-only + k of them per class), the points of a **learning
+# curve** for real-only training, the best baseline (the chooser's pick) and the best generator
+# (highest held-in gate validity among those that passed), and a large **fresh test set** that
+# every image row is also scored on. On real data none of this exists, and the record says so.
+
+# %%
+oracle_record = {"simulated": oracle.simulation_of(data.info) is not None}
+also_test, also_scores = None, []
+if oracle_record["simulated"]:
+    fresh = oracle.fresh_set(data, max(params.oracle_k), first=FRESH_START)
+    # the run-time proof that the oracle's spectra are new: none repeats a spectrum of the
+    # dataset, in whatever split or fold (the array is only compared, never learnt from)
+    oracle.check_unseen(fresh.spectra, data.spectra, what="the dataset")
+    generators = sorted({source for source, _ in sets if source not in ds.BASELINE_SOURCES})
+    best, why = oracle.best_generator(Path(paths.metrics_path).parent, generators)
+    rows += oracle.rows(fresh, params.oracle_k, chosen=chosen,
+                        generator_set=sets.get((best, "none")) if best else None)
+    oracle_record.update(k=list(params.oracle_k), fresh_per_class=fresh.per_class,
+                         best_baseline=f"{AUGMENTATION_ROW}: {chosen['name']}",
+                         best_generator=best, best_generator_why=why)
+    if params.simulated_test_per_class:
+        big = oracle.fresh_set(data, params.simulated_test_per_class, first=oracle.TEST_START)
+        oracle.check_unseen(big.spectra, np.vstack([data.spectra, fresh.spectra]),
+                            what="the dataset or the oracle's training spectra")
+        also_test = (big.images, big.labels)
+        oracle_record["simulated_test_spectra"] = len(big.labels)
+    print(f"oracle: + {', '.join(map(str, params.oracle_k))} fresh spectra per class; best "
+          f"generator: {why}; fresh test set: {oracle_record.get('simulated_test_spectra', 0)}")
+else:
+    oracle_record["why_not"] = oracle.NOT_SIMULATED
+    print(oracle.NOT_SIMULATED)
 run_seeds = list(range(params.seed, params.seed + params.seeds))
 print(f"{len(rows)} rows x {len(run_seeds)} seeds; train {len(train.labels)}, "
       f"test {len(test.labels)} real images; classifier {params.classifier}")
@@ -76,7 +114,8 @@ predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.la
                           size=params.classifier_size, settings=settings, n_classes=n_classes,
                           device=resolve_device(params.device),
                           weights_path=params.resnet18_weights or None,
-                          source=SpectralSource.of(data, train))
+                          source=SpectralSource.of(data, train), also_test=also_test,
+                          also_scores=also_scores)
 if train.spectra is not None:  # the classifiers a chemist would use, on real + synthetic spectra
     extra, undecodable = ds.spectrum_extra_sets(
         sets, load_set_spectra(paths.synthetic_dir), geometry=geometry_from_info(data.info),
@@ -103,6 +142,8 @@ table = applicability.mark_not_applicable(scores.join(differences), ds.spectra_o
                                           modality=data.info["modality"])
 save_table(table, paths.tables_dir, "06_downstream")
 write_text(f"{paths.tables_dir}/06_downstream.tex", table.to_latex(float_format="%.3f"))
+simulated_test = oracle.simulated_test_table(also_scores)
+save_table(simulated_test, paths.tables_dir, "06_simulated_test")
 table
 
 # %%
@@ -123,12 +164,17 @@ save_figure(report_figures.confusion_grid(
 # ## Conclusion
 
 # %%
-classical = [r.name for r in rows if r.name not in synthetic_rows and r.name != ds.REAL_ONLY]
+classical = [r.name for r in rows if r.name not in synthetic_rows and r.name != ds.REAL_ONLY
+             and not oracle.is_oracle_row(r.name)]  # more real data is not a method
 statement = ds.conclusion(differences, synthetic_rows=synthetic_rows, baseline_rows=classical)
 print(statement)
 budget = budget_statement(params.steps, params.epochs, params.batch_size)
 print("budget:", budget)
 write_json(paths.metrics_path, ds.metrics_record(
     table, statement, minority=minority, seeds=run_seeds, classifier=params.classifier,
-    emptied=emptied, budget=budget))
+    emptied=emptied, budget=budget) | {
+        "oracle": oracle_record, "simulated_test": {
+            "spectra": oracle_record.get("simulated_test_spectra", 0),
+            "rows": {row: {"macro_f1": float(line["macro_f1"]), "diff": float(line["diff"])}
+                     for row, line in simulated_test.iterrows()}}})
 progress.summary(ds.stage_summary(table))

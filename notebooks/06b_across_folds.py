@@ -39,9 +39,10 @@ paths = None
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from gansemble_lib import crossval, gate, progress, report_figures
+from gansemble_lib import crossval, gate, oracle, progress, report_figures
 from gansemble_lib import downstream as ds
 from gansemble_lib.applicability import mark_not_applicable
 from gansemble_lib.constants import FID, KID_MEAN, PRECISION, RECALL
@@ -69,7 +70,9 @@ all_scores = crossval.fold_scores(predictions, len(classes), minority)
 # Spectrum classifiers trained with synthetic spectra are judged against the same classifier on
 # real spectra (their own table below), not against the image CNN.
 families = ds.spectrum_family_rows(list(dict.fromkeys(all_scores[crossval.ROW])))
-in_families = {row for rows in families.values() for row in rows}
+# more real data is not an augmentation method: the oracle rows get their own section
+in_families = {row for rows in families.values() for row in rows} | {
+    row for row in all_scores[crossval.ROW].unique() if oracle.is_oracle_row(row)}
 scores = all_scores[~all_scores[crossval.ROW].isin(in_families)]
 predictions_main = predictions[~predictions[crossval.ROW].isin(in_families)]
 verdicts = crossval.verdict_table(scores, rope=params.rope, decision=params.decision,
@@ -115,6 +118,72 @@ statement = crossval.conclusion(verdicts, synthetic_rows=synthetic_rows,
 print(statement)
 save_figure(report_figures.fold_forest(scores, verdicts, baseline=ds.REAL_ONLY,
                                        rope=params.rope), f"{paths.figures_dir}/06_forest.png")
+
+# ## What more real data would buy (simulated data only)
+# On simulated data each fold also trained on real-only + k fresh simulated spectra per class
+# (spectra in no split of any fold): the oracle rows. Read backwards, their curve says what
+# each row is "worth" in real spectra per class. The learning curve adds k to the best baseline
+# (the chooser's pick) and the best generator (highest held-in gate validity of those that
+# passed, per fold). A large fresh simulated test set scores every image row without the
+# held-out folds' sampling noise.
+
+# %%
+simulated = bool(info.get("simulation"))
+ks = sorted({parsed[1] for parsed in map(oracle.parse_row, all_scores[crossval.ROW].unique())
+             if parsed and parsed[1] > 0})
+oracle_record = {"simulated": simulated}
+if simulated and ks:
+    curve = oracle.learning_curve(all_scores, real_only=ds.REAL_ONLY, ks=tuple(ks))
+    real_rows = [ds.REAL_ONLY, *(oracle.row_name(oracle.REAL_ONLY, k) for k in ks)]
+    oracle_table = crossval.verdict_table(all_scores[all_scores[crossval.ROW].isin(real_rows)],
+                                          rope=params.rope, decision=params.decision,
+                                          runs=repeats)
+    verdicts.insert(len(verdicts.columns), "worth_real_per_class", [
+        oracle.worth_text(oracle.worth(value, curve), max(ks))
+        for value in verdicts["macro_f1_mean"]])
+    per_fold = {f: in_fold_oracle for f in folds if (in_fold_oracle := json.loads(open(
+        f"{paths.folds_dir}/{f}/reports/metrics/06_downstream.json", encoding="utf-8").read()
+        ).get("oracle"))}
+    tests = [pd.read_csv(f"{paths.folds_dir}/{f}/reports/tables/06_simulated_test.csv")
+             .assign(fold=f) for f in folds]
+    tests = pd.concat(tests, ignore_index=True).dropna(subset=["macro_f1"])
+    simulated_test = (tests.groupby("row", sort=False)[["macro_f1", "diff"]]
+                      .agg(["mean", "std"]) if len(tests) else pd.DataFrame())
+    if len(simulated_test):  # every row but the baseline's and generator's curve points
+        simulated_test.columns = [f"{m}_{'sd' if s == 'std' else s}"
+                                  for m, s in simulated_test.columns]
+        simulated_test = simulated_test.loc[[
+            r for r in simulated_test.index if not oracle.is_oracle_row(r)
+            or oracle.parse_row(r)[0] == oracle.REAL_ONLY]]
+    train_counts = [sum(json.loads(open(f"{paths.folds_dir}/{f}/data/prepared/info.json",
+                                        encoding="utf-8").read())["counts"]["train"].values())
+                    for f in folds]
+    real_per_class = float(np.mean(train_counts)) / len(classes)
+    figure = report_figures.learning_curve(
+        curve, real_per_class=real_per_class,
+        title=f"{len(folds)} fold(s); best generator per fold: "
+              + ", ".join(str(r.get("best_generator")) for r in per_fold.values()))
+    oracle_record.update(
+        k=ks, real_per_class=real_per_class,
+        best_generator={f: r.get("best_generator_why") for f, r in per_fold.items()},
+        best_baseline={f: r.get("best_baseline") for f, r in per_fold.items()},
+        simulated_test_spectra=max((r.get("simulated_test_spectra", 0)
+                                    for r in per_fold.values()), default=0))
+else:
+    reason = oracle.NOT_SIMULATED if not simulated else "no oracle rows were run"
+    oracle_record["why_not"] = reason
+    curve = pd.DataFrame({"note": [reason]})
+    oracle_table = simulated_test = pd.DataFrame({"note": [reason]})
+    figure = report_figures.message_figure(reason)
+    print(reason)
+save_table(verdicts, paths.tables_dir, "06_verdicts")  # now with the gate and worth columns
+if modality == "spectra":
+    save_table(oracle_table, paths.tables_dir, "06_oracle")
+    save_table(curve, paths.tables_dir, "06_learning_curve")
+    save_table(simulated_test, paths.tables_dir, "06_simulated_test")
+    save_figure(figure, f"{paths.figures_dir}/06_learning_curve.png")
+display(oracle_table, simulated_test)  # noqa: F821 (IPython)
+curve
 
 # ## Does synthetic data help the classifier a chemist would use?
 # Logistic regression and a small 1-D CNN on the spectra, each trained on real spectra and on
@@ -199,6 +268,9 @@ write_json(f"{paths.metrics_dir}/06_downstream.json", {
     "synthetic_rows": synthetic_rows, "baseline_rows": baseline_rows,
     "conclusion": statement, "baseline": ds.REAL_ONLY, "emptied_by_filter": emptied,
     "failed_generator_rows": failed_rows,
+    "oracle": {**oracle_record, "rows": frame_record(oracle_table),
+               "learning_curve": curve.to_dict(orient="records"),
+               "simulated_test": frame_record(simulated_test)},
     "spectrum_classifiers": {"rows": frame_record(spectrum_verdicts),
                              "row_order": list(spectrum_verdicts.index),
                              "conclusion": spectrum_statement},

@@ -84,6 +84,21 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
             "logistic regression (spectra) + spectrum (no filter), native",
             "logistic regression (spectra) + vae (no filter), decoded"} <= set(family)
     assert downstream["failed_generator_rows"]  # every generator failed: its rows are marked
+    # the simulator's own rows: real-only + k fresh spectra per class, and a fresh test set
+    oracle = downstream["oracle"]
+    assert oracle["simulated"] and oracle["k"] == [1, 2]
+    assert set(oracle["rows"]) == {"real only", *(f"oracle: real only + {k} fresh simulated "
+                                                  "spectra per class" for k in (1, 2))}
+    assert not any(r.startswith("oracle: ") for r in downstream["rows"])  # not a method
+    curves = {(p["curve"], p["k"]) for p in oracle["learning_curve"]}
+    assert {("real only", 0), ("real only", 2), ("best baseline", 0), ("best baseline", 2)} \
+        <= curves
+    assert not any(c == "best generator" for c, _ in curves)  # none passed the gate
+    assert all("no generator passed" in why for why in oracle["best_generator"].values())
+    assert oracle["simulated_test_spectra"] == 30  # 3 per class
+    assert oracle["simulated_test"]["real only"]["macro_f1_mean"] is not None
+    assert all("worth_real_per_class" in v for v in downstream["rows"].values())
+    assert (project_copy / "reports/figures/06_learning_curve.png").stat().st_size > 5_000
     assert "FAILED the gate" in downstream["conclusion"]
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
     assert "extractor" in fidelity and "fid_null_mean" in fidelity["overall"]["vae/none"]
@@ -151,6 +166,8 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
         assert downstream["rows"][row]["note"] == "not applicable to images"
         assert downstream["rows"][row]["macro_f1_mean"] is None
     assert downstream["rows"]["modern_aug (no filter)"]["macro_f1_mean"] is not None
+    assert downstream["oracle"]["simulated"] is False  # no simulator: no oracle, and why
+    assert "more real data cannot be drawn" in downstream["oracle"]["why_not"]
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
     assert fidelity["overall"]["smote/none"]["note"] == "not applicable to images"
     in_fold = json.loads((project_copy / "folds/split/reports/metrics/05_fidelity.json")
