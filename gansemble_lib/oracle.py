@@ -36,6 +36,7 @@ REAL_ONLY = "real only"
 BEST_BASELINE = "best baseline"
 BEST_GENERATOR = "best generator"
 CURVES = (REAL_ONLY, BEST_BASELINE, BEST_GENERATOR)
+HELD_OUT, FRESH_TEST = "held-out folds", "fresh simulated test set"  # the two test sets
 TEST_START = 1_500_000  # fresh test spectra: disjoint from the fresh training ones
 NOT_SIMULATED = ("the data do not come from the simulator (no `simulation` in "
                  "data/prepared/info.json): more real data cannot be drawn, so there are no "

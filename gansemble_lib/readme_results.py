@@ -236,8 +236,9 @@ def _downstream_folds(result: dict) -> list[str]:
     worth = any(row.get("worth_real_per_class") for row in result["rows"].values())
     if worth:  # simulated data: what each row is worth in fresh real spectra per class
         lines[0] += (" Worth: the fresh real spectra per class that real-only training needs "
-                     "to reach the row's mean macro-F1 (the oracle rows' curve, below).")
-        lines[2] = lines[2][:-1] + " worth (real per class) |"
+                     "to reach the row's mean macro-F1 (the oracle rows' curve, below); a point "
+                     "estimate, as uncertain as the row's difference.")
+        lines[2] += " worth (real per class) |"
         lines[3] += " ---: |"
     failed = result.get("failed_generator_rows") or {}
     for name, row in _ordered(result["rows"], result.get("row_order")):
@@ -291,42 +292,50 @@ def _oracle(result: dict, figure: str) -> list[str]:
              f"{record['real_per_class']:.1f} real train spectra per class on average.", "",
              "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
              "verdict |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for name, row in rows.items():
+    for name, row in _ordered(rows, record.get("row_order")):
         if row.get("diff_mean") is None:
             lines.append(f"| {name} | {_pm(row, 'macro_f1')} |" + " — |" * 5)
             continue
         lines.append(f"| {name} | {_pm(row, 'macro_f1')} | {_pm(row, 'diff', sign=True)} | "
                      f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
                      f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} |")
-    curve = record.get("learning_curve") or []
-    ks = sorted({p["k"] for p in curve})
+    curves = record.get("learning_curve") or {}
+    ks = sorted({int(k) for curve in curves.values() for points in curve.values()
+                 for k in points})
     lines += ["", f"**Learning curve** (macro-F1, mean ± sd across folds; [figure]({figure})): "
               "real-only, the best baseline (the chooser's pick, chosen on validation data) "
               "and the best generator (highest held-in gate validity among those that "
-              "passed, per fold), each + k fresh real spectra per class.", "",
-              "| curve | " + " | ".join(f"k = {k}" for k in ks) + " |",
-              "| --- |" + " ---: |" * len(ks)]
-    for name in dict.fromkeys(p["curve"] for p in curve):
-        points = {p["k"]: p for p in curve if p["curve"] == name}
-        lines.append(f"| {name} | " + " | ".join(
-            f"{_pm(points[k], 'macro_f1')}" if k in points else "—" for k in ks) + " |")
+              "passed, per fold), each + k fresh real spectra per class, scored on each "
+              "fold's held-out part and on the fresh simulated test set.", "",
+              "| tested on | curve | " + " | ".join(f"k = {k}" for k in ks) + " |",
+              "| --- | --- |" + " ---: |" * len(ks)]
+    tests = sorted(curves, key=lambda t: t != "held-out folds")  # the held-out folds first
+    for test in tests:
+        curve = curves[test]
+        for name in sorted(curve, key=lambda c: (c != "real only", c)):  # real-only first
+            points = curve[name]
+            lines.append(f"| {test} | {name} | " + " | ".join(
+                _pm(points[str(k)], "macro_f1") if str(k) in points else "—" for k in ks)
+                + " |")
     chosen = record.get("best_generator") or {}
     lines += ["", "Best generator per fold: " + "; ".join(
-        f"{fold}: {why}" for fold, why in chosen.items()) + "."]
+        f"{fold}: {pick.get('note')}" for fold, pick in chosen.items()) + "."]
     test = record.get("simulated_test") or {}
     if test and record.get("simulated_test_spectra"):
         lines += ["", f"**Fresh simulated test set** ({record['simulated_test_spectra']} "
                   "spectra no one has seen, scored by every fold's image classifiers; mean ± "
                   "sd across folds of the mean over seeds; difference paired by seed): without "
-                  "the held-out folds' sampling noise.", "",
-                  "| training data | macro-F1 | difference from real-only |",
-                  "| --- | ---: | ---: |"]
+                  "the held-out folds' sampling noise, not the classifiers' training "
+                  "noise (the sd). Worth: read on this test set's own real-only curve; a "
+                  "point estimate, as uncertain as the difference.", "",
+                  "| training data | macro-F1 | difference from real-only | worth (real per "
+                  "class) |", "| --- | ---: | ---: | ---: |"]
         failed = result.get("failed_generator_rows") or {}
-        for name, row in test.items():
+        for name, row in _ordered(test, record.get("simulated_test_order")):
             mark = f" (**generator {failed[name]}**)" if name in failed else ""
             lines.append(f"| {name}{mark} | {_pm(row, 'macro_f1')} | "
                          + ("—" if name == result.get("baseline") else _pm(row, "diff", True))
-                         + " |")
+                         + f" | {row.get('worth_real_per_class') or '—'} |")
     return lines
 
 

@@ -107,19 +107,26 @@ def fold_forest(scores: pd.DataFrame, verdicts: pd.DataFrame, *, baseline: str, 
 
 def learning_curve(curve: pd.DataFrame, *, real_per_class: float, title: str) -> plt.Figure:
     """Macro-F1 (mean ± sd across folds) against real spectra per class in training: the
-    fold's own (``real_per_class``, mean over classes and folds) plus k fresh simulated ones."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for (name, part), marker in zip(curve.groupby("curve", sort=False), "osD", strict=False):
-        part = part.sort_values("k")
-        x = real_per_class + part["k"].to_numpy(float)
-        ax.errorbar(x, part["macro_f1_mean"], yerr=part["macro_f1_sd"].fillna(0.0),
-                    marker=marker, capsize=3, label=name)
-    ax.set_xlabel("real spectra per class in training (the fold's own, mean, + k fresh "
-                  "simulated)")
-    ax.set_ylabel("macro-F1 on the held-out folds")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    fold's own (``real_per_class``, mean over classes and folds) plus k fresh simulated ones;
+    one panel per test set (``curve["test"]``)."""
+    tests = list(dict.fromkeys(curve["test"]))
+    fig, axes = plt.subplots(1, len(tests), figsize=(5.6 * len(tests), 4.4), squeeze=False,
+                             sharey=True)
+    for ax, test in zip(axes[0], tests, strict=True):
+        on_test = curve[curve["test"] == test]
+        for (name, part), marker in zip(on_test.groupby("curve", sort=False), "osD",
+                                        strict=False):
+            part = part.sort_values("k")
+            x = real_per_class + part["k"].to_numpy(float)
+            ax.errorbar(x, part["macro_f1_mean"], yerr=part["macro_f1_sd"].fillna(0.0),
+                        marker=marker, capsize=3, label=name)
+        ax.set_xlabel("real spectra per class in training\n(the fold's own, mean, + k fresh "
+                      "simulated)")
+        ax.set_title(f"tested on: {test}", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("macro-F1 (mean ± sd across folds)")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 

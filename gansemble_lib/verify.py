@@ -41,7 +41,7 @@ EXACT_KEYS = ("n_samples", "n_classes", "folds", "repeats", "n_generated", "coun
 IGNORED_KEYS = ("seconds", "conclusion", "notice", "weights_sha256", "budget", "note",
                 "fold_names", "train_seconds", "t", "p_better", "p_equivalent", "p_worse",
                 "p_value", "p_holm", "verdict", "strategy", "n", "tied_candidates",
-                "emptied_by_filter")
+                "emptied_by_filter", "worth_real_per_class")
 FOLD_LEAF = re.compile(r"^(r\d+f\d+|r?\d*split)$")
 
 
@@ -148,7 +148,12 @@ STATEMENTS = {
     "06_downstream.json": lambda d: {f"verdict of {row}": v.get("verdict")
                                      for row, v in d.get("rows", {}).items()
                                      if isinstance(v, dict) and "verdict" in v}
-    | {"filters that kept nothing": json.dumps(d.get("emptied_by_filter"), sort_keys=True)},
+    | {"filters that kept nothing": json.dumps(d.get("emptied_by_filter"), sort_keys=True)}
+    | {f"oracle verdict of {row}": v.get("verdict")
+       for row, v in ((d.get("oracle") or {}).get("rows") or {}).items()
+       if isinstance(v, dict) and "verdict" in v}
+    | {f"best generator in {fold}": (pick or {}).get("name")
+       for fold, pick in ((d.get("oracle") or {}).get("best_generator") or {}).items()},
     "02_chosen.json": lambda d: {f"chosen in {fold}": f"{v.get('strategy')} at N="
                                  f"{v['n'] if v.get('n') is None else int(v['n'])}"
                                  for fold, v in d.get("per_fold", {}).items()},

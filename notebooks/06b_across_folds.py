@@ -51,7 +51,7 @@ from gansemble_lib.figures import save_figure
 from gansemble_lib.folds import fold_names
 from gansemble_lib.io_utils import write_json
 from gansemble_lib.pipeline import VARIANTS, notebook_inputs, variants
-from gansemble_lib.tables import frame_record, save_table
+from gansemble_lib.tables import frame_record, json_ready, save_table
 
 params, paths = notebook_inputs(stage, params, paths)
 info = read_prepared_info(paths.prepared_dir)
@@ -133,28 +133,39 @@ ks = sorted({parsed[1] for parsed in map(oracle.parse_row, all_scores[crossval.R
              if parsed and parsed[1] > 0})
 oracle_record = {"simulated": simulated}
 if simulated and ks:
-    curve = oracle.learning_curve(all_scores, real_only=ds.REAL_ONLY, ks=tuple(ks))
-    real_rows = [ds.REAL_ONLY, *(oracle.row_name(oracle.REAL_ONLY, k) for k in ks)]
-    oracle_table = crossval.verdict_table(all_scores[all_scores[crossval.ROW].isin(real_rows)],
-                                          rope=params.rope, decision=params.decision,
-                                          runs=repeats)
-    verdicts.insert(len(verdicts.columns), "worth_real_per_class", [
-        oracle.worth_text(oracle.worth(value, curve), max(ks))
-        for value in verdicts["macro_f1_mean"]])
     per_fold = {f: in_fold_oracle for f in folds if (in_fold_oracle := json.loads(open(
         f"{paths.folds_dir}/{f}/reports/metrics/06_downstream.json", encoding="utf-8").read()
         ).get("oracle"))}
-    tests = [pd.read_csv(f"{paths.folds_dir}/{f}/reports/tables/06_simulated_test.csv")
-             .assign(fold=f) for f in folds]
-    tests = pd.concat(tests, ignore_index=True).dropna(subset=["macro_f1"])
-    simulated_test = (tests.groupby("row", sort=False)[["macro_f1", "diff"]]
-                      .agg(["mean", "std"]) if len(tests) else pd.DataFrame())
-    if len(simulated_test):  # every row but the baseline's and generator's curve points
+    fresh_scores = pd.concat([
+        pd.read_csv(f"{paths.folds_dir}/{f}/reports/tables/06_simulated_test.csv")
+        .assign(fold=f) for f in folds], ignore_index=True).dropna(subset=["macro_f1"])
+    # the curves on both test sets: each fold's held-out part, and the fresh simulated one
+    curves = {oracle.HELD_OUT: oracle.learning_curve(all_scores, real_only=ds.REAL_ONLY,
+                                                     ks=tuple(ks))}
+    if len(fresh_scores):
+        curves[oracle.FRESH_TEST] = oracle.learning_curve(fresh_scores, real_only=ds.REAL_ONLY,
+                                                          ks=tuple(ks))
+    curve = pd.concat([c.assign(test=name) for name, c in curves.items()], ignore_index=True)
+    real_rows = [ds.REAL_ONLY, *(oracle.row_name(oracle.REAL_ONLY, k) for k in ks)]
+    oracle_table = crossval.verdict_table(all_scores[all_scores[crossval.ROW].isin(real_rows)],
+                                          rope=params.rope, decision=params.decision,
+                                          runs=repeats).loc[real_rows]
+    other_classifiers = (ds.LOGREG_ROW, ds.CNN_ROW, ds.NN_ROW)  # not on the LeNet's curve
+    verdicts.insert(len(verdicts.columns), "worth_real_per_class", [
+        "" if row in other_classifiers else
+        oracle.worth_text(oracle.worth(value, curves[oracle.HELD_OUT]), max(ks))
+        for row, value in verdicts["macro_f1_mean"].items()])
+    simulated_test = pd.DataFrame()
+    if len(fresh_scores):  # every row but the baseline's and generator's curve points
+        simulated_test = fresh_scores.groupby("row", sort=False)[["macro_f1", "diff"]].agg(
+            ["mean", "std"])
         simulated_test.columns = [f"{m}_{'sd' if s == 'std' else s}"
                                   for m, s in simulated_test.columns]
-        simulated_test = simulated_test.loc[[
-            r for r in simulated_test.index if not oracle.is_oracle_row(r)
-            or oracle.parse_row(r)[0] == oracle.REAL_ONLY]]
+        order = [r for r in [*verdicts.index, *real_rows[1:]] if r in simulated_test.index]
+        simulated_test = simulated_test.loc[order]
+        simulated_test["worth_real_per_class"] = [
+            oracle.worth_text(oracle.worth(value, curves[oracle.FRESH_TEST]), max(ks))
+            for value in simulated_test["macro_f1_mean"]]
     train_counts = [sum(json.loads(open(f"{paths.folds_dir}/{f}/data/prepared/info.json",
                                         encoding="utf-8").read())["counts"]["train"].values())
                     for f in folds]
@@ -164,8 +175,9 @@ if simulated and ks:
         title=f"{len(folds)} fold(s); best generator per fold: "
               + ", ".join(str(r.get("best_generator")) for r in per_fold.values()))
     oracle_record.update(
-        k=ks, real_per_class=real_per_class,
-        best_generator={f: r.get("best_generator_why") for f, r in per_fold.items()},
+        k=[int(k) for k in ks], real_per_class=real_per_class,
+        best_generator={f: {"name": r.get("best_generator"),
+                            "note": r.get("best_generator_why")} for f, r in per_fold.items()},
         best_baseline={f: r.get("best_baseline") for f, r in per_fold.items()},
         simulated_test_spectra=max((r.get("simulated_test_spectra", 0)
                                     for r in per_fold.values()), default=0))
@@ -269,7 +281,15 @@ write_json(f"{paths.metrics_dir}/06_downstream.json", {
     "conclusion": statement, "baseline": ds.REAL_ONLY, "emptied_by_filter": emptied,
     "failed_generator_rows": failed_rows,
     "oracle": {**oracle_record, "rows": frame_record(oracle_table),
-               "learning_curve": curve.to_dict(orient="records"),
+               "row_order": list(oracle_table.index) if "note" not in oracle_table else [],
+               "simulated_test_order": list(simulated_test.index)
+               if "note" not in simulated_test else [],
+               "learning_curve": {} if "curve" not in curve else json_ready({
+                   test: {name: {str(int(p["k"])): {key: p[key] for key in
+                                                    ("macro_f1_mean", "macro_f1_sd", "folds")}
+                                 for _, p in part.iterrows()}
+                          for name, part in on_test.groupby("curve", sort=False)}
+                   for test, on_test in curve.groupby("test", sort=False)}),
                "simulated_test": frame_record(simulated_test)},
     "spectrum_classifiers": {"rows": frame_record(spectrum_verdicts),
                              "row_order": list(spectrum_verdicts.index),

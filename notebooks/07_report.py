@@ -89,6 +89,19 @@ display(Image(str(figures / "06_forest.png"), width=750))
 display(Image(str(figures / "06_recall.png"), width=800))
 print(downstream["conclusion"])
 
+# What more real data would buy (simulated data only): real-only training + k fresh simulated
+# spectra per class (in no split of any fold), the learning curve, and every image row scored
+# on a large fresh simulated test set.
+
+# %%
+oracle_record = downstream.get("oracle") or {}
+if oracle_record.get("simulated") and not oracle_record.get("why_not"):
+    for name in ("06_oracle", "06_learning_curve", "06_simulated_test"):
+        display(Markdown((tables / f"{name}.md").read_text()))
+    display(Image(str(figures / "06_learning_curve.png"), width=650))
+else:
+    print("no oracle rows:", oracle_record.get("why_not", "not recorded by this run"))
+
 # Does synthetic data help the classifier a chemist would use? Logistic regression and a small
 # 1-D CNN on the spectra, each against itself trained on real spectra only.
 

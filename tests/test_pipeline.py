@@ -90,11 +90,14 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
     assert set(oracle["rows"]) == {"real only", *(f"oracle: real only + {k} fresh simulated "
                                                   "spectra per class" for k in (1, 2))}
     assert not any(r.startswith("oracle: ") for r in downstream["rows"])  # not a method
-    curves = {(p["curve"], p["k"]) for p in oracle["learning_curve"]}
+    assert set(oracle["learning_curve"]) == {"held-out folds", "fresh simulated test set"}
+    curves = {(c, int(k)) for c, points in oracle["learning_curve"]["held-out folds"].items()
+              for k in points}
     assert {("real only", 0), ("real only", 2), ("best baseline", 0), ("best baseline", 2)} \
         <= curves
     assert not any(c == "best generator" for c, _ in curves)  # none passed the gate
-    assert all("no generator passed" in why for why in oracle["best_generator"].values())
+    assert all(pick["name"] is None and "no generator passed" in pick["note"]
+               for pick in oracle["best_generator"].values())
     assert oracle["simulated_test_spectra"] == 30  # 3 per class
     assert oracle["simulated_test"]["real only"]["macro_f1_mean"] is not None
     assert all("worth_real_per_class" in v for v in downstream["rows"].values())
