@@ -407,7 +407,10 @@ def _render_folds(metrics_dir: Path, downstream: dict) -> list[str]:
         result = _load(metrics_dir, name)
         if result and render(result):
             lines += ["", *render(result)]
-    figure = (metrics_dir.parent / "figures" / "06_learning_curve.png").as_posix()
+    # a link relative to the project root (where the README is), however metrics_dir is given
+    parts = metrics_dir.parent.parts
+    root = len(parts) - 1 - parts[::-1].index("reports") if "reports" in parts else 0
+    figure = Path(*parts[root:], "figures", "06_learning_curve.png").as_posix()
     oracle = _oracle(downstream, figure)
     return [*lines, "", *_downstream_folds(downstream), *(["", *oracle] if oracle else []), "",
             *_spectrum_classifiers(downstream), "", what_folds_show(downstream)]

@@ -58,13 +58,20 @@ def test_a_metric_moved_outside_its_tolerance_fails_and_inside_it_passes(tmp_pat
 def test_a_changed_verdict_or_chosen_strategy_is_a_disagreement(tmp_path):
     committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
     rows = json.loads((committed / "06_downstream.json").read_text())["rows"]
-    row = next(r for r, v in rows.items() if v.get("verdict") == "practically equivalent")
-    _edit(mine, "06_downstream.json",
-          lambda d: d["rows"][row].update(verdict="undecided"))
+    row = next(r for r, v in rows.items() if v.get("verdict") == "undecided")
+    oracle = json.loads((committed / "06_downstream.json").read_text())["oracle"]
+    fold = next(iter(oracle["best_generator"]))
+
+    def change(d):
+        d["rows"][row].update(verdict="practically equivalent")
+        d["oracle"]["best_generator"][fold].update(name="another generator")
+
+    _edit(mine, "06_downstream.json", change)
     _edit(mine, "02_chosen.json",
           lambda d: next(iter(d["per_fold"].values())).update(strategy="15: everything"))
     bad = {c.metric for c in vf.verify_against(mine, committed) if not c.agrees}
     assert f"statement: verdict of {row}" in bad
+    assert f"statement: best generator in {fold}" in bad  # the learning curve's pick
     assert any(m.startswith("statement: chosen in") for m in bad)
 
 
