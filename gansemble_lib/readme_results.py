@@ -170,6 +170,15 @@ def _paper_table(result: dict) -> list[str]:
     return lines
 
 
+def _verdict_line(name: str, row: dict) -> str:
+    """One table line: macro-F1, difference, probabilities, verdict (dashes for a baseline)."""
+    if row.get("diff_mean") is None:
+        return f"| {name} | {_pm(row, 'macro_f1')} |" + " — |" * 5
+    return (f"| {name} | {_pm(row, 'macro_f1')} | {_pm(row, 'diff', sign=True)} | "
+            f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
+            f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} |")
+
+
 def _spectrum_classifiers(result: dict) -> list[str]:
     """Stage 06's spectrum-classifier rows, each against the same classifier on real spectra."""
     family = result.get("spectrum_classifiers") or {}
@@ -186,12 +195,8 @@ def _spectrum_classifiers(result: dict) -> list[str]:
              "P(equiv.) | P(worse) | verdict |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for name, row in _ordered(rows, family.get("row_order")):
         mark = " (generator failed the gate)" if name in failed else ""
-        if row.get("diff_mean") is None:
-            lines.append(f"| **{name}** | {_pm(row, 'macro_f1')} |" + " — |" * 5)
-            continue
-        lines.append(f"| {name}{mark} | {_pm(row, 'macro_f1')} | {_pm(row, 'diff', sign=True)} | "
-                     f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
-                     f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} |")
+        lines.append(_verdict_line(f"**{name}**" if row.get("diff_mean") is None
+                                   else f"{name}{mark}", row))
     return [*lines, "", f"**Conclusion (spectrum classifiers):** {family.get('conclusion', '')}"]
 
 
@@ -292,13 +297,7 @@ def _oracle(result: dict, figure: str) -> list[str]:
              f"{record['real_per_class']:.1f} real train spectra per class on average.", "",
              "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
              "verdict |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for name, row in _ordered(rows, record.get("row_order")):
-        if row.get("diff_mean") is None:
-            lines.append(f"| {name} | {_pm(row, 'macro_f1')} |" + " — |" * 5)
-            continue
-        lines.append(f"| {name} | {_pm(row, 'macro_f1')} | {_pm(row, 'diff', sign=True)} | "
-                     f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
-                     f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} |")
+    lines += [_verdict_line(name, row) for name, row in _ordered(rows, record.get("row_order"))]
     curves = record.get("learning_curve") or {}
     ks = sorted({int(k) for curve in curves.values() for points in curve.values()
                  for k in points})
