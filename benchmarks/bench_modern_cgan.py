@@ -121,8 +121,9 @@ def plot() -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
     for config, group in frame.groupby("config", sort=False):
         x = group["train_seconds"]
-        axes[0].plot(x, group["validity"], marker="o", label=config)
-        axes[1].plot(x, group["diversity"], marker="o", label=config)
+        style = "--" if str(config).startswith("literature_") else "-"  # the earlier data
+        axes[0].plot(x, group["validity"], marker="o", ls=style, label=config)
+        axes[1].plot(x, group["diversity"], marker="o", ls=style, label=config)
     axes[0].axhline(TARGET_VALIDITY, ls="--", c="grey", lw=1)
     axes[0].set(xlabel="training seconds (1 CPU thread)", ylabel="validity (class-mean match)",
                 ylim=(0, 1.05), title="learnt its classes?")
@@ -142,7 +143,9 @@ def plot() -> None:
                "validity_null", "diversity", "status", "first step at target",
                "seconds to target"]
     text = (f"Target: validity >= {TARGET_VALIDITY} and diversity >= {gate.DIVERSITY_MIN} "
-            "(issue 14). Last measurement of each curve:\n\n")
+            "(issue 14). Configs named literature_* ran on the first default data (the "
+            "literature-band simulator), calibrated_* on the calibrated default data; both on "
+            "fold r0f0. Last measurement of each curve:\n\n")
     (RESULTS / f"{PREFIX}.md").write_text(
         text + summary[columns].astype(object).fillna("never").to_markdown(index=False) + "\n")
     print(summary[columns].to_string(index=False))
