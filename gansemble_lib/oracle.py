@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .downstream import REAL_ONLY, Row
 from .errors import DataError
 
 PREFIX = "oracle: "
-REAL_ONLY = "real only"
 BEST_BASELINE = "best baseline"
 BEST_GENERATOR = "best generator"
 CURVES = (REAL_ONLY, BEST_BASELINE, BEST_GENERATOR)
@@ -98,10 +98,10 @@ def fresh_set(data, per_class: int, *, first: int) -> FreshSet:
         raise DataError(NOT_SIMULATED, path=Path(data.root) / "info.json")
     params = prepare_params_from_info(data.info)
     axis = wavenumber_axis(config)
-    raw = [Spectrum(label, axis, y, f"fresh:{label}:{first + i}")
-           for label in data.classes
-           for i, y in enumerate(fresh_spectra(config, label, per_class, first=first))]
+    drawn = fresh_spectra(config, data.classes, per_class, first=first)
     labels = np.repeat(np.arange(len(data.classes)), per_class)
+    raw = [Spectrum(data.classes[c], axis, y, f"fresh:{data.classes[c]}:{first + i % per_class}")
+           for i, (c, y) in enumerate(zip(labels, drawn, strict=True))]
     if not raw:
         return FreshSet(np.empty((0, *data.images.shape[1:]), np.uint8), labels,
                         np.empty((0, len(data.axis))), per_class)
@@ -143,15 +143,14 @@ def best_generator(metrics_dir: str | Path, generators: list[str]) -> tuple[str 
                   f"generators that passed ({', '.join(sorted(passed))})")
 
 
-def learning_curve(scores: pd.DataFrame, *, real_only: str, baseline_row: str | None = None,
-                   ks: tuple[int, ...] = ()) -> pd.DataFrame:
+def learning_curve(scores: pd.DataFrame, *, ks: tuple[int, ...] = ()) -> pd.DataFrame:
     """Macro-F1 (mean and sd across folds) for every curve and k, from per-(fold, row) scores
     (``crossval.fold_scores``). k = 0 of the real-only curve is the real-only row itself."""
     wide = scores.pivot(index="fold", columns="row", values="macro_f1")
     lines = []
     for curve in CURVES:
         for k in (0, *ks):
-            row = real_only if (curve == REAL_ONLY and k == 0) else row_name(curve, k)
+            row = REAL_ONLY if (curve == REAL_ONLY and k == 0) else row_name(curve, k)
             if row not in wide:
                 continue
             values = wide[row].dropna()
@@ -200,8 +199,6 @@ def rows(fresh: FreshSet, ks: tuple[int, ...], *, chosen: dict,
     The best baseline is the chooser's pick (ordinary augmentation, chosen on validation data);
     the best generator's curve adds its unfiltered samples (``generator_set``), when one passed.
     """
-    from .downstream import Row
-
     out = []
     for k in (0, *ks):
         extra_x, extra_y = fresh.take(k)

@@ -39,8 +39,7 @@ class Descriptor:
     files: tuple[str, ...]
     options: dict[str, Any] = field(default_factory=dict)
     exclude_classes: tuple[str, ...] = ()  # classes load_raw leaves out (too small to split)
-    origin: str = ""  # "simulated" for the simulator's datasets, "imported" for users' data
-    simulation: dict | None = None  # the simulator's settings when origin is "simulated"
+    simulation: dict | None = None  # the simulator's settings (origin: simulated), else None
 
 
 @dataclass
@@ -87,8 +86,7 @@ def _parse_descriptor(meta: object, path: Path) -> Descriptor:
                         fix="write it as [name, ...] or remove the key to keep every class")
     simulation = meta.get("simulation") if meta.get("origin") == "simulated" else None
     return Descriptor(meta["modality"], meta["format"], tuple(meta["files"]), options,
-                      tuple(exclude), str(meta.get("origin") or ""),
-                      dict(simulation) if isinstance(simulation, dict) else None)
+                      tuple(exclude), dict(simulation) if isinstance(simulation, dict) else None)
 
 
 def raw_modality(raw_dir: str | Path = "data/raw") -> str:

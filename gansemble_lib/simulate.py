@@ -370,51 +370,47 @@ def wavenumber_axis(config: SimulationConfig) -> np.ndarray:
     return np.linspace(config.axis_start, config.axis_stop, config.points)
 
 
-def simulate(config: SimulationConfig | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Simulate: axis (M,), intensities (N, M) relative to each strongest band, labels (N)."""
-    cfg = config or SimulationConfig()
+def _draws(cfg: SimulationConfig, wanted: list[tuple[str, int]]) -> np.ndarray:
+    """The spectra of (class, stream index) pairs, on the simulator's axis; the calibration is
+    read once per call."""
     axis = wavenumber_axis(cfg)
-    rows: list[np.ndarray] = []
-    labels: list[str] = []
     calibration = None
     if cfg.model == CALIBRATED:
         from .calibration import load_calibration
 
         calibration = load_calibration()
-    for label, count in cfg.class_counts.items():
-        for i in range(count):
-            rng = _stream(cfg.seed, label, i)
-            rows.append(_calibrated_spectrum(rng, axis, label, calibration) if calibration
-                        else _one_spectrum(rng, axis, _CLASSES[label], cfg))
-            labels.append(label)
-    x = np.vstack(rows) if rows else np.empty((0, axis.size))
-    return axis, x, labels
+    rows = []
+    for label, index in wanted:
+        rng = _stream(cfg.seed, label, index)
+        rows.append(_calibrated_spectrum(rng, axis, label, calibration) if calibration
+                    else _one_spectrum(rng, axis, _CLASSES[label], cfg))
+    return np.vstack(rows) if rows else np.empty((0, axis.size))
+
+
+def simulate(config: SimulationConfig | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Simulate: axis (M,), intensities (N, M) relative to each strongest band, labels (N)."""
+    cfg = config or SimulationConfig()
+    wanted = [(label, i) for label, count in cfg.class_counts.items() for i in range(count)]
+    return wavenumber_axis(cfg), _draws(cfg, wanted), [label for label, _ in wanted]
 
 
 FRESH_START = 1_000_000  # first stream index of fresh draws: far beyond any dataset's count
 
 
-def fresh_spectra(config: SimulationConfig, label: str, n: int, *, first: int = FRESH_START
-                  ) -> np.ndarray:
-    """``n`` more spectra of ``label`` from the same simulator, on its axis: stream indices
-    ``first`` .. ``first + n - 1``, which no dataset with fewer than ``first`` spectra per class
-    uses, so none of them is a spectrum of the dataset (the oracle rows of stage 06)."""
-    cfg = config
-    if label not in _CLASSES:
-        raise DataError(f"unknown class {label!r}", fix=f"use only {', '.join(KNOWN_CLASSES)}")
-    if max(cfg.class_counts.values(), default=0) > first:
+def fresh_spectra(config: SimulationConfig, labels: list[str] | tuple[str, ...], n: int, *,
+                  first: int = FRESH_START) -> np.ndarray:
+    """``n`` more spectra of each of ``labels`` (class by class) from the same simulator, on its
+    axis: stream indices ``first`` .. ``first + n - 1``, which no dataset with fewer than
+    ``first`` spectra per class uses, so none of them is a spectrum of the dataset (the oracle
+    rows of stage 06)."""
+    unknown = [label for label in labels if label not in _CLASSES]
+    if unknown:
+        raise DataError(f"unknown class {unknown[0]!r}",
+                        fix=f"use only {', '.join(KNOWN_CLASSES)}")
+    if max(config.class_counts.values(), default=0) > first:
         raise DataError(f"the dataset has more than {first} spectra of a class",
                         fix="draw fresh spectra from a later first index")
-    axis = wavenumber_axis(cfg)
-    calibration = None
-    if cfg.model == CALIBRATED:
-        from .calibration import load_calibration
-
-        calibration = load_calibration()
-    rows = [(_calibrated_spectrum(rng, axis, label, calibration) if calibration
-             else _one_spectrum(rng, axis, _CLASSES[label], cfg))
-            for rng in (_stream(cfg.seed, label, first + i) for i in range(n))]
-    return np.vstack(rows) if rows else np.empty((0, axis.size))
+    return _draws(config, [(label, first + i) for label in labels for i in range(n)])
 
 
 def column_names(config: SimulationConfig) -> list[str]:

@@ -65,6 +65,8 @@ print(f"{len(folds)} fold(s): {', '.join(folds)}; {len(classes)} classes; {modal
 
 # %%
 predictions = crossval.load_predictions(paths.folds_dir, folds)
+in_fold = {f: json.loads(open(f"{paths.folds_dir}/{f}/reports/metrics/06_downstream.json",
+                              encoding="utf-8").read()) for f in folds}  # each fold's record
 minority = crossval.minority_classes(paths.folds_dir, folds)
 all_scores = crossval.fold_scores(predictions, len(classes), minority)
 # Spectrum classifiers trained with synthetic spectra are judged against the same classifier on
@@ -78,8 +80,7 @@ predictions_main = predictions[~predictions[crossval.ROW].isin(in_families)]
 verdicts = crossval.verdict_table(scores, rope=params.rope, decision=params.decision,
                                   runs=repeats)
 if k == 1:  # one split: its paired bootstrap interval (seeds and test images) instead
-    in_split = json.loads(open(f"{paths.folds_dir}/{folds[0]}/reports/metrics/06_downstream.json",
-                               encoding="utf-8").read())["rows"]
+    in_split = in_fold[folds[0]]["rows"]
     for column in ("ci_low", "ci_high"):
         verdicts[column] = [in_split.get(row, {}).get(column) for row in verdicts.index]
 verdicts = mark_not_applicable(verdicts, ds.spectra_only_rows(), modality=modality)
@@ -133,18 +134,14 @@ ks = sorted({parsed[1] for parsed in map(oracle.parse_row, all_scores[crossval.R
              if parsed and parsed[1] > 0})
 oracle_record = {"simulated": simulated}
 if simulated and ks:
-    per_fold = {f: in_fold_oracle for f in folds if (in_fold_oracle := json.loads(open(
-        f"{paths.folds_dir}/{f}/reports/metrics/06_downstream.json", encoding="utf-8").read()
-        ).get("oracle"))}
+    per_fold = {f: record["oracle"] for f, record in in_fold.items() if record.get("oracle")}
     fresh_scores = pd.concat([
         pd.read_csv(f"{paths.folds_dir}/{f}/reports/tables/06_simulated_test.csv")
         .assign(fold=f) for f in folds], ignore_index=True).dropna(subset=["macro_f1"])
     # the curves on both test sets: each fold's held-out part, and the fresh simulated one
-    curves = {oracle.HELD_OUT: oracle.learning_curve(all_scores, real_only=ds.REAL_ONLY,
-                                                     ks=tuple(ks))}
+    curves = {oracle.HELD_OUT: oracle.learning_curve(all_scores, ks=tuple(ks))}
     if len(fresh_scores):
-        curves[oracle.FRESH_TEST] = oracle.learning_curve(fresh_scores, real_only=ds.REAL_ONLY,
-                                                          ks=tuple(ks))
+        curves[oracle.FRESH_TEST] = oracle.learning_curve(fresh_scores, ks=tuple(ks))
     curve = pd.concat([c.assign(test=name) for name, c in curves.items()], ignore_index=True)
     real_rows = [ds.REAL_ONLY, *(oracle.row_name(oracle.REAL_ONLY, k) for k in ks)]
     oracle_table = crossval.verdict_table(all_scores[all_scores[crossval.ROW].isin(real_rows)],
@@ -268,8 +265,6 @@ paper_table
 # %%
 first = json.loads(open(f"{paths.folds_dir}/{folds[0]}/reports/metrics/05_fidelity.json",
                         encoding="utf-8").read())
-in_fold = {f: json.loads(open(f"{paths.folds_dir}/{f}/reports/metrics/06_downstream.json",
-                              encoding="utf-8").read()) for f in folds}
 emptied = {f: record["emptied_by_filter"] for f, record in in_fold.items()
            if record["emptied_by_filter"]}
 print("filters that kept no image (no row in that fold):", emptied or "none")

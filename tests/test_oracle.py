@@ -46,15 +46,15 @@ def test_fresh_spectra_come_from_the_same_process_but_not_the_dataset():
     _, dataset, _ = simulate(config)
     # the same streams give the dataset's own spectra: the process is the same one ...
     none_yet = SimulationConfig(class_counts={"PE": 0}, points=300)
-    np.testing.assert_array_equal(fresh_spectra(none_yet, "PE", 3, first=0), dataset)
+    np.testing.assert_array_equal(fresh_spectra(none_yet, ["PE"], 3, first=0), dataset)
     with pytest.raises(DataError, match="more than 0 spectra"):  # ... but never overlaps it
-        fresh_spectra(config, "PE", 3, first=0)
+        fresh_spectra(config, ["PE"], 3, first=0)
     # ... and the oracle's streams start far beyond it: none of its spectra is the dataset's
-    fresh = fresh_spectra(config, "PE", 4)
+    fresh = fresh_spectra(config, ["PE"], 4)
     assert fresh.shape == (4, 300)
     assert min(np.abs(f - d).max() for f in fresh for d in dataset) > 1e-3
     with pytest.raises(DataError, match="unknown class 'PLA'"):
-        fresh_spectra(config, "PLA", 1)
+        fresh_spectra(config, ["PE", "PLA"], 1)
 
 
 def test_fresh_set_is_prepared_like_the_data_nested_and_unseen(simulated):
@@ -158,7 +158,7 @@ def test_learning_curve_and_simulated_test_table():
         for row, value in (("real only", 0.8), (oracle.row_name(oracle.REAL_ONLY, 5), 0.85),
                            (oracle.row_name(oracle.BEST_BASELINE, 0), 0.82),
                            (oracle.row_name(oracle.BEST_BASELINE, 5), 0.86))])
-    curve = oracle.learning_curve(scores, real_only="real only", ks=(5,))
+    curve = oracle.learning_curve(scores, ks=(5,))
     assert curve[["curve", "k"]].values.tolist() == [
         ["real only", 0], ["real only", 5], ["best baseline", 0], ["best baseline", 5]]
     assert curve["macro_f1_mean"].tolist() == pytest.approx([0.805, 0.855, 0.825, 0.865])
