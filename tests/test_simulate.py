@@ -180,3 +180,69 @@ def test_interrupted_write_leaves_old_dataset(tmp_path, monkeypatch) -> None:
         write_dataset(out, SimulationConfig(class_counts={"PS": 4}, points=20))
     assert _sha256(out / "spectra.csv") == before
     assert [p.name for p in tmp_path.iterdir()] == ["raw"]
+
+
+_DIGESTS = """
+import hashlib
+from gansemble_lib.simulate import SimulationConfig, _csv_bytes, column_names, simulate
+cfg = SimulationConfig()
+axis, x, _ = simulate(cfg)
+print(hashlib.sha256(x.tobytes()).hexdigest(), hashlib.sha256(_csv_bytes(axis, x,
+      column_names(cfg))).hexdigest())
+"""
+# Stand-ins for another CPU: OpenBLAS kernels of an older core (its sums run in another order)
+# and NumPy without its AVX-512 loops.
+OTHER_PATHS = {"OpenBLAS Sandybridge kernels": {"OPENBLAS_CORETYPE": "Sandybridge"},
+               "NumPy without AVX-512": {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL "
+                                                                     "AVX512_SPR"}}
+
+
+def _digests(env: dict[str, str]) -> tuple[str, str]:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    done = subprocess.run([sys.executable, "-c", _DIGESTS], cwd=REPO, capture_output=True,
+                          text=True, env={**os.environ, **env}, check=True)
+    arrays, csv = done.stdout.split()
+    return arrays, csv
+
+
+def test_the_default_data_are_the_same_bytes_on_another_floating_point_path() -> None:
+    """The embedded dataset is regenerated, not stored, on a fresh clone, and must give the
+    bytes data.dvc records on any x86-64 CPU. The float arrays may differ in the last bits
+    between CPUs; the file keeps 5 decimals, far above that noise, so the bytes do not. Here
+    the floating-point path is really changed (the arrays' own bytes differ at least once) and
+    the file's bytes stay the same."""
+    arrays, csv = _digests({})
+    others = {name: _digests(env) for name, env in OTHER_PATHS.items()}
+    assert any(other[0] != arrays for other in others.values()), \
+        "no stand-in changed the floating-point result; the test would prove nothing"
+    assert {name: other[1] for name, other in others.items()} == {name: csv for name in others}
+
+
+def test_float_noise_far_below_the_written_precision_leaves_the_bytes_alone(monkeypatch) -> None:
+    """The same, in process: every spectrum perturbed by a relative 1e-12 (a thousand times
+    the rounding of one float operation), the written file unchanged; a perturbation at the
+    written precision changes it (the control)."""
+    from gansemble_lib import simulate as sim
+
+    cfg = SimulationConfig(class_counts={c: 4 for c in PAPER_CLASS_COUNTS})
+    axis, x, _ = simulate(cfg)
+    before = sim._csv_bytes(axis, x, sim.column_names(cfg))
+    original = sim._calibrated_spectrum
+
+    def perturbed(scale):
+        def spectrum(rng, *args, **kwargs):
+            y = original(rng, *args, **kwargs)
+            return y * (1 + scale * np.random.default_rng(7).standard_normal(y.shape))
+        return spectrum
+
+    monkeypatch.setattr(sim, "_calibrated_spectrum", perturbed(1e-12))
+    noisy = simulate(cfg)[1]
+    assert not np.array_equal(noisy, x)
+    assert sim._csv_bytes(axis, noisy, sim.column_names(cfg)) == before
+    monkeypatch.setattr(sim, "_calibrated_spectrum", perturbed(1e-4))
+    assert sim._csv_bytes(axis, simulate(cfg)[1], sim.column_names(cfg)) != before
