@@ -5,7 +5,15 @@ The light, NumPy-only pieces are re-exported here. Modules that import PyTorch
 ``import gansemble_lib`` stays fast for the loaders and the command line. Functions named
 like their module (``augment``, ``simulate``, ``preprocess``) are not re-exported: the name
 would hide the module.
+
+Importing the package first pins the floating-point path (:mod:`.numerics`) for every
+numerical library loaded after it and for every process it starts (stages, fold workers,
+notebook kernels); ``GANSEMBLE_NUMERICS=native`` opts out.
 """
+
+from .numerics import pin as _pin
+
+_pin()
 
 from .augment import STRATEGIES, oversample, strategy_name
 from .config import load_params

@@ -65,9 +65,15 @@ def machine() -> dict[str, str]:
     numpy_blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     device = (f"CUDA {torch.cuda.get_device_name(0)}" if torch.cuda.is_available()
               else "CPU (no GPU)")
+    from .numerics import describe
+
+    path = describe()
+    pins = ", ".join(f"{k}={v}" for k, v in path["variables"].items() if v is not None)
     return {"cpu": f"{cpu_model()}, {os.cpu_count()} logical CPUs",
-            "threads": "folds stage: one torch/BLAS thread per task, evaluation.workers tasks "
-                       f"at once; other stages: torch default ({torch.get_num_threads()} here)",
+            "numerical path": f"{path['mode']} (torch CPU capability "
+                              f"{path.get('torch_cpu_capability')}; {pins or 'no pins'})",
+            "threads": "one torch/BLAS thread per process on the pinned path, "
+                       f"evaluation.workers tasks at once ({torch.get_num_threads()} here)",
             "torch BLAS": f"{blas.group(1) if blas else 'unknown'} (torch {torch.__version__})",
             "numpy BLAS": f"{numpy_blas.get('name')} {numpy_blas.get('version', '')}".strip(),
             "device": device}

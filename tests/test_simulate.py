@@ -202,10 +202,12 @@ def _digests(env: dict[str, str]) -> tuple[str, str]:
     import subprocess
     import sys
 
+    from gansemble_lib.numerics import NATIVE, NUMERICS_ENV, PINS
     from tests.conftest import REPO
 
+    native = {k: v for k, v in os.environ.items() if k not in PINS} | {NUMERICS_ENV: NATIVE}
     done = subprocess.run([sys.executable, "-c", _DIGESTS], cwd=REPO, capture_output=True,
-                          text=True, env={**os.environ, **env}, check=True)
+                          text=True, env={**native, **env}, check=True)
     arrays, csv = done.stdout.split()
     return arrays, csv
 
