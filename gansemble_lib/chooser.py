@@ -27,6 +27,7 @@ from .classifiers import (
 )
 from .config import ChooseParams
 from .constants import MACRO_RECALL, SCORES
+from .errors import DataError
 from .progress import bar as progress_bar
 from .spectral_augment import SpectralSource, is_spectral
 
@@ -68,9 +69,10 @@ def run_search(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_
     """One row per (strategy, N, repeat) with the validation scores, time and status.
 
     ``source`` holds the train spectra for the spectral strategies (16-18); without it (image
-    data) those strategies are left out. A candidate that raises is recorded with status
-    ``failed: ...`` and NaN scores rather than stopping the search or disappearing from the
-    table.
+    data) those strategies are left out. A candidate that raises stops the search with a
+    :class:`DataError` naming the candidate (a bug in one strategy would otherwise change the
+    choice silently). With ``params.skip_failed`` it is instead recorded with status
+    ``failed: ...`` and NaN scores, left out of the choice, and counted in ``chosen.json``.
     """
     device = resolve_device(params.device)
     val = to_tensor(val_x, params.classifier_size)
@@ -89,10 +91,17 @@ def run_search(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_
                                        repeat=repeat, params=params, n_classes=n_classes,
                                        device=device, source=source))
             row[STATUS] = OK
-        except Exception as exc:  # noqa: BLE001 - a failed candidate is reported, not fatal
-            row.update({metric: np.nan for metric in SCORES})
+        except Exception as exc:  # noqa: BLE001 - stops the stage unless skipping is asked for
             last = traceback.extract_tb(exc.__traceback__)[-1]
-            row[STATUS] = f"failed: {type(exc).__name__}: {exc} ({last.filename}:{last.lineno})"
+            where = f"{type(exc).__name__}: {exc} ({last.filename}:{last.lineno})"
+            if not params.skip_failed:
+                raise DataError(f"chooser candidate {strategy} ({strategy_name(strategy)}) at "
+                                f"N = {n}, repeat {repeat} failed: {where}",
+                                fix="fix the strategy; or set choose.skip_failed: true in "
+                                    "params.yaml to record it as failed and choose among the "
+                                    "others") from exc
+            row.update({metric: np.nan for metric in SCORES})
+            row[STATUS] = f"failed: {where}"
         row[SECONDS] = time.perf_counter() - started
         rows.append(row)
     return pd.DataFrame(rows)

@@ -98,6 +98,9 @@ class ChooseParams:
     tie_tolerance: float = param(0.0, "... candidates within this of the best count as tied; ties "
                                  "go to higher mean macro recall, then fewer base strategies, "
                                  "then smaller N", ge=0)
+    skip_failed: bool = param(False, "false: a candidate that raises stops the stage with its "
+                              "error; true: it is recorded as failed, left out of the choice and "
+                              "counted in the summary")
     device: str = param("auto", "auto = CUDA when available, else CPU",
                         choices=("auto", "cpu", "cuda"))
 

@@ -372,7 +372,8 @@ def fidelity_across_folds(folds_dir: str | Path, folds: list[str],
     for fold in folds:
         overall = (_fold_json(folds_dir, fold, "05_fidelity.json") or {}).get("overall", {})
         for key, values in overall.items():
-            line = {FOLD: fold, "set": key, "n_generated": values.get("n_generated")}
+            line = {FOLD: fold, "set": key, "n_generated": values.get("n_generated"),
+                    "null_n": values.get("null_n")}
             for metric in metrics:
                 line[metric] = values.get(metric)
                 line[f"{metric}_null"] = values.get(f"{metric}_null_mean")

@@ -232,6 +232,7 @@ def paper_protocol_table(sources: dict[str, object], counts: np.ndarray, referen
 
 
 NULL_SOURCE = "real vs real (null)"
+NULL_N = "null_n"  # real images behind a set's null (capped at the train split's size)
 
 
 def real_null(train: tuple[np.ndarray, np.ndarray], reference: np.ndarray,
@@ -239,12 +240,16 @@ def real_null(train: tuple[np.ndarray, np.ndarray], reference: np.ndarray,
               settings: MetricSettings = MetricSettings(), seed: int = 0) -> pd.DataFrame:
     """What each metric gives for *real* data: real train draws against the held-out reference.
 
-    For every set size in ``sizes`` (capped at the train split's size), ``repeats`` draws of
-    that many real train images, stratified by class, are scored against ``reference`` exactly
-    as a synthetic set is. The train draws and the held-out reference are disjoint real
-    samples, so a generator whose FID (KID, precision, recall) lies within this spread is
-    as close to the held-out data as real data of the same size are. Returns one row per
-    (size, draw) with the metrics and ``n_requested`` (the size of the set it stands in for).
+    For every set size in ``sizes``, ``repeats`` draws of that many real train images,
+    stratified by class, are scored against ``reference`` exactly as a synthetic set is. The
+    train draws and the held-out reference are disjoint real samples, so a generator whose FID
+    (KID, precision, recall) lies within this spread is as close to the held-out data as real
+    data of the same size are. There are only so many real train images: a size above the
+    train split's is scored with all of them, and the row says so (``n_null`` < ``n_requested``).
+    Such a null is *not* what a perfect generator would get at the set's size (FID falls and
+    precision/recall change as a set grows), only the best real data can do here. Returns one
+    row per (size, draw) with the metrics, ``n_requested`` (the size of the set it stands in
+    for) and ``n_null`` (the real images it used).
     """
     images, labels = train
     rng = np.random.default_rng([seed, 5])
@@ -258,15 +263,21 @@ def real_null(train: tuple[np.ndarray, np.ndarray], reference: np.ndarray,
                 rng.choice(np.flatnonzero(labels == k), min(c, (labels == k).sum()),
                            replace=False) for k, c in enumerate(per_class) if c])
             row = compute(images[pick], reference, extractor=extractor, settings=settings)
-            rows.append({"n_requested": int(size), "draw": r, **row})
+            rows.append({"n_requested": int(size), "n_null": int(len(pick)), "draw": r,
+                         **row})
     return pd.DataFrame(rows)
 
 
 def with_null(overall: pd.DataFrame, null: pd.DataFrame, metrics: tuple[str, ...]
               ) -> pd.DataFrame:
-    """Beside each set's metrics: the real-vs-real null's mean and sd at the set's size."""
+    """Beside each set's metrics: the real-vs-real null's mean and sd at the set's size, and
+    ``null_n``, the real images the null used (fewer than the set's when the train split is
+    smaller)."""
     stats = null.groupby("n_requested")[list(metrics)].agg(["mean", "std"])
+    used = null.groupby("n_requested")["n_null"].max()
     out = overall.copy()
+    out[NULL_N] = [float(used.get(int(n), np.nan)) if pd.notna(n) else np.nan
+                   for n in out[N_GENERATED]]
     for metric in metrics:
         for stat in ("mean", "std"):
             lookup = stats[(metric, stat)]

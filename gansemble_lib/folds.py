@@ -206,6 +206,58 @@ class _Worker:
             self.proc.wait()
 
 
+SETTINGS_FILE = "settings.sha256"  # in folds/: what the files there were computed from
+
+
+def settings_fingerprint(modality: str, params_file: str | Path = "params.yaml",
+                         prepared_dir: str | Path = PREPARED) -> str:
+    """A hash of what every per-fold result depends on besides the code: the prepared data
+    (every file, with the outer folds) and the values of the parameters the per-fold stages
+    read."""
+    import hashlib
+
+    import yaml
+
+    from .pipeline import folds_params
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(prepared_dir).rglob("*") if p.is_file()):
+        digest.update(path.relative_to(prepared_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    params = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
+    for key in folds_params(modality):
+        section, _, name = key.partition(".")
+        value = params.get(section)
+        value = value.get(name) if name and isinstance(value, dict) else value
+        digest.update(json.dumps([key, value], sort_keys=True, default=str).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def start_clean_if_settings_changed(fingerprint: str, folds_dir: str | Path = "folds") -> bool:
+    """Empty ``folds/`` when its files were computed from other data or parameters; returns
+    whether it did.
+
+    DVC keeps ``folds/`` between runs (``persist``) so that a stopped run resumes where it was
+    and finished generators are re-used. Files from *other* settings (a fold that no longer
+    exists, a generator variant no longer trained) would then stay and be cached with the new
+    results; a fingerprint of the data and parameters decides, and a change empties the
+    folder first. (A code change keeps it: every task reruns, and checkpoints carry their own
+    code fingerprint, see :mod:`.gan_training`.)
+    """
+    folds_dir = Path(folds_dir)
+    marker = folds_dir / SETTINGS_FILE
+    recorded = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+    emptied = False
+    if folds_dir.exists() and recorded != fingerprint and any(folds_dir.iterdir()):
+        shutil.rmtree(folds_dir)
+        emptied = True
+    folds_dir.mkdir(parents=True, exist_ok=True)
+    from .io_utils import write_text
+
+    write_text(marker, fingerprint + "\n")
+    return emptied
+
+
 def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -> None:
     """All folds' stages, ``workers`` at a time, each worker a process with one thread."""
     from .config import load_params
@@ -220,6 +272,11 @@ def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -
     print(f"folds: {len(names)} outer fold(s) ({', '.join(names)}) x {len(stages)} stages, "
           f"{workers} at a time, one thread each", flush=True)
     started = time.perf_counter()
+    modality = read_prepared_info(PREPARED)["modality"]
+    if start_clean_if_settings_changed(settings_fingerprint(modality, params_file)):
+        print("folds: the data or parameters changed since the files in folds/ were written: "
+              "started from an empty folds/ (nothing of the earlier settings is kept)",
+              flush=True)
     for fold in names:
         write_fold_view(fold)
     pending = schedule(names, stages)

@@ -421,6 +421,11 @@ def fold_stage_needs(name: str, stages: list[str]) -> list[str]:
     return ["symp_filter"]  # fidelity and downstream read the filtered sets
 
 
+def folds_params(modality: str) -> list[str]:
+    """The params.yaml keys (sections or ``section.key``) the per-fold stages read."""
+    return list(_folds_entry(modality)["params"])
+
+
 def _folds_entry(modality: str) -> dict[str, Any]:
     """The one DVC stage that runs every per-fold stage inside every outer fold."""
     inner = [stage for stage in STAGES if stage.per_fold]

@@ -204,21 +204,24 @@ def _fidelity_folds(result: dict) -> list[str]:
     extractor = result["extractor"]
     lines = [f"Fidelity (stage 05) against each fold's held-out real samples, mean ± sd "
              f"across folds (extractor `{extractor['name']}`, {extractor['feature_dim']} "
-             "features). *null*: the same metric for as many real train images, scored "
-             "against the same held-out samples (real-vs-real; what a perfect generator "
-             "would get at that size).", ""]
+             "features). *null*: the same metric for as many real train images as the set has, "
+             "scored against the same held-out samples (real-vs-real); a set larger than the "
+             "train split gets a null of all train images (*null n* says how many), which is "
+             "the best real data can show here, not what a perfect generator would get at the "
+             "set's size.", ""]
     if extractor.get("notice"):
         lines += [f"> {extractor['notice']}", ""]
-    lines += ["| set | n | FID | FID null | KID | KID null | precision | precision null | "
-              "recall | recall null |", "| --- |" + " ---: |" * 9]
+    lines += ["| set | n | null n | FID | FID null | KID | KID null | precision | "
+              "precision null | recall | recall null |", "| --- |" + " ---: |" * 10]
     for name, row in result["overall"].items():
         gate_status = row.get("generator_gate")
         if gate_status and gate_status != "passed":
             name = f"{name} (**generator {gate_status}**)"
         if row.get("fid_mean") is None and row.get("note"):
-            lines.append(f"| {name} |" + " — |" * 8 + f" {row['note']} |")
+            lines.append(f"| {name} |" + " — |" * 9 + f" {row['note']} |")
             continue
         lines.append(f"| {name} | {_fmt(row.get('n_generated_mean'), 0)} | "
+                     f"{_fmt(row.get('null_n_mean'), 0)} | "
                      + " | ".join(f"{_pm(row, m)} | {_pm(row, m + '_null')}"
                                   for m in ("fid", "kid_mean", "precision", "recall")) + " |")
     return lines

@@ -134,7 +134,9 @@ write_json(paths.chosen_path, record)
 progress.summary(
     f"chose {record['name']} at N = {record['n']} of {record['candidates']} candidates "
     f"(validation macro-F1 {record['scores']['macro_f1_mean']:.3f}; "
-    f"{'keeps' if record['keeps_label'] else 'changes'} the meaning of a polar spectrum)")
+    f"{'keeps' if record['keeps_label'] else 'changes'} the meaning of a polar spectrum)"
+    + (f"; {record['failed_candidates']} candidate(s) FAILED and were skipped "
+       "(choose.skip_failed)" if record["failed_candidates"] else ""))
 if record[chooser.SPECTRAL]:
     print("best label-preserving spectral candidate:", record[chooser.SPECTRAL])
 fig = figures.image_grid(images[manifest["origin"].to_numpy() == "augmented"],

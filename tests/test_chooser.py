@@ -1,5 +1,7 @@
 """The data chooser: the selection rule on constructed tables, failures, determinism, outputs."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from gansemble_lib import chooser
 from gansemble_lib.config import ChooseParams
 from gansemble_lib.constants import SCORES
+from gansemble_lib.errors import DataError
 
 
 def _summary(rows):
@@ -82,7 +85,7 @@ def test_search_is_deterministic_and_reports_every_run():
     pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"))
 
 
-def test_a_failing_candidate_is_reported_not_hidden(monkeypatch):
+def _flaky_strategy_4(monkeypatch):
     original = chooser.oversample
 
     def flaky(images, labels, *, strategy, **kwargs):
@@ -91,8 +94,23 @@ def test_a_failing_candidate_is_reported_not_hidden(monkeypatch):
         return original(images, labels, strategy=strategy, **kwargs)
 
     monkeypatch.setattr(chooser, "oversample", flaky)
+
+
+def test_a_failing_candidate_stops_the_stage_naming_it(monkeypatch):
+    """A bug in one strategy must not silently change which strategy is chosen."""
+    _flaky_strategy_4(monkeypatch)
     x, y = _toy()
-    runs = chooser.run_search(x, y, x, y, params=TINY, n_classes=2, progress=False)
+    with pytest.raises(DataError, match=r"candidate 4 \(.*\) at N = \d+, repeat 0 failed: "
+                                        r"MemoryError: simulated") as error:
+        chooser.run_search(x, y, x, y, params=TINY, n_classes=2, progress=False)
+    assert "choose.skip_failed: true" in str(error.value)
+
+
+def test_with_skip_failed_a_failing_candidate_is_reported_not_hidden(monkeypatch):
+    _flaky_strategy_4(monkeypatch)
+    x, y = _toy()
+    runs = chooser.run_search(x, y, x, y, params=dataclasses.replace(TINY, skip_failed=True),
+                              n_classes=2, progress=False)
     failed = runs[runs["strategy"] == 4]
     assert failed["status"].str.startswith("failed: MemoryError: simulated").all()
     assert failed["macro_f1"].isna().all()

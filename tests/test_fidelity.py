@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.error
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.linalg
 import torch
@@ -329,3 +330,20 @@ def test_paper_protocol_table_is_empty_but_shaped_when_off():
 def test_json_ready_replaces_nan():
     assert fidelity.json_ready({"a": float("nan"), "b": [np.float32(1.5)], "c": "x"}) == {
         "a": None, "b": [1.5], "c": "x"}
+
+
+def test_the_real_null_says_how_many_real_images_it_used():
+    """A set larger than the train split cannot get a null of its own size: the null then uses
+    every train image and says so (null_n), rather than passing for the set's size."""
+    train = np.concatenate([gaussian_images(12, 100, 20, 1), gaussian_images(12, 140, 20, 2)])
+    labels = np.repeat([0, 1], 12)
+    reference = gaussian_images(16, 120, 20, 3)
+    settings = fidelity.MetricSettings(kid_subset_size=4, kid_subsets=5)
+    null = fidelity.real_null((train, labels), reference, [10, 60], repeats=2,
+                              extractor=TINY_EXTRACTOR, settings=settings)
+    used = null.groupby("n_requested")["n_null"].max().to_dict()
+    assert used == {10: 10, 60: 24}
+    overall = pd.DataFrame({fidelity.N_GENERATED: [10, 60, np.nan]})
+    marked = fidelity.with_null(overall, null, (FID,))
+    assert marked[fidelity.NULL_N].iloc[:2].tolist() == [10, 24]
+    assert np.isnan(marked[fidelity.NULL_N].iloc[2])
