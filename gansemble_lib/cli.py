@@ -33,18 +33,32 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
           f"{len(calibration['records'])} environmental spectra written to {path}")
 
 
+def _evaluation_folds(params: str) -> tuple[int, str]:
+    """evaluation.folds in ``params`` (the design prepare checks the classes against) and where
+    it came from; the default design when there is no such file."""
+    from .config import EvaluationParams, load_params
+
+    if not Path(params).is_file():
+        return EvaluationParams().folds, f"the default evaluation.folds (no {params} here)"
+    return load_params(params, "evaluation").folds, f"evaluation.folds in {params}"
+
+
 def _cmd_import_data(args: argparse.Namespace) -> None:
     from .raw_data import import_data
+    from .splits import requirement
 
     options = {"label_column": args.label_column, "wavenumber_column": args.wavenumber_column,
                "label_regex": args.label_regex}
+    folds, origin = _evaluation_folds(args.params)
     data = import_data(args.src, fmt=args.format, raw_dir=args.raw, options=options,
-                       record=not args.no_dvc, drop_small_classes=args.drop_small_classes)
+                       record=not args.no_dvc, drop_small_classes=args.drop_small_classes,
+                       folds=folds)
     counts = Counter(data.labels)
     print(f"imported {sum(counts.values())} {data.modality} in {len(counts)} classes "
           f"into {args.raw}:")
     for name, n in counts.items():
         print(f"  {name:<24} {n:>5}")
+    print(f"  {requirement(folds)} ({origin}): every class imported has them")
     for skip in data.report.skipped:
         print(f"  skipped {skip.source}: {skip.reason}")
     for note in data.report.notes:
@@ -92,10 +106,16 @@ def _cmd_fold(args: argparse.Namespace) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> None:
-    from .verify import verify
+    from .verify import NOISE_FILE, estimate_rerun_noise, verify
 
-    if not verify(ref=args.ref, committed_dir=args.committed, show_all=args.all):
-        raise SystemExit(1)
+    if args.estimate_noise:
+        target = args.noise_out or f"reports/metrics/{NOISE_FILE}"
+        noise = estimate_rerun_noise(*args.estimate_noise, out=target)
+        print(f"wrote {target}: rerun noise of {len(noise['sigma_unit'])} metric kinds")
+        return
+    status = verify(ref=args.ref, committed_dir=args.committed, show_all=args.all)
+    if status:  # 1: disagrees; 2: nothing to compare (nothing rerun, or not a git checkout)
+        raise SystemExit(status)
 
 
 def _cmd_fold_worker(args: argparse.Namespace) -> None:
@@ -167,11 +187,13 @@ def _cmd_run_dataset(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .profiles import PROFILES
     from .raw_data import ALL_FORMATS
-    from .splits import MIN_PER_CLASS
+    from .splits import min_per_class
 
-    drop_small_help = (f"leave out classes with fewer than {MIN_PER_CLASS} samples (too few for "
-                       "a train/val/test split) instead of stopping; the files stay unchanged "
-                       "and dataset.yaml lists the classes left out")
+    drop_small_help = ("leave out the classes with fewer samples than evaluation.folds in "
+                       f"params.yaml needs ({min_per_class(5)} for 5 outer folds, "
+                       f"{min_per_class(1)} for one split) instead of stopping, one line per "
+                       "class; the files stay unchanged and dataset.yaml lists the classes left "
+                       "out")
 
     parser = argparse.ArgumentParser(prog="gansemble", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wavenumber-column", help="wide_wavenumber: the axis column")
     p.add_argument("--label-regex", help="regex whose first group is the class label")
     p.add_argument("--drop-small-classes", action="store_true", help=drop_small_help)
+    p.add_argument("--params", default="params.yaml",
+                   help="whose evaluation.folds sets how many samples a class needs")
     p.add_argument("--raw", default="data/raw")
     p.add_argument("--no-dvc", action="store_true",
                    help="do not update data.dvc (nor rewrite the pipeline file)")
@@ -259,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
                                        "of git")
     p.add_argument("--all", action="store_true", help="print every check, not only those "
                                                       "that disagree")
+    p.add_argument("--estimate-noise", nargs=2, metavar=("RUN_A", "RUN_B"),
+                   help="instead of verifying: estimate the rerun noise per metric kind from "
+                        "two honest reruns' metrics folders and write it where verify reads it")
+    p.add_argument("--noise-out", help="where --estimate-noise writes (default "
+                                       "reports/metrics/rerun_noise.json)")
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("fold-worker", help="run `FOLD STAGE` lines from stdin (started by the "

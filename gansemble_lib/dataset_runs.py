@@ -6,8 +6,9 @@ one such call):
 1. clones the current commit into ``runs/NAME`` (git- and DVC-ignored), or moves an existing
    clone there to the current commit, so a second run only reruns what changed (DVC's run cache
    also restores stages whose inputs it has seen before);
-2. imports the sources there with ``import-data`` (same validation and messages), and writes a
-   named parameter profile if one is asked for;
+2. writes a named parameter profile there if one is asked for, then imports the sources with
+   ``import-data`` (same validation and messages; a class is checked against the profile's
+   evaluation.folds, the design its prepare stage will use);
 3. runs ``dvc repro`` there, streaming its output and timing each stage;
 4. copies the results into ``reports/datasets/NAME/`` of this checkout, all at once: metrics,
    tables, the HTML report, the downstream figures, the clone's ``dvc.lock``, ``params.yaml``
@@ -219,10 +220,10 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
     checkout_clone(repo, clone, commit)
     env = _environment(clone)
     python = [sys.executable, "-m", "gansemble_lib"]
+    if profile:  # first: import-data checks the classes against its evaluation.folds
+        _run([*python, "profile", profile], clone, env, echo=echo)
     _run([*python, "import-data", *[str(Path(s).resolve()) for s in sources], "--format", fmt,
           *import_options], clone, env, echo=echo)
-    if profile:
-        _run([*python, "profile", profile], clone, env, echo=echo)
     clock = StageClock()
     started = datetime.now(UTC)
     tick = time.perf_counter()

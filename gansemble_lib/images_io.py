@@ -13,6 +13,11 @@ Layout: ``root/<class>/<image files>``; the folder name is the label. Policy dec
   images are dark curves on white; black padding would read as signal.
 - 16-bit and 32-bit grey are mapped to 8 bits over their full type range (value / 257), not
   stretched per image, so the same intensity means the same grey in every file.
+- Every file whose mode is not the one the arrays hold (8-bit ``L`` for one channel, ``RGB`` for
+  three) is converted, and the report says so per source mode: how many files, what was done
+  (e.g. "transparency composited onto white", "CMYK to RGB without a colour profile") and the
+  first few file names. A mixed folder (grey PNG, CMYK JPEG, 16-bit PNG) is common and usually
+  fine, but a person should see it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from gansemble_lib.records import LabelledImage
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
 _WHITE = 255
 _LAYOUT = "root/<class name>/<image files>, one folder per class"
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+_NAMES_SHOWN = 3  # file names listed per kind of conversion
 
 
 def _is_image_name(path: Path) -> bool:
@@ -49,7 +57,7 @@ def _flatten_on_white(img: Image.Image) -> Image.Image:
         return _to_8bit_gray(img)
     if img.mode == "1":
         return img.convert("L")
-    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    has_alpha = img.mode in _ALPHA_MODES or "transparency" in img.info
     if has_alpha:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (_WHITE, _WHITE, _WHITE, 255))
@@ -101,6 +109,43 @@ def _to_array(img: Image.Image, size: int, channels: int) -> np.ndarray:
     pixels = np.asarray(_letterbox_resize(flat, size), dtype=np.uint8)
     pixels = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
     return np.ascontiguousarray(pixels)
+
+
+def _mode_change(img: Image.Image, channels: int) -> tuple[str, str] | None:
+    """(source mode, target mode and what loading does to it) when :func:`_to_array` changes
+    the image's mode; None when the file already is what the arrays hold."""
+    target = "L" if channels == 1 else "RGB"
+    transparent = img.mode in _ALPHA_MODES or "transparency" in img.info
+    source = img.mode + (" with transparency" if transparent and img.mode not in _ALPHA_MODES
+                         else "")
+    if source == target:
+        return None
+    how = []
+    if img.mode.startswith("I") or img.mode == "F":
+        how.append("high-bit-depth grey mapped to 8 bits over the 16-bit range, value / 257")
+    if img.mode == "1":
+        how.append("black and white to 8-bit grey")
+    if img.mode == "P":
+        how.append("palette expanded")
+    if img.mode == "CMYK":
+        how.append("CMYK to RGB without a colour profile")
+    if transparent:
+        how.append("transparency composited onto white")
+    if channels == 1 and img.mode not in _GREY_MODES:
+        how.append("colour to grey, ITU-R 601 luma")
+    if channels == 3 and img.mode in _GREY_MODES:
+        how.append("grey copied into 3 channels")
+    return source, f"{target} ({'; '.join(how)})" if how else target
+
+
+def _conversion_notes(converted: dict[tuple[str, str], list[str]], total: int) -> list[str]:
+    """One line per source mode: how many files, what was done, the first few names."""
+    notes = []
+    for (source, target), names in converted.items():
+        shown = ", ".join(names[:_NAMES_SHOWN]) + (", ..." if len(names) > _NAMES_SHOWN else "")
+        notes.append(f"converted {len(names)} of {total} images from mode {source} to {target}:"
+                     f" {shown}")
+    return notes
 
 
 def _class_folders(root: Path, report: LoadReport) -> list[Path]:
@@ -156,6 +201,8 @@ def load_image_folder(
 
     Raises DataError, naming the file and the fix, for a missing root, no class folders, an
     empty class, an image outside a class folder, or an unreadable image; nothing is written.
+    The report's notes give the images per class and every mode conversion (per source mode:
+    how many files, what was done, the first few names relative to ``root``).
     """
     base = Path(root)
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
@@ -166,11 +213,17 @@ def load_image_folder(
         raise DataError("dataset folder not found", path=base, fix=f"create it as {_LAYOUT}")
     report = LoadReport()
     images = []
+    converted: dict[tuple[str, str], list[str]] = {}  # (source mode, target) -> files
     for folder in _class_folders(base, report):
         paths = _class_images(folder, report)
         for path in paths:
-            pixels = _to_array(_decode(path, report), size, channels)
+            img = _decode(path, report)
+            change = _mode_change(img, channels)
+            if change is not None:
+                converted.setdefault(change, []).append(path.relative_to(base).as_posix())
+            pixels = _to_array(img, size, channels)
             images.append(LabelledImage(label=folder.name, pixels=pixels, source=str(path)))
         report.notes.append(f"class {folder.name}: {len(paths)} images")
+    report.notes.extend(_conversion_notes(converted, len(images)))
     report.loaded = len(images)
     return images, report

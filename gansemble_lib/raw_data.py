@@ -38,7 +38,7 @@ class Descriptor:
     format: str
     files: tuple[str, ...]
     options: dict[str, Any] = field(default_factory=dict)
-    exclude_classes: tuple[str, ...] = ()  # classes load_raw leaves out (too small to split)
+    exclude_classes: tuple[str, ...] = ()  # classes load_raw leaves out (too small for the folds)
     simulation: dict | None = None  # the simulator's settings (origin: simulated), else None
 
 
@@ -130,23 +130,23 @@ def _load_files(desc: Descriptor, paths: list[Path], *, image_size: int = 64,
     return RawData(desc.modality, spectra, images, report)
 
 
-def _exclude(data: RawData, classes: tuple[str, ...]) -> RawData:
-    """``data`` without the samples of ``classes``; a note per class says what was dropped."""
+def _exclude(data: RawData, classes: tuple[str, ...],
+             notes: dict[str, str] | None = None) -> RawData:
+    """``data`` without the samples of ``classes``; a note per class says what was dropped
+    (``notes[name]`` when given, e.g. the import's count and minimum)."""
     if not classes:
         return data
-    from .splits import MIN_PER_CLASS
-
     counts = Counter(data.labels)
     for name in classes:
         n = counts.get(name, 0)
-        samples = f"{n} sample{'' if n == 1 else 's'}"
-        if n == 0:
-            data.report.notes.append(f"class {name!r} is listed under exclude_classes in "
-                                     f"{DATASET_DESCRIPTOR} but has no samples")
+        listed = f"listed under exclude_classes in {DATASET_DESCRIPTOR}"
+        if notes and name in notes:
+            data.report.notes.append(f"{notes[name]} ({listed})")
+        elif n == 0:
+            data.report.notes.append(f"class {name!r} is {listed} but has no samples")
         else:
-            why = f"{samples} < {MIN_PER_CLASS}" if n < MIN_PER_CLASS else samples
-            data.report.notes.append(f"dropped class {name!r} ({why}; listed under "
-                                     f"exclude_classes in {DATASET_DESCRIPTOR})")
+            data.report.notes.append(f"dropped class {name!r} ({n} sample{'' if n == 1 else 's'};"
+                                     f" {listed})")
     dropped = set(classes)
     spectra = [s for s in data.spectra if s.label not in dropped]
     images = [i for i in data.images if i.label not in dropped]
@@ -170,17 +170,19 @@ def _detect(sources: list[Path], fmt: str) -> tuple[str, str]:
 
 def import_data(sources: list[str | Path], *, fmt: str = "auto", raw_dir: str | Path = "data/raw",
                 options: dict[str, Any] | None = None, record: bool = True,
-                drop_small_classes: bool = False) -> RawData:
+                drop_small_classes: bool = False, folds: int = 1) -> RawData:
     """Validate ``sources``, copy them unchanged into ``raw_dir`` and record it with DVC.
 
     The sources are loaded in full first, where the user put them (so every error names the
-    user's file), and nothing is replaced unless the new data load and every class has enough
-    samples for a train/val/test split. With ``drop_small_classes`` the classes that do not
-    are left out instead: the files stay unchanged and ``dataset.yaml`` lists those classes
+    user's file), and nothing is replaced unless the new data load and every class has the
+    samples the evaluation design with ``folds`` outer folds needs (evaluation.folds; the
+    minimum is :func:`.splits.min_per_class`, the one prepare checks). With
+    ``drop_small_classes`` exactly the classes below it are left out instead, with a note each
+    (name, count, minimum): the files stay unchanged and ``dataset.yaml`` lists those classes
     under ``exclude_classes``, which :func:`load_raw` honours.
     """
     from .io_utils import atomic_dir
-    from .splits import MIN_PER_CLASS
+    from .splits import check_class_sizes, dropped_class_note, small_classes
 
     if fmt not in ALL_FORMATS:
         raise DataError(f"unknown format {fmt!r}", fix=f"use one of: {', '.join(ALL_FORMATS)}")
@@ -202,24 +204,13 @@ def import_data(sources: list[str | Path], *, fmt: str = "auto", raw_dir: str | 
     if not counts:
         raise DataError("no samples could be loaded", path=paths[0],
                         fix="check the --format and loader options")
-    small = sorted(c for c, n in counts.items() if n < MIN_PER_CLASS)
-    listing = ", ".join(f"{c!r} ({counts[c]})" for c in small)
-    split = "(one each for train, validation and test)"
-    if small and len(small) == len(counts):
-        raise DataError(f"every class has fewer than {MIN_PER_CLASS} samples {split}: "
-                        f"{listing}", path=paths[0],
-                        fix=f"add samples until the classes have at least {MIN_PER_CLASS} "
-                            "each (--drop-small-classes would leave no class)")
-    if small and not drop_small_classes:
-        problem = (f"class {small[0]!r} has {counts[small[0]]} sample(s)" if len(small) == 1
-                   else f"classes {listing} have")
-        raise DataError(f"{problem}, fewer than {MIN_PER_CLASS} {split}", path=paths[0],
-                        fix="add samples, or pass --drop-small-classes to leave such classes "
-                            "out (your files stay unchanged; dataset.yaml lists the classes "
-                            "left out)")
+    small = small_classes(counts, folds)
+    if small and (not drop_small_classes or len(small) == len(counts)):
+        check_class_sizes(counts, folds, importing=True, path=paths[0])  # raises
     if small:
-        descriptor["exclude_classes"] = small
-        data = _exclude(data, tuple(small))
+        descriptor["exclude_classes"] = list(small)
+        data = _exclude(data, tuple(small),
+                        {name: dropped_class_note(name, n, folds) for name, n in small.items()})
     raw_dir = Path(raw_dir)
     with atomic_dir(raw_dir) as tmp:
         for path in paths:

@@ -3,14 +3,16 @@
 Separator, decimal mark and encoding are guessed because real exports differ on all three
 (European Excel writes ``;`` and ``1,23``, old software latin-1, Windows tools a BOM). What
 cannot be used is left out and recorded in the :class:`LoadReport`; a file that is unusable as
-a whole raises :class:`DataError` naming the file, the line or column, and the fix.
+a whole raises :class:`DataError` naming the file, the line or column, and the fix. A wavenumber
+written twice (two rows or two header cells with the same value, ``418`` and ``418.0`` included)
+is always such an error, in every layout: the point cannot be placed, and pandas-style renaming
+(``418.1``) would silently turn the repeat into a new point.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,10 @@ _COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+([eE][+-]?\d+)?")
 _MANGLED = re.compile(r"\.\d+$")
 _REPLICATE = re.compile(r"(\s*\(\d+\)|[\s_\-]+[vV]?\d+)$")
 _UNNAMED = "Unnamed: "
+
+
+class DuplicateWavenumberError(DataError):
+    """A wavenumber occurs twice in one spectrum or header: an error in every layout."""
 
 
 def clean_label(name: str) -> str:
@@ -77,7 +83,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     mostly-text columns stay stripped strings. A first line made only of numbers is data, not
     a header: the columns are then called ``column 1``, ``column 2``, ... and
     ``attrs["named_columns"]`` is False (so a loader takes labels from the file name). Empty
-    header cells become ``Unnamed: <i>`` and repeated names get pandas' ``.1`` suffix. The index is
+    header cells become ``Unnamed: <i>`` and repeated names get pandas' ``.1`` suffix (never a
+    name already taken), so every column has a unique name; ``attrs["header"]`` keeps each
+    column's header cell as written (None without a header) and ``attrs["header_line"]`` its
+    line, so loaders judge repeats from the file, not from the renamed columns. The index is
     the 1-based line number of each row in the file, so later checks can point at a line a
     person can find in an editor. Blank lines and lines starting with ``#`` are ignored.
     """
@@ -87,8 +96,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     sep = _sniff_separator(sample)
     decimal = _sniff_decimal(sample, sep)
     rows = [(number, _split(text, sep)) for number, text in lines]
-    names, body = _header(rows, sep)
-    named = names != _generic_names(len(names))
+    header, names, body = _header(rows, sep)
+    named = header is not None
     if not body:
         raise DataError("the file has a header but no data rows", path=path,
                         fix="add one row of numbers per point (or spectrum)")
@@ -98,6 +107,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     typed = (_typed_column(values, decimal, index) for values in columns)
     table = pd.DataFrame(dict(zip(names, typed, strict=True)), index=index)
     table.attrs["named_columns"] = named
+    table.attrs["header"] = header
+    table.attrs["header_line"] = lines[0][0] if named else None
     return table
 
 
@@ -157,16 +168,18 @@ def _as_number(text: str) -> float | None:
     return float(text) if _NUMBER.fullmatch(text) else None
 
 
-def _header(rows: list[tuple[int, list[str]]], sep: str) -> tuple[list[str], list]:
-    """Column names and data rows; a first row of numbers only is data, not a header."""
+def _header(rows: list[tuple[int, list[str]]], sep: str) -> tuple[list[str] | None, list[str],
+                                                                  list]:
+    """The header cells as written (None if there is no header), unique column names and the
+    data rows; a first row of numbers only is data, not a header."""
     first = rows[0][1]
     if all(_as_number(field) is not None for field in first):
-        return _generic_names(len(first)), rows
+        return None, _generic_names(len(first)), rows
     body = rows[1:]
     if sep == _WHITESPACE and body and len(body[0][1]) != len(first):
         # A header such as "Raman shift  Intensity" splits into more words than columns.
-        return _generic_names(len(body[0][1])), body
-    return _unique_names(first), body
+        return None, _generic_names(len(body[0][1])), body
+    return list(first), _unique_names(first), body
 
 
 def _generic_names(count: int) -> list[str]:
@@ -174,14 +187,80 @@ def _generic_names(count: int) -> list[str]:
 
 
 def _unique_names(fields: list[str]) -> list[str]:
-    """Empty names become ``Unnamed: <i>``; repeats get ``.1``, ``.2`` as pandas does."""
-    seen: Counter[str] = Counter()
+    """Empty names become ``Unnamed: <i>``; repeats get ``.1``, ``.2`` as pandas does, skipping
+    any name the header already uses (``PS, PS, PS.1`` gives ``PS, PS.1, PS.1.1``), so no column
+    can overwrite another."""
+    taken: set[str] = set()
     names = []
     for i, field in enumerate(fields):
-        name = field or f"{_UNNAMED}{i}"
-        names.append(f"{name}.{seen[name]}" if seen[name] else name)
-        seen[name] += 1
+        base = field or f"{_UNNAMED}{i}"
+        name, k = base, 0
+        while name in taken:
+            k += 1
+            name = f"{base}.{k}"
+        taken.add(name)
+        names.append(name)
     return names
+
+
+def _header_cells(table: pd.DataFrame) -> dict[str, str]:
+    """Each column's header cell as written in the file (its name if there is no header)."""
+    header = table.attrs.get("header")
+    cells = header if header is not None else list(table.columns)
+    return dict(zip(table.columns, cells, strict=True))
+
+
+def _column_numbers(table: pd.DataFrame) -> dict[str, int]:
+    """Each column's 1-based position, as a spreadsheet counts it."""
+    return {name: i + 1 for i, name in enumerate(table.columns)}
+
+
+def _header_where(table: pd.DataFrame) -> str:
+    line = table.attrs.get("header_line")
+    return "header" if line is None else f"header, line {line}"
+
+
+def _format_number(value: float) -> str:
+    return format(value, ".10g")
+
+
+def _columns_phrase(names: list[str], table: pd.DataFrame) -> str:
+    """``columns 3 ('418') and 4 ('418.0')`` for columns of ``table``."""
+    cells, numbers = _header_cells(table), _column_numbers(table)
+    parts = [f"{numbers[n]} ({cells[n]!r})" for n in names]
+    return "columns " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1
+                         else parts[0])
+
+
+def _refuse_repeated_header(table: pd.DataFrame, name: str, kind: str, path: Path) -> None:
+    """DataError if the header cell of column ``name`` (the axis or label column) is written
+    in more than one column: which of them is meant cannot be told."""
+    cells = _header_cells(table)
+    same = [other for other in table.columns if cells[other] == cells[name]]
+    if len(same) > 1:
+        raise DataError(
+            f"the {kind} column header {cells[name]!r} appears {len(same)} times, in "
+            f"{_columns_phrase(same, table)}", path=path, where=_header_where(table),
+            fix=f"keep one {kind} column: delete the others or give them other names")
+
+
+def _refuse_repeated_wavenumbers(values: np.ndarray, places: list[str], path: Path,
+                                 where: str, fix: str) -> None:
+    """DataError listing every wavenumber that occurs more than once (after parsing, so
+    ``418`` and ``418.0`` are the same point), each with the places it occurs
+    (``places[i]`` describes value ``i``)."""
+    groups: dict[float, list[int]] = {}
+    for i, value in enumerate(values.tolist()):
+        groups.setdefault(value, []).append(i)
+    repeats = [(value, at) for value, at in groups.items() if len(at) > 1]
+    if not repeats:
+        return
+    listed = [f"{_format_number(value)} (at {' and '.join(places[i] for i in at)})"
+              for value, at in repeats[:5]]
+    more = f"; ... ({len(repeats)} in all)" if len(repeats) > 5 else ""
+    problem = (f"duplicate wavenumber {listed[0]}" if len(repeats) == 1
+               else f"{len(repeats)} duplicate wavenumbers: {'; '.join(listed)}{more}")
+    raise DuplicateWavenumberError(problem, path=path, where=where, fix=fix)
 
 
 def _check_field_counts(path: Path, width: int, body: list) -> list:
@@ -226,11 +305,10 @@ def _checked_axis(values: np.ndarray, places: list[str], path: Path) -> tuple[np
                         where=places[bad[0]], fix="fill in the wavenumber or delete that point")
     repeated = np.flatnonzero(pd.Series(values).duplicated().to_numpy())
     if repeated.size:
-        i = repeated[0]
-        first = int(np.flatnonzero(values == values[i])[0])
-        raise DataError(f"duplicate wavenumber {values[i]:g}", path=path, where=places[i],
-                        fix=f"the same value is already at {places[first]}; average or remove "
-                            "the repeated points")
+        _refuse_repeated_wavenumbers(
+            values, places, path, where=places[repeated[0]],
+            fix="keep one point per wavenumber (average the repeated rows or delete all but "
+                "one), then load again")
     steps = np.sign(np.diff(values))
     breaks = np.flatnonzero(steps != steps[0])
     if breaks.size:
@@ -280,16 +358,34 @@ def _axis_column(table: pd.DataFrame, path: Path, requested: str | None) -> str:
         return table.columns[0]
     raise DataError("no wavenumber column found", path=path,
                     fix="name it 'wavenumber' (or WN, Raman shift, cm-1), put it first, or pass "
-                        "wavenumber_column=...")
+                        "--wavenumber-column NAME (wavenumber_column=NAME in Python)")
+
+
+def _note_repeated_spectrum_names(table: pd.DataFrame, axis_name: str, path: Path,
+                                  report: LoadReport) -> None:
+    """Spectrum columns sharing a header are read as separate spectra (exports often name
+    replicates by class only: ``PS, PS, PS``), but never silently: the report names them."""
+    cells = _header_cells(table)
+    groups: dict[str, list[str]] = {}
+    for name in table.columns.drop(axis_name):
+        groups.setdefault(cells[name], []).append(name)
+    for cell, names in groups.items():
+        if len(names) > 1 and table.attrs["named_columns"]:
+            renamed = ", ".join(repr(n) for n in names)
+            report.notes.append(f"{path.name}: {_columns_phrase(names, table)} share the header "
+                                f"{cell!r}; read as {len(names)} spectra ({renamed})")
 
 
 def _load_wide_wavenumber(table: pd.DataFrame, path: Path, wavenumber_column: str | None,
                           pattern: re.Pattern[str] | None, report: LoadReport) -> list[Spectrum]:
     axis_name = _axis_column(table, path, wavenumber_column)
+    _refuse_repeated_header(table, axis_name, "wavenumber", path)
     places = [f"line {n}, column {axis_name!r}" for n in table.index]
     axis, order = _checked_axis(_numbers(table[axis_name]), places, path)
     if order[0] != 0:
         report.notes.append(f"{path.name}: wavenumbers run high to low; reversed")
+    _note_repeated_spectrum_names(table, axis_name, path, report)
+    cells = _header_cells(table)
     spectra: list[Spectrum] = []
     for name in table.columns.drop(axis_name):
         source = f"{path.name}:{name}"
@@ -297,7 +393,8 @@ def _load_wide_wavenumber(table: pd.DataFrame, path: Path, wavenumber_column: st
             report.skip(source, "the column holds text, not numbers")
             continue
         y = table[name].to_numpy(dtype=np.float64)[order]
-        label = _column_label(name if table.attrs["named_columns"] else path.stem, pattern)
+        label = _column_label(cells[name] if table.attrs["named_columns"] else path.stem,
+                              pattern)
         _add_spectrum(spectra, label, axis, y, source, _no_label_reason(pattern), report)
     return spectra
 
@@ -314,7 +411,7 @@ def _label_column(table: pd.DataFrame, path: Path, requested: str | None) -> str
     found = f" (text columns: {_preview(text)})" if text else ""
     raise DataError(f"no label column found{found}", path=path,
                     fix="name it 'label' (or class, polymer, type, material) or pass "
-                        "label_column=...")
+                        "--label-column NAME (label_column=NAME in Python)")
 
 
 def _load_wide_label(table: pd.DataFrame, path: Path, label_column: str | None,
@@ -322,15 +419,22 @@ def _load_wide_label(table: pd.DataFrame, path: Path, label_column: str | None,
     """Rows are spectra. Label-column values are class names already, so unlike column names
     they are only whitespace-normalised (``PA 6`` must not become ``PA``)."""
     label_name = _label_column(table, path, label_column)
+    _refuse_repeated_header(table, label_name, "label", path)
+    cells, numbers = _header_cells(table), _column_numbers(table)
     columns, wavenumbers = [], []
     for name in table.columns.drop(label_name):
-        value = _as_number(name)
+        value = _as_number(cells[name])  # as written: a repeated 418 is not the point 418.1
         if value is None:
             reason = "empty column" if table[name].isna().all() else "header is not a wavenumber"
             report.skip(f"{path.name}:{name}", reason)
             continue
         columns.append(name)
         wavenumbers.append(value)
+    _refuse_repeated_wavenumbers(
+        np.array(wavenumbers), [f"column {numbers[n]} {cells[n]!r}" for n in columns], path,
+        where=_header_where(table),
+        fix="give each wavenumber one column: average the repeated columns into one or delete "
+            "all but one, then import again")
     places = [f"header of column {name!r}" for name in columns]
     axis, order = _checked_axis(np.array(wavenumbers), places, path)
     values = np.column_stack([_numbers(table[name]) for name in columns])[:, order]
@@ -367,7 +471,8 @@ def _two_columns(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _load_folder(root: Path, pattern: re.Pattern[str] | None,
                  report: LoadReport) -> list[Spectrum]:
-    """Every spectrum file below ``root``; an unreadable file is skipped, not fatal."""
+    """Every spectrum file below ``root``; an unreadable file is skipped, not fatal, but a
+    spectrum whose wavenumbers repeat stops the load (its points cannot be placed)."""
     spectra: list[Spectrum] = []
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
@@ -379,6 +484,8 @@ def _load_folder(root: Path, pattern: re.Pattern[str] | None,
             continue
         try:
             axis, y = _two_columns(path)
+        except DuplicateWavenumberError:
+            raise
         except DataError as err:
             report.skip(source, str(err))
             continue
@@ -397,9 +504,9 @@ def _guess_layout(table: pd.DataFrame, path: Path) -> str:
     if _is_monotonic(table.iloc[:, 0]):
         return "wide_wavenumber"
     raise DataError("cannot tell which table layout this is", path=path,
-                    fix="pass format='wide_wavenumber' (a wavenumber column and one column per "
-                        "spectrum) or format='wide_label' (a label column and one column per "
-                        "wavenumber)")
+                    fix="pass --format wide_wavenumber (a wavenumber column and one column per "
+                        "spectrum) or --format wide_label (a label column and one column per "
+                        "wavenumber); format=... in Python")
 
 
 def _compile(label_regex: str | None) -> re.Pattern[str] | None:
@@ -449,8 +556,8 @@ def load_spectra(path: str | Path, *, format: str = "auto", label_column: str | 
     if path.is_dir() != (format == "folder"):
         kind = "a folder" if format == "folder" else "a file"
         raise DataError(f"format {format!r} needs {kind}", path=path,
-                        fix="pass format='folder' for a directory of spectrum files, or a "
-                            "wide format for a single table")
+                        fix="pass --format folder for a directory of spectrum files, or "
+                            "--format wide_wavenumber / wide_label for a single table")
     report = LoadReport()
     if format == "folder":
         spectra = _load_folder(path, pattern, report)

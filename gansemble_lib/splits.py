@@ -8,7 +8,9 @@ leaves out are marked ``unused`` in the manifest, never silently dropped.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import count
+from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +19,98 @@ from .errors import DataError
 
 # Class counts of the GANsemble paper (PAPERS.md §1), the shape of the `paper` profile.
 PAPER_COUNTS = (19, 5, 19, 26, 16, 20, 17, 27, 23, 38)
-MIN_PER_CLASS = 3  # one each for train, validation and test
+MIN_PER_CLASS = 3  # one split (evaluation.folds = 1): one each for train, validation and test
+MAX_FOLDS = 20  # evaluation.folds is at most this (config.EvaluationParams)
+
+
+def min_per_class(folds: int) -> int:
+    """The fewest samples of a class that the evaluation design with ``folds`` outer folds uses.
+
+    The one owner of this number: :func:`stratified_split` and :func:`outer_folds` (so the
+    prepare stage) refuse a smaller class, and ``import-data`` refuses it too or, with
+    ``--drop-small-classes``, leaves out exactly the classes below it. One split (``folds`` = 1)
+    needs one sample each for train, validation and test. With K >= 2 folds a class of n samples
+    is dealt round-robin, so one fold tests up to ceil(n / K) of them and what is left must still
+    hold one for validation and one for training: n >= K and n - ceil(n / K) >= 2. That makes
+    2 folds need 4, 3 folds 3, and K >= 4 folds K.
+    """
+    if folds < 1:
+        raise DataError(f"evaluation.folds is {folds}", fix="use 1 (one split) or more")
+    if folds == 1:
+        return MIN_PER_CLASS
+    return next(n for n in count(folds) if n - -(-n // folds) >= 2)  # -(-n // K) = ceil(n/K)
+
+
+def design_name(folds: int) -> str:
+    """The evaluation design in words, for messages."""
+    return "one train/validation/test split" if folds == 1 else f"{folds} outer folds"
+
+
+def requirement(folds: int) -> str:
+    """``5 outer folds need at least 5 samples per class``: the rule in words, for messages."""
+    verb = "needs" if folds == 1 else "need"
+    return f"{design_name(folds)} {verb} at least {min_per_class(folds)} samples per class"
+
+
+def small_classes(counts: Mapping[str, int], folds: int) -> dict[str, int]:
+    """{class: samples} for the classes (sorted by name) too small for ``folds`` outer folds."""
+    need = min_per_class(folds)
+    return {name: counts[name] for name in sorted(counts) if counts[name] < need}
+
+
+def dropped_class_note(name: str, n: int, folds: int) -> str:
+    """The line ``import-data --drop-small-classes`` prints for each class it leaves out."""
+    return (f"dropped class {name!r}: {n} sample{'' if n == 1 else 's'}, "
+            f"{min_per_class(folds)} needed for {design_name(folds)}")
+
+
+def _folds_that_fit(smallest: int, folds: int) -> int | None:
+    """The largest other evaluation.folds value every class (the smallest has ``smallest``
+    samples) fits, preferring fewer folds than ``folds``; None if none does."""
+    fitting = [k for k in range(1, MAX_FOLDS + 1) if k != folds and min_per_class(k) <= smallest]
+    fewer = [k for k in fitting if k < folds]
+    return max(fewer or fitting) if fitting else None
+
+
+def check_class_sizes(counts: Mapping[str, int], folds: int, *, importing: bool = False,
+                      path: str | Path | None = None) -> None:
+    """DataError naming every class too small for ``folds`` outer folds, else nothing.
+
+    Each fix it offers works when followed: adding samples; leaving the classes out with
+    ``import-data --drop-small-classes`` (offered only if a class would remain; it uses this
+    same minimum, from evaluation.folds in params.yaml); or another evaluation.folds that every
+    class fits (offered only if one exists). ``importing`` words the first for ``import-data``
+    (pass the flag) rather than for ``prepare`` (import again with it).
+    """
+    small = small_classes(counts, folds)
+    if not small:
+        return
+    need, design = min_per_class(folds), requirement(folds)
+    why = ("one each for train, validation and test" if folds == 1 else
+           "so that every fold tests one and keeps one for validation and one for training")
+    listing = ", ".join(f"{name!r} ({n})" for name, n in small.items())
+    if len(small) == len(counts):
+        problem = f"every class has fewer than {need} samples: {listing}; {design} ({why})"
+    elif len(small) == 1:
+        (name, n), = small.items()
+        problem = f"class {name!r} has {n} sample(s); {design} ({why})"
+    else:
+        problem = f"classes {listing} have fewer than {need} samples; {design} ({why})"
+    fixes = [f"add samples until each class has at least {need}"]
+    if len(small) == len(counts):
+        fixes[0] += " (--drop-small-classes would leave no class)"
+    elif importing:
+        fixes.append("pass --drop-small-classes to leave such classes out (your files stay "
+                     "unchanged; dataset.yaml lists the classes left out)")
+    else:
+        fixes.append("leave such classes out: import the data again with `gansemble import-data "
+                     "SRC ... --drop-small-classes` (it leaves out the classes too small for "
+                     "evaluation.folds in params.yaml)")
+    other = _folds_that_fit(min(small.values()), folds)
+    if other is not None:
+        fixes.append(f"set evaluation.folds to {other} in params.yaml (every class then fits: "
+                     f"{requirement(other)})")
+    raise DataError(problem, path=path, fix="; or ".join(fixes))
 
 
 def stratified_split(labels: Sequence[str], *, test_fraction: float, val_fraction: float,
@@ -29,13 +122,7 @@ def stratified_split(labels: Sequence[str], *, test_fraction: float, val_fractio
     """
     labels = np.asarray(labels)
     counts = Counter(labels.tolist())
-    too_small = {c: n for c, n in counts.items() if n < MIN_PER_CLASS}
-    if too_small:
-        name, n = sorted(too_small.items())[0]
-        raise DataError(
-            f"class {name!r} has {n} sample(s); every class needs at least {MIN_PER_CLASS} "
-            "(one each for train, validation and test)",
-            fix="add samples of that class, or remove it from the input data")
+    check_class_sizes(counts, 1)
     rng = np.random.default_rng(seed)
     assignment = np.empty(len(labels), dtype=object)
     for name in sorted(counts):
@@ -136,8 +223,9 @@ def outer_folds(labels: Sequence[str], *, folds: int, repeats: int, test_fractio
     K folds, so each fold's test part holds about n/K of every class and each sample is tested
     exactly once per repeat. Inside each fold's training part an inner validation split is
     drawn per class. ``folds`` = 1 is one train/val/test split (:func:`stratified_split`).
-    Every class must keep at least one sample in each part of every fold; otherwise a
-    DataError names the class and what would make it fit.
+    Every class must keep at least one sample in each part of every fold
+    (:func:`min_per_class`); otherwise a DataError names the classes and what would make them
+    fit.
     """
     labels = np.asarray(labels)
     names = fold_names(folds, repeats)
@@ -146,17 +234,7 @@ def outer_folds(labels: Sequence[str], *, folds: int, repeats: int, test_fractio
                                        val_fraction=val_fraction, seed=seed + r)
                 for r, name in enumerate(names)}
     counts = Counter(labels.tolist())
-    fits = lambda n: n >= folds and n - -(-n // folds) >= 2  # noqa: E731 (ceil division)
-    need = next(n for n in range(folds, 10 * folds + 3) if fits(n))
-    for name, n in sorted(counts.items()):
-        if not fits(n):
-            raise DataError(
-                f"class {name!r} has {n} sample(s); {folds} outer folds need at least {need} "
-                "so that every fold tests one and keeps one for validation and one for "
-                "training",
-                fix="lower evaluation.folds in params.yaml, add samples of "
-                    "that class, or leave it out (`gansemble import-data ... "
-                    "--drop-small-classes`)")
+    check_class_sizes(counts, folds)
     out = {}
     for r in range(repeats):
         rng = np.random.default_rng([seed, 2, r])

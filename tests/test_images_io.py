@@ -141,3 +141,64 @@ def test_bad_arguments(tmp_path: Path) -> None:
         load_image_folder(tmp_path, size=8, channels=4)
     with pytest.raises(DataError, match="size must be a positive integer"):
         load_image_folder(tmp_path, size=0, channels=1)
+
+
+@pytest.fixture()
+def mode_mix(tmp_path: Path) -> Path:
+    """A folder as users have them: grey PNGs, a CMYK JPEG, a 16-bit PNG, palettes (one with a
+    transparent entry), RGBA and five RGB files."""
+    grey = Image.fromarray(_dark_curve(40, 30), "L")
+    _save(grey, tmp_path / "A" / "grey1.png")
+    _save(grey, tmp_path / "A" / "grey2.png")
+    _save(grey.convert("CMYK"), tmp_path / "A" / "print.jpg")
+    _save(Image.fromarray(np.asarray(grey).astype(np.uint16) * 257), tmp_path / "A" / "deep.png")
+    _save(grey.convert("P"), tmp_path / "B" / "pal.png")
+    see_through = grey.convert("P")
+    see_through.save(tmp_path / "B" / "pal_t.png", transparency=0)
+    _save(grey.convert("RGBA"), tmp_path / "B" / "alpha.png")
+    for k in range(5):
+        _save(grey.convert("RGB"), tmp_path / "B" / f"rgb{k}.png")
+    return tmp_path
+
+
+def _conversions(notes: list[str]) -> dict[str, str]:
+    """{source mode: the rest of its note} for the 'converted ...' notes."""
+    out = {}
+    for note in notes:
+        if note.startswith("converted "):
+            head, rest = note.split(" from mode ", 1)
+            mode, rest = rest.split(" to ", 1)
+            out[mode] = f"{head} to {rest}"
+    return out
+
+
+def test_every_mode_conversion_is_reported_per_mode_with_file_names(mode_mix: Path) -> None:
+    deep = Image.open(mode_mix / "A" / "deep.png").mode  # I;16 (older Pillow: I)
+    assert Image.open(mode_mix / "A" / "print.jpg").mode == "CMYK"
+    images, report = load_image_folder(mode_mix, size=16, channels=1)
+    assert len(images) == 12
+    luma = "colour to grey, ITU-R 601 luma"
+    assert _conversions(report.notes) == {
+        "CMYK": f"converted 1 of 12 images to L (CMYK to RGB without a colour profile; {luma}):"
+                " A/print.jpg",
+        deep: "converted 1 of 12 images to L (high-bit-depth grey mapped to 8 bits over the "
+              "16-bit range, value / 257): A/deep.png",
+        "RGBA": f"converted 1 of 12 images to L (transparency composited onto white; {luma}): "
+                "B/alpha.png",
+        "P": f"converted 1 of 12 images to L (palette expanded; {luma}): B/pal.png",
+        "P with transparency": "converted 1 of 12 images to L (palette expanded; transparency "
+                               f"composited onto white; {luma}): B/pal_t.png",
+        "RGB": f"converted 5 of 12 images to L ({luma}): B/rgb0.png, B/rgb1.png, B/rgb2.png, ...",
+    }  # fmt: skip
+    assert not any("grey1" in note or "grey2" in note for note in report.notes)  # already L
+
+
+def test_three_channels_report_grey_files_as_converted_and_leave_rgb_alone(
+        mode_mix: Path) -> None:
+    _, report = load_image_folder(mode_mix, size=16, channels=3)
+    converted = _conversions(report.notes)
+    assert converted["L"] == ("converted 2 of 12 images to RGB (grey copied into 3 channels): "
+                              "A/grey1.png, A/grey2.png")
+    assert converted["CMYK"].endswith("to RGB (CMYK to RGB without a colour profile): "
+                                      "A/print.jpg")
+    assert "RGB" not in converted and not any("rgb0" in note for note in report.notes)

@@ -13,6 +13,7 @@ from gansemble_lib.config import PrepareParams
 from gansemble_lib.errors import DataError
 from gansemble_lib.prepare import prepare
 from gansemble_lib.raw_data import import_data, load_raw, read_descriptor
+from gansemble_lib.splits import check_class_sizes, min_per_class, outer_folds, small_classes
 from tests.conftest import RAMPP, needs_rampp, run
 
 
@@ -29,6 +30,12 @@ def _wide_label_csv(path, classes=("PE", "PP"), per_class=4, counts=None):
     return path
 
 
+def _params(path, folds):
+    """A params.yaml whose evaluation design has ``folds`` outer folds."""
+    path.write_text(f"evaluation:\n  folds: {folds}\n", encoding="utf-8")
+    return str(path)
+
+
 def _gansemble(*args, cwd):
     return subprocess.run([sys.executable, "-m", "gansemble_lib", *args], cwd=cwd,
                           capture_output=True, text=True)
@@ -36,11 +43,11 @@ def _gansemble(*args, cwd):
 
 @pytest.mark.slow
 def test_import_replaces_raw_records_it_and_reports_counts(project_copy, tmp_path):
-    source = _wide_label_csv(tmp_path / "mine.csv")
+    source = _wide_label_csv(tmp_path / "mine.csv", per_class=5)  # 5 outer folds need 5
     before = (project_copy / "data.dvc").read_text(encoding="utf-8")
     result = _gansemble("import-data", str(source), "--format", "wide_label", cwd=project_copy)
     assert result.returncode == 0, result.stderr
-    assert "imported 8 spectra in 2 classes" in result.stdout
+    assert "imported 10 spectra in 2 classes" in result.stdout
     assert "PE" in result.stdout and "PP" in result.stdout
     assert (project_copy / "data" / "raw" / "mine.csv").read_bytes() == source.read_bytes()
     after = (project_copy / "data.dvc").read_text(encoding="utf-8")
@@ -65,10 +72,12 @@ def test_bad_import_leaves_raw_untouched(tmp_path):
 
 
 def test_import_refuses_classes_too_small_to_split(tmp_path):
-    source = _wide_label_csv(tmp_path / "tiny.csv", per_class=2)
+    """No params.yaml where it runs: the default design (5 outer folds) is checked."""
+    source = _wide_label_csv(tmp_path / "tiny.csv", per_class=4)
     result = _gansemble("import-data", str(source), "--raw", str(tmp_path / "raw"), "--no-dvc",
                         cwd=tmp_path)
-    assert result.returncode == 2 and "fewer than 3" in result.stderr
+    assert result.returncode == 2
+    assert "every class has fewer than 5 samples: 'PE' (4), 'PP' (4)" in result.stderr
     assert not (tmp_path / "raw").exists()
 
 
@@ -118,7 +127,7 @@ def test_skipped_items_name_the_users_files(tmp_path, capsys):
     source = tmp_path / "mine"
     for label in ("disc", "ring"):
         (source / label).mkdir(parents=True)
-        for k in range(3):
+        for k in range(5):
             Image.new("L", (8, 8), 40 * k).save(source / label / f"{k}.png")
     (source / "disc" / "notes.txt").write_text("not an image", encoding="utf-8")
     data = import_data([source], fmt="images", raw_dir=tmp_path / "raw", record=False)
@@ -132,39 +141,69 @@ def test_skipped_items_name_the_users_files(tmp_path, capsys):
 
 
 def test_a_small_class_stops_the_import_and_names_the_opt_in(tmp_path, capsys):
-    source = _wide_label_csv(tmp_path / "mine.csv", counts={"PE": 4, "PP": 2})
-    assert cli.main(["import-data", str(source), "--raw", str(tmp_path / "raw"),
-                     "--no-dvc"]) == 2
+    source = _wide_label_csv(tmp_path / "mine.csv", counts={"PE": 5, "PP": 4})
+    params = _params(tmp_path / "params.yaml", 5)
+    assert cli.main(["import-data", str(source), "--raw", str(tmp_path / "raw"), "--no-dvc",
+                     "--params", params]) == 2
     stderr = capsys.readouterr().err
-    assert f"{source}: class 'PP' has 2 sample(s), fewer than 3" in stderr
-    assert "--drop-small-classes" in stderr
+    assert f"{source}: class 'PP' has 4 sample(s); 5 outer folds need at least 5" in stderr
+    assert "pass --drop-small-classes" in stderr and "set evaluation.folds to 4" in stderr
     assert not (tmp_path / "raw").exists()
 
 
-def test_drop_small_classes_leaves_them_out_through_dataset_yaml(tmp_path, capsys):
-    source = _wide_label_csv(tmp_path / "mine.csv", counts={"PE": 4, "PA": 3, "PP": 2, "PS": 1})
+@pytest.mark.parametrize(("folds", "dropped"), [(5, {"PP": 4, "PS": 2}), (3, {"PS": 2}),
+                                                (1, {"PS": 2})])
+def test_drop_small_classes_drops_what_the_configured_folds_cannot_use(tmp_path, capsys, folds,
+                                                                       dropped):
+    """Exactly the classes under min_per_class(evaluation.folds), one line each (name, count,
+    minimum), listed in dataset.yaml; prepare then accepts the rest under the same design."""
+    counts = {"PE": 6, "PA": 5, "PP": 4, "PS": 2}
+    source = _wide_label_csv(tmp_path / "mine.csv", counts=counts)
     raw = tmp_path / "raw"
     assert cli.main(["import-data", str(source), "--raw", str(raw), "--no-dvc",
-                     "--drop-small-classes"]) == 0
+                     "--drop-small-classes", "--params",
+                     _params(tmp_path / "params.yaml", folds)]) == 0
     stdout = capsys.readouterr().out
-    assert "imported 7 spectra in 2 classes" in stdout
-    assert "note: dropped class 'PP' (2 samples < 3;" in stdout
-    assert "note: dropped class 'PS' (1 sample < 3;" in stdout
+    kept = {c: n for c, n in counts.items() if c not in dropped}
+    assert f"imported {sum(kept.values())} spectra in {len(kept)} classes" in stdout
+    design = "one train/validation/test split" if folds == 1 else f"{folds} outer folds"
+    lines = [line.strip() for line in stdout.splitlines() if "dropped class" in line]
+    assert lines == [f"note: dropped class {name!r}: {n} sample{'s' if n > 1 else ''}, "
+                     f"{min_per_class(folds)} needed for {design} (listed under exclude_classes "
+                     "in dataset.yaml)" for name, n in dropped.items()]
     assert (raw / "mine.csv").read_bytes() == source.read_bytes()  # the file is unchanged
     descriptor = yaml.safe_load((raw / "dataset.yaml").read_text(encoding="utf-8"))
-    assert descriptor["exclude_classes"] == ["PP", "PS"]
-    assert read_descriptor(raw).exclude_classes == ("PP", "PS")
+    assert descriptor["exclude_classes"] == list(dropped)
+    assert read_descriptor(raw).exclude_classes == tuple(dropped)
     data = load_raw(raw)
-    assert sorted(set(data.labels)) == ["PA", "PE"] and data.report.loaded == 7
-    assert sum("dropped class" in note for note in data.report.notes) == 2
-    info = prepare(raw, tmp_path / "prepared", PrepareParams(image_size=16))
-    assert sorted(info["classes"]) == ["PA", "PE"]
-    assert any("dropped class 'PP'" in note for note in info["notes"])
+    assert sorted(set(data.labels)) == sorted(kept) and data.report.loaded == sum(kept.values())
+    info = prepare(raw, tmp_path / "prepared", PrepareParams(image_size=16), folds=folds)
+    assert sorted(info["classes"]) == sorted(kept)
+    assert any("dropped class 'PS'" in note for note in info["notes"])
+
+
+def test_prepares_advice_to_drop_small_classes_works_when_followed(tmp_path, capsys):
+    """The reported case: data imported under one design, prepare under 5 outer folds stops on
+    a 4-spectrum class and advises --drop-small-classes; doing so makes prepare pass."""
+    source = _wide_label_csv(tmp_path / "mine.csv", counts={"PE": 6, "PA": 5, "PP": 4})
+    raw, prepared = tmp_path / "raw", tmp_path / "prepared"
+    assert cli.main(["import-data", str(source), "--raw", str(raw), "--no-dvc", "--params",
+                     _params(tmp_path / "one_split.yaml", 1)]) == 0
+    with pytest.raises(DataError) as caught:
+        prepare(raw, prepared, PrepareParams(image_size=16), folds=5)
+    assert "class 'PP' has 4 sample(s); 5 outer folds need at least 5" in caught.value.problem
+    assert "`gansemble import-data SRC ... --drop-small-classes`" in caught.value.fix
+    capsys.readouterr()
+    assert cli.main(["import-data", str(source), "--raw", str(raw), "--no-dvc", "--params",
+                     _params(tmp_path / "params.yaml", 5), "--drop-small-classes"]) == 0
+    assert "dropped class 'PP': 4 samples, 5 needed for 5 outer folds" in capsys.readouterr().out
+    info = prepare(raw, prepared, PrepareParams(image_size=16), folds=5)
+    assert sorted(info["classes"]) == ["PA", "PE"] and len(info["folds"]) == 5
 
 
 def test_drop_small_classes_refuses_to_drop_every_class(tmp_path):
     source = _wide_label_csv(tmp_path / "mine.csv", counts={"PE": 2, "PP": 1})
-    with pytest.raises(DataError, match=r"every class has fewer than 3 samples .*'PE' \(2\), "
+    with pytest.raises(DataError, match=r"every class has fewer than 3 samples: 'PE' \(2\), "
                                         r"'PP' \(1\).*would leave no class"):
         import_data([source], raw_dir=tmp_path / "raw", record=False, drop_small_classes=True)
     assert not (tmp_path / "raw").exists()
@@ -187,3 +226,102 @@ def test_run_dataset_passes_drop_small_classes_to_the_import(tmp_path, monkeypat
                      "polymer", "--drop-small-classes"]) == 0
     assert calls[0][1]["import_options"] == ("--label-column", "polymer",
                                              "--drop-small-classes")
+
+
+# --- bad input: repeated wavenumbers, image modes ----------------------------------------
+
+@pytest.mark.parametrize(("header", "problem"), [
+    ("polymer,400,418,418,419", "duplicate wavenumber 418 (at column 3 '418' and column 4 "
+                                "'418')"),
+    ("polymer,400,418,418.0,419", "duplicate wavenumber 418 (at column 3 '418' and column 4 "
+                                  "'418.0')"),
+])
+def test_a_repeated_wavenumber_header_stops_the_import(tmp_path, capsys, header, problem):
+    """Before: exit 0, and pandas' renamed 418.1 became a point of every spectrum."""
+    source = tmp_path / "mine.csv"
+    rows = [header] + [f"{name},1,2,3,4" for name in ("PE", "PP") for _ in range(5)]
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert cli.main(["import-data", str(source), "--raw", str(tmp_path / "raw"),
+                     "--no-dvc"]) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"error: {source} (header, line 1): {problem}. Fix: give each "
+                             "wavenumber one column")
+    assert not (tmp_path / "raw").exists()
+
+
+def test_a_repeated_wavenumber_column_header_stops_the_import(tmp_path):
+    source = tmp_path / "mine.csv"
+    rows = ["WN,PE V1,WN,PP V1"] + [f"{x},1,{x},2" for x in (400, 401, 402)]
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        import_data([source], raw_dir=tmp_path / "raw", record=False)
+    assert caught.value.path == str(source)
+    assert caught.value.problem == ("the wavenumber column header 'WN' appears 2 times, in "
+                                    "columns 1 ('WN') and 3 ('WN')")
+    assert not (tmp_path / "raw").exists()
+
+
+def test_an_image_import_says_which_files_were_converted_from_which_mode(tmp_path, capsys):
+    source = tmp_path / "mine"
+    grey = Image.new("L", (12, 8), 200)
+    for label in ("disc", "ring"):
+        (source / label).mkdir(parents=True)
+        for k in range(5):
+            grey.save(source / label / f"{k}.png")
+    grey.convert("CMYK").save(source / "disc" / "scan.jpg")
+    Image.fromarray(np.full((8, 12), 40000, np.uint16)).save(source / "ring" / "deep.png")
+    grey.convert("RGBA").save(source / "ring" / "alpha.png")
+    assert cli.main(["import-data", str(source), "--format", "images", "--raw",
+                     str(tmp_path / "raw"), "--no-dvc"]) == 0
+    stdout = capsys.readouterr().out
+    notes = [line.strip() for line in stdout.splitlines() if "note: converted" in line]
+    deep = Image.open(source / "ring" / "deep.png").mode
+    assert [note.split(" (")[0] for note in notes] == [
+        "note: converted 1 of 13 images from mode CMYK to L",
+        "note: converted 1 of 13 images from mode RGBA to L",  # files in sorted order
+        f"note: converted 1 of 13 images from mode {deep} to L",
+    ]
+    assert [note.rsplit(": ", 1)[1] for note in notes] == ["disc/scan.jpg", "ring/alpha.png",
+                                                           "ring/deep.png"]
+
+
+# --- the class-size minimum: one owner, and advice that works ------------------------------
+
+def _fits(counts: dict[str, int], folds: int) -> bool:
+    labels = [name for name, n in counts.items() for _ in range(n)]
+    try:
+        outer_folds(labels, folds=folds, repeats=2, test_fraction=0.2, val_fraction=0.15,
+                    seed=0)
+    except DataError:
+        return False
+    return True
+
+
+def test_min_per_class_is_exactly_what_the_splits_accept():
+    """The number --drop-small-classes uses is the one prepare enforces, for every design."""
+    for folds in range(1, 9):
+        for n in range(1, 12):
+            assert _fits({"big": 30, "small": n}, folds) == (n >= min_per_class(folds)), (folds, n)
+    assert [min_per_class(k) for k in (1, 2, 3, 4, 5, 10)] == [3, 4, 3, 4, 5, 10]
+
+
+def test_each_fix_prepare_gives_for_a_small_class_works_when_followed():
+    counts = {"PE": 9, "PA": 5, "PP": 4, "PS": 2}
+    with pytest.raises(DataError) as caught:
+        check_class_sizes({"PE": 9, "PP": 4}, 5)
+    fix = caught.value.fix
+    assert "class 'PP' has 4 sample(s); 5 outer folds need at least 5" in str(caught.value)
+    assert "--drop-small-classes" in fix and "set evaluation.folds to 4 in params.yaml" in fix
+    assert _fits({"PE": 9, "PP": 4}, 4)  # the folds it names
+    assert _fits({"PE": 9, "PP": 5}, 5)  # "add samples until each class has at least 5"
+    assert f"at least {min_per_class(5)}" in fix
+    kept = {c: n for c, n in counts.items() if c not in small_classes(counts, 5)}
+    assert kept == {"PE": 9, "PA": 5} and _fits(kept, 5)  # what --drop-small-classes keeps
+    with pytest.raises(DataError) as caught:
+        check_class_sizes(counts, 5)
+    assert "classes 'PP' (4), 'PS' (2) have fewer than 5" in caught.value.problem
+    assert "evaluation.folds to" not in caught.value.fix  # no number of folds fits 2 samples
+    with pytest.raises(DataError) as caught:
+        check_class_sizes({"PE": 2, "PP": 1}, 5, importing=True)
+    assert "would leave no class" in caught.value.fix
+    assert "pass --drop-small-classes" not in caught.value.fix

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gansemble_lib import cli
 from gansemble_lib.errors import DataError
 from gansemble_lib.spectra_io import FORMATS, clean_label, load_spectra, read_table
 
@@ -43,8 +44,48 @@ def as_dict(spectra):
 # ----------------------------------------------------------------------------- layouts
 
 
-def test_formats_constant():
-    assert FORMATS == ("wide_wavenumber", "wide_label", "folder")
+def _write_layout(root: Path, layout: str) -> Path:
+    """The same three spectra (two PS, one PET on AXIS) written in ``layout``."""
+    spectra = {"PS V1": [0.1 * i for i in range(5)], "PS V2": [0.2 * i for i in range(5)],
+               "PET_v1": [1.0 - 0.1 * i for i in range(5)]}
+    if layout == "wide_wavenumber":
+        return write(root / "wide.csv", wide_wavenumber_text())
+    if layout == "wide_label":
+        rows = ["label," + ",".join(f"{x:g}" for x in AXIS)]
+        rows += [f"{name}," + ",".join(f"{v:g}" for v in values)
+                 for name, values in (("PS", spectra["PS V1"]), ("PS", spectra["PS V2"]),
+                                      ("PET", spectra["PET_v1"]))]
+        return write(root / "rows.csv", "\n".join(rows) + "\n")
+    for name, values in spectra.items():
+        label, replicate = ("PET", "1") if name.startswith("PET") else ("PS", name[-1])
+        write(root / "folder" / label / f"{replicate}.txt",
+              "".join(f"{x:g} {v:g}\n" for x, v in zip(AXIS, values, strict=True)))
+    return root / "folder"
+
+
+@pytest.mark.parametrize("layout", ["wide_wavenumber", "wide_label", "folder"])
+def test_every_format_name_selects_its_loader(tmp_path, layout):
+    """Each layout, loaded by its name, gives the same spectra; the import command accepts the
+    name; a name that is not a format is refused with the list of formats."""
+    assert layout in FORMATS  # a layout dropped from FORMATS is refused below as well
+    spectra, report = load_spectra(_write_layout(tmp_path, layout), format=layout)
+    assert report.loaded == 3 and report.skipped == []
+    assert Counter(s.label for s in spectra) == {"PS": 2, "PET": 1}
+    pet = next(s for s in spectra if s.label == "PET")
+    np.testing.assert_allclose(pet.axis, AXIS)
+    np.testing.assert_allclose(pet.intensity, [1.0, 0.9, 0.8, 0.7, 0.6])
+    args = cli.build_parser().parse_args(["import-data", "x", "--format", layout])
+    assert args.format == layout
+    err = raises(_write_layout(tmp_path / "again", layout), format=layout.upper())
+    assert "unknown spectra format" in err.problem and layout in err.fix
+
+
+def test_a_format_name_is_obeyed_not_guessed(tmp_path):
+    """Naming the other table layout reads the file that way (and fails), so the name is used."""
+    path = write(tmp_path / "wide.csv", wide_wavenumber_text())
+    assert len(load_spectra(path, format="wide_wavenumber")[0]) == 3
+    with pytest.raises(DataError, match="no label column"):
+        load_spectra(path, format="wide_label")
 
 
 def test_wide_wavenumber_comma_separated(tmp_path):
@@ -243,11 +284,85 @@ def test_ragged_row_names_line(tmp_path):
     assert "one value per header column" in err.fix
 
 
-def test_duplicate_wavenumber_names_value_and_line(tmp_path):
+def test_duplicate_wavenumber_names_value_and_lines(tmp_path):
     path = write(tmp_path / "dup.csv", "WN,A V1\n100,1\n101,2\n101,3\n102,4\n")
     err = raises(path)
     assert "dup.csv (line 4, column 'WN')" in str(err)
-    assert "duplicate wavenumber 101" in str(err) and "line 3" in err.fix
+    assert err.problem == ("duplicate wavenumber 101 (at line 3, column 'WN' and line 4, "
+                           "column 'WN')")
+    assert "one point per wavenumber" in err.fix
+
+
+def test_every_duplicate_row_wavenumber_is_listed_after_parsing(tmp_path):
+    """418 and 418.0 are the same point; every repeated value is named, not only the first."""
+    text = "WN;A V1\n417;1\n418;2\n418,0;3\n419;4\n420;5\n420;6\n"
+    err = raises(write(tmp_path / "dups.csv", text))
+    assert err.where == "line 4, column 'WN'"
+    assert err.problem.startswith("2 duplicate wavenumbers: 418 (at line 3, column 'WN' and "
+                                  "line 4, column 'WN'); 420 (at line 6")
+
+
+@pytest.mark.parametrize(("header", "repeats"), [
+    ("label,400,418,418,419", "duplicate wavenumber 418 (at column 3 '418' and column 4 '418')"),
+    ("label,400,418,418.0,419", "duplicate wavenumber 418 (at column 3 '418' and column 4 "
+                                "'418.0')"),
+    ("label;400;418,5;418,50;419", "duplicate wavenumber 418.5 (at column 3 '418,5' and "
+                                   "column 4 '418,50')"),
+])
+def test_a_repeated_wavenumber_header_is_an_error_not_a_new_point(tmp_path, header, repeats):
+    """pandas would rename the second 418 to 418.1 - a point that is not in the file."""
+    sep = ";" if ";" in header else ","
+    rows = [header] + [sep.join(["PS", "1", "2", "3", "4"]), sep.join(["PE", "4", "3", "2", "1"])]
+    path = write(tmp_path / "wide.csv", "\n".join(rows) + "\n")
+    for fmt in ("auto", "wide_label"):
+        err = raises(path, format=fmt)
+        assert err.path == str(path) and err.where == "header, line 1"
+        assert err.problem == repeats
+        assert "one column" in err.fix
+
+
+def test_header_repeats_are_read_from_the_file_not_from_suffixes(tmp_path):
+    """A real 418.1 column is a point of its own; a repeat is caught even when another column
+    is literally called what pandas would rename it to."""
+    ok = write(tmp_path / "ok.csv", "label,418,418.1,419\nPS,1,2,3\n")
+    spectra, _ = load_spectra(ok)
+    np.testing.assert_allclose(spectra[0].axis, [418, 418.1, 419])
+    tricky = write(tmp_path / "tricky.csv", "label,418,418.1,418,419\nPS,1,2,3,4\n")
+    err = raises(tricky)
+    assert err.problem == "duplicate wavenumber 418 (at column 2 '418' and column 4 '418')"
+    assert "418.1 (" not in err.problem and read_table(tricky).attrs["header"] == [
+        "label", "418", "418.1", "418", "419"]
+
+
+def test_several_repeated_header_wavenumbers_are_all_named(tmp_path):
+    header = "label," + ",".join(["400", "401", "401", "402", "403", "403", "403"])
+    err = raises(write(tmp_path / "w.csv", header + "\nPS" + ",1" * 7 + "\n"))
+    assert err.problem == ("2 duplicate wavenumbers: 401 (at column 3 '401' and column 4 "
+                           "'401'); 403 (at column 6 '403' and column 7 '403' and column 8 "
+                           "'403')")
+
+
+@pytest.mark.parametrize(("text", "kind", "fmt"), [
+    ("WN,PS V1,WN\n1,1,2\n2,2,3\n3,3,4\n", "wavenumber", "auto"),
+    ("polymer,polymer,400,401\nPS,PS,1,2\nPE,PE,3,4\n", "label", "wide_label"),
+])
+def test_a_repeated_axis_or_label_column_header_is_an_error(tmp_path, text, kind, fmt):
+    """Which of two 'WN' (or 'polymer') columns is meant cannot be told."""
+    err = raises(write(tmp_path / "t.csv", text), format=fmt)
+    assert err.where == "header, line 1"
+    assert err.problem.startswith(f"the {kind} column header ")
+    assert "appears 2 times, in columns 1" in err.problem
+    assert f"keep one {kind} column" in err.fix
+
+
+def test_a_repeated_wavenumber_in_a_folder_file_stops_the_load(tmp_path):
+    """Not skipped like a file that is not a spectrum: the file is a spectrum whose points
+    cannot be placed, and leaving it out would shift the class balance unnoticed."""
+    write(tmp_path / "PS" / "a.txt", "100 1\n200 2\n300 3\n")
+    bad = write(tmp_path / "PS" / "b.txt", "100 1\n200 2\n200.0 5\n300 3\n")
+    err = raises(tmp_path)
+    assert err.path == str(bad) and err.where == "line 3"
+    assert err.problem == "duplicate wavenumber 200 (at line 2 and line 3)"
 
 
 def test_unsorted_axis_names_line(tmp_path):
@@ -289,7 +404,27 @@ def test_folder_without_usable_files(tmp_path):
 
 def test_ambiguous_table_layout(tmp_path):
     err = raises(write(tmp_path / "amb.csv", "name,a,b\nx,3,1\ny,1,2\nz,2,9\n"))
-    assert "wide_wavenumber" in err.fix and "wide_label" in err.fix
+    assert "--format wide_wavenumber" in err.fix and "--format wide_label" in err.fix
+
+
+def test_the_fixes_name_the_command_line_options_that_work(tmp_path):
+    """Following a Fix: the option it names exists on import-data and resolves the error."""
+    parser = cli.build_parser()
+    path = write(tmp_path / "t.csv", "PS V2,nu,PS V1\n5,1,1\n3,2,2\n4,3,9\n")
+    err = raises(path, format="wide_wavenumber")
+    assert "--wavenumber-column NAME" in err.fix
+    args = parser.parse_args(["import-data", str(path), "--wavenumber-column", "nu"])
+    spectra, _ = load_spectra(path, format="wide_wavenumber",
+                              wavenumber_column=args.wavenumber_column)
+    assert [s.label for s in spectra] == ["PS", "PS"]
+    rows = write(tmp_path / "rows.csv", "sample,kind,400,401\na,PS,1,2\nb,PE,3,4\n")
+    err = raises(rows, format="wide_label")
+    assert "--label-column NAME" in err.fix
+    args = parser.parse_args(["import-data", str(rows), "--label-column", "kind"])
+    spectra, _ = load_spectra(rows, format="wide_label", label_column=args.label_column)
+    assert [s.label for s in spectra] == ["PS", "PE"]
+    err = raises(path, format="folder")
+    assert "--format folder" in err.fix and "--format wide_wavenumber" in err.fix
 
 
 def test_binary_file(tmp_path):
@@ -304,8 +439,18 @@ def test_headerless_single_file_takes_label_from_file_name(tmp_path):
     assert read_table(tmp_path / "PS_01.txt").attrs["named_columns"] is False
 
 
-def test_repeated_headers_are_mangled_like_pandas(tmp_path):
+def test_repeated_spectrum_headers_are_mangled_like_pandas_and_reported(tmp_path):
     path = write(tmp_path / "q.csv", 'WN,"PS V1","PS V1"\r\n1,"2",3\r\n2,3,4\r\n')
-    spectra, _ = load_spectra(path)
+    spectra, report = load_spectra(path)
     assert [s.source for s in spectra] == ["q.csv:PS V1", "q.csv:PS V1.1"]
     assert {s.label for s in spectra} == {"PS"}
+    assert report.notes == ["q.csv: columns 2 ('PS V1') and 3 ('PS V1') share the header "
+                            "'PS V1'; read as 2 spectra ('PS V1', 'PS V1.1')"]
+
+
+def test_a_renamed_repeat_never_overwrites_a_column_of_that_name(tmp_path):
+    """PS, PS, PS.1: pandas-style renaming must not give two columns the name PS.1."""
+    path = write(tmp_path / "c.csv", "WN,PS,PS,PS.1\n1,1,2,3\n2,2,3,4\n")
+    assert list(read_table(path).columns) == ["WN", "PS", "PS.1", "PS.1.1"]
+    spectra, _ = load_spectra(path)
+    assert [s.intensity[0] for s in spectra] == [1, 2, 3] and {s.label for s in spectra} == {"PS"}

@@ -1,66 +1,291 @@
-"""`gansemble verify`: a rerun agrees with the committed results within their own spread."""
+"""`gansemble verify`: a rerun agrees with the committed results within the noise a rerun can
+have, says "nothing was rerun" (exit 2) when the metrics are the committed ones, and calls a
+statement near its threshold borderline.
+
+Every test works from the committed metrics (``git show HEAD:reports/metrics/...``) or from
+data it builds itself, so none depends on whether this working tree was rerun.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from gansemble_lib import verify as vf
 from tests.conftest import REPO
 
-METRICS = REPO / "reports" / "metrics"
+METRICS = "reports/metrics"
 
 
-def _copy(tmp_path, name="committed"):
-    target = tmp_path / name
-    shutil.copytree(METRICS, target)
+def _git(*args, cwd):
+    return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org",
+                           "-c", "commit.gpgsign=false", *args], cwd=cwd, capture_output=True,
+                          text=True, check=True)
+
+
+def _committed_metrics(target):
+    """The committed metrics files (HEAD), written to ``target``; a checkout without git
+    history (a tarball) falls back to the working tree's copies."""
+    target.mkdir(parents=True)
+    listed = subprocess.run(["git", "ls-tree", "--name-only", f"HEAD:{METRICS}"], cwd=REPO,
+                            capture_output=True, text=True)
+    names = [n for n in listed.stdout.split() if n.endswith(".json")]
+    if listed.returncode != 0 or not names:
+        for path in (REPO / METRICS).glob("*.json"):
+            shutil.copy(path, target / path.name)
+        return target
+    for name in names:
+        text = _git("show", f"HEAD:{METRICS}/{name}", cwd=REPO).stdout
+        (target / name).write_text(text, encoding="utf-8")
     return target
 
 
+@pytest.fixture(scope="module")
+def committed_source(tmp_path_factory):
+    return _committed_metrics(tmp_path_factory.mktemp("head") / "metrics")
+
+
+@pytest.fixture
+def pair(tmp_path, committed_source):
+    """(committed, mine): two copies of the committed metrics."""
+    committed, mine = tmp_path / "committed", tmp_path / "mine"
+    shutil.copytree(committed_source, committed)
+    shutil.copytree(committed_source, mine)
+    return committed, mine
+
+
+def _load(folder, name):
+    return json.loads((folder / name).read_text(encoding="utf-8"))
+
+
 def _edit(folder, name, change):
-    path = folder / name
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = _load(folder, name)
     change(data)
-    path.write_text(json.dumps(data), encoding="utf-8")
+    (folder / name).write_text(json.dumps(data), encoding="utf-8")
 
 
-def test_a_result_set_agrees_with_itself(tmp_path):
-    checks = vf.verify_against(_copy(tmp_path, "mine"), _copy(tmp_path))
-    assert checks and all(c.agrees for c in checks)
-    assert any(c.metric.startswith("statement: verdict of") for c in checks)
+def _m(checks):
+    """How many numbers were compared with a tolerance: the family of the family-wise z."""
+    return sum(c.sigma is not None for c in checks)
 
 
-def test_a_metric_moved_outside_its_tolerance_fails_and_inside_it_passes(tmp_path):
-    committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
-    rows = json.loads((committed / "06_downstream.json").read_text())["rows"]
-    row = next(r for r, v in rows.items() if v.get("macro_f1_sd"))
-    sd, folds = rows[row]["macro_f1_sd"], json.loads(
-        (committed / "06_downstream.json").read_text())["folds"]
-    tol = max(vf.Z * sd / folds ** 0.5, 1 / 210)
+def _disagreeing(checks):
+    return [c for c in checks if c.disagrees]
+
+
+# ----------------------------------------------------------------------- the family-wise z
+
+def test_the_family_wise_z_keeps_the_expected_false_alarms_at_alpha():
+    from scipy.stats import norm
+
+    for m in (1, 10, 1300):
+        z = vf.z_familywise(m)
+        assert m * 2 * norm.sf(z) == pytest.approx(vf.ALPHA)  # expected false alarms = alpha
+    assert vf.z_familywise(1) == pytest.approx(1.95996, abs=1e-4)
+    assert 4.0 < vf.z_familywise(1300) < 4.2  # not the old 3 sd: ~3.5 false alarms per run
+
+
+def test_a_move_of_half_the_tolerance_passes_and_one_and_a_half_fails(pair):
+    """Uncalibrated (no rerun_noise.json): z_fw x the fold mean's standard error, at least one
+    held-out sample."""
+    committed, mine = pair
+    downstream = _load(committed, "06_downstream.json")
+    rows = downstream["rows"]
+    row = max((r for r, v in rows.items() if v.get("macro_f1_sd")),
+              key=lambda r: rows[r]["macro_f1_sd"])
+    checks = vf.verify_against(mine, committed)
+    z = vf.z_familywise(_m(checks))
+    assert z > 3.9  # the family-wise correction over ~1,000 numbers, not a fixed 3
+    folds = downstream["folds"] * downstream["repeats"]
+    n = _load(committed, "01_explore.json")["n_samples"]
+    tol = max(z * rows[row]["macro_f1_sd"] / math.sqrt(folds), 1 / n)
+    assert tol > 1 / n  # the spread, not the floor, sets it here
 
     def move(by):
-        def change(d):
-            d["rows"][row]["macro_f1_mean"] = rows[row]["macro_f1_mean"] + by
-        return change
+        return lambda d: d["rows"][row].update(macro_f1_mean=rows[row]["macro_f1_mean"] + by)
 
     _edit(mine, "06_downstream.json", move(0.5 * tol))
-    assert all(c.agrees for c in vf.verify_against(mine, committed))
+    assert not _disagreeing(vf.verify_against(mine, committed))
     _edit(mine, "06_downstream.json", move(1.5 * tol))
-    bad = [c for c in vf.verify_against(mine, committed) if not c.agrees]
+    bad = _disagreeing(vf.verify_against(mine, committed))
     assert [c.metric for c in bad] == [f"06_downstream.json:rows/{row}/macro_f1_mean"]
     assert bad[0].tolerance == pytest.approx(tol)
+    assert bad[0].basis == vf.UNCALIBRATED
 
 
-def test_a_changed_verdict_or_chosen_strategy_is_a_disagreement(tmp_path):
-    committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
-    rows = json.loads((committed / "06_downstream.json").read_text())["rows"]
-    row = next(r for r, v in rows.items() if v.get("verdict") == "undecided")
-    oracle = json.loads((committed / "06_downstream.json").read_text())["oracle"]
-    fold = next(iter(oracle["best_generator"]))
+def test_a_calibrated_tolerance_comes_from_the_rerun_noise_file(pair):
+    """With rerun_noise.json: z_fw x sqrt(2) x sigma_unit / sqrt(K) for a mean over K folds,
+    whatever the spread between folds."""
+    committed, mine = pair
+    kind = "06_downstream.json:rows/*/macro_f1_mean"
+    sigma_unit = 0.02
+    (committed / vf.NOISE_FILE).write_text(json.dumps({"sigma_unit": {kind: sigma_unit}}))
+    downstream = _load(committed, "06_downstream.json")
+    rows, folds = downstream["rows"], downstream["folds"] * downstream["repeats"]
+    row = next(r for r, v in rows.items() if v.get("macro_f1_sd"))
+    z = vf.z_familywise(_m(vf.verify_against(mine, committed)))
+    tol = z * math.sqrt(2) * sigma_unit / math.sqrt(folds)
+    assert tol != pytest.approx(z * rows[row]["macro_f1_sd"] / math.sqrt(folds))
+
+    def move(by):
+        return lambda d: d["rows"][row].update(macro_f1_mean=rows[row]["macro_f1_mean"] + by)
+
+    _edit(mine, "06_downstream.json", move(0.5 * tol))
+    checks = vf.verify_against(mine, committed)
+    assert not _disagreeing(checks)
+    assert vf.NOISE_FILE not in {c.metric.split(":")[0] for c in checks}  # not a metrics file
+    _edit(mine, "06_downstream.json", move(1.5 * tol))
+    bad = _disagreeing(vf.verify_against(mine, committed))
+    assert [c.metric for c in bad] == [f"06_downstream.json:rows/{row}/macro_f1_mean"]
+    assert bad[0].tolerance == pytest.approx(tol) and bad[0].basis == vf.CALIBRATED
+
+
+# ----------------------------------------------------------------------- estimating the noise
+
+def _result_set(folder, scores, *, folds):
+    """A tiny result set: per row its per-fold scores, their mean and sd (ddof 1)."""
+    folder.mkdir(parents=True)
+    names = [f"r0f{k}" for k in range(folds)]
+    rows = {f"row {i}": {"macro_f1_mean": float(s.mean()), "macro_f1_sd": float(s.std(ddof=1))}
+            for i, s in enumerate(scores)}
+    per_fold = {f"row {i}": dict(zip(names, map(float, s), strict=True))
+                for i, s in enumerate(scores)}
+    (folder / "06_downstream.json").write_text(json.dumps(
+        {"folds": folds, "repeats": 1, "rows": rows, "per_fold_score": per_fold}))
+
+
+def test_estimate_rerun_noise_recovers_a_known_sigma_per_unit(tmp_path):
+    rng = np.random.default_rng(7)
+    folds, sigma, rows = 5, 0.01, 400
+    base = rng.uniform(0.6, 0.9, size=(rows, 1)) + rng.normal(0, 0.05, size=(rows, folds))
+    _result_set(tmp_path / "a", base + rng.normal(0, sigma, base.shape), folds=folds)
+    _result_set(tmp_path / "b", base + rng.normal(0, sigma, base.shape), folds=folds)
+    out = tmp_path / vf.NOISE_FILE
+    noise = vf.estimate_rerun_noise(tmp_path / "a", tmp_path / "b", out=out)["sigma_unit"]
+    assert set(noise) == {"06_downstream.json:rows/*/macro_f1_mean",
+                          "06_downstream.json:rows/*/macro_f1_sd",
+                          "06_downstream.json:per_fold_score/*"}
+    # a mean over 5 folds moves by sigma/sqrt(5), one fold by sigma: both speak for one fold
+    assert noise["06_downstream.json:rows/*/macro_f1_mean"]["sigma"] == pytest.approx(sigma,
+                                                                                      rel=0.1)
+    assert noise["06_downstream.json:per_fold_score/*"]["sigma"] == pytest.approx(sigma,
+                                                                                 rel=0.1)
+    assert noise["06_downstream.json:rows/*/macro_f1_sd"]["sigma"] == pytest.approx(sigma,
+                                                                                   rel=0.15)
+    assert noise["06_downstream.json:rows/*/macro_f1_mean"]["pairs"] == rows
+    # verify reads the file it wrote: a third honest rerun agrees with the first
+    shutil.copy(out, tmp_path / "a" / vf.NOISE_FILE)
+    _result_set(tmp_path / "c", base + rng.normal(0, sigma, base.shape), folds=folds)
+    pending = vf._pending(["06_downstream.json"], vf._read(tmp_path / "a"),
+                          vf._read(tmp_path / "c"), folds=folds, resolution=1e-9,
+                          noise=vf.Noise.from_json(json.loads(out.read_text())))
+    checks = pending.checks(vf.z_familywise(pending.m))
+    assert all(c.basis == vf.CALIBRATED for c in checks if c.sigma is not None)
+    assert not _disagreeing(checks)
+    # ... and a rerun whose noise is ten times larger does not
+    _result_set(tmp_path / "d", base + rng.normal(0, 10 * sigma, base.shape), folds=folds)
+    pending = vf._pending(["06_downstream.json"], vf._read(tmp_path / "a"),
+                          vf._read(tmp_path / "d"), folds=folds, resolution=1e-9,
+                          noise=vf.Noise.from_json(json.loads(out.read_text())))
+    assert len(_disagreeing(pending.checks(vf.z_familywise(pending.m)))) > rows
+
+
+def test_the_metric_kind_pools_rows_and_folds_not_sections():
+    assert vf.metric_kind("06_downstream.json", "rows/vae (no filter)/macro_f1_mean") == \
+        "06_downstream.json:rows/*/macro_f1_mean"
+    assert vf.metric_kind("06_downstream.json", "oracle/rows/real only/diff_mean") == \
+        "06_downstream.json:oracle/rows/*/diff_mean"
+    assert vf.metric_kind("04_filter.json", "kept/vae/strong/r0f3") == "04_filter.json:kept/*"
+    assert vf.metric_kind("02_chosen.json", "per_fold/r0f1/val_macro_f1") == \
+        "02_chosen.json:per_fold/*/val_macro_f1"
+
+
+# ----------------------------------------------------------------------- statements
+
+def test_a_verdict_near_its_threshold_that_flips_is_borderline_one_far_from_it_disagrees(pair):
+    committed, mine = pair
+    rows = _load(committed, "06_downstream.json")["rows"]
+    probs = ("p_better", "p_equivalent", "p_worse")
+    far = [r for r, v in rows.items() if v.get("verdict") == "undecided"
+           and max(v[p] for p in probs) < 0.8]
+    near, flipped = far[0], far[1]
+
+    def committed_side(d):  # P(equivalent) 0.01 below the 0.95 decision: undecided
+        d["rows"][near].update(p_equivalent=0.94, p_better=0.03, p_worse=0.03)
+
+    def rerun_side(d):  # the rerun crosses it; the other row flips with its p far from it
+        d["rows"][near].update(p_equivalent=0.955, p_better=0.025, p_worse=0.02,
+                               verdict="practically equivalent")
+        d["rows"][flipped].update(verdict="better")
+
+    _edit(committed, "06_downstream.json", committed_side)
+    _edit(mine, "06_downstream.json", rerun_side)
+    checks = {c.metric: c for c in vf.verify_against(mine, committed)}
+    borderline = checks[f"statement: verdict of {near}"]
+    assert not borderline.agrees and borderline.borderline and not borderline.disagrees
+    assert "P(equiv.) 0.940 vs 0.95" in borderline.basis
+    changed = checks[f"statement: verdict of {flipped}"]
+    assert changed.disagrees and not changed.borderline
+    assert [c.metric for c in checks.values() if c.disagrees] == [changed.metric]
+
+
+def test_a_calibrated_band_comes_from_the_tolerance_of_the_difference(pair):
+    """A verdict's band is how far its probabilities move when diff_mean and diff_sd move by
+    their (calibrated) tolerances: little noise, no borderline at 0.01 from the threshold;
+    much noise, borderline."""
+    committed, mine = pair
+    downstream = _load(committed, "06_downstream.json")
+    row = next(r for r, v in downstream["rows"].items() if v.get("p_better") is not None)
+    n, runs, rope = downstream["rows"][row]["folds_scored"], downstream["repeats"], \
+        downstream["rope"]
+    sd = 0.15
+    scale = sd * math.sqrt(1 / n + 1 / (n / runs - 1))
+    from scipy.stats import t
+
+    mean = rope + scale * t.ppf(0.96, n - 1)  # P(better) 0.96: 0.01 above the threshold
+    worse, equivalent, better = vf.posterior(mean, sd, n=n, runs=runs, rope=rope)
+    assert better == pytest.approx(0.96)
+    for folder in (committed, mine):
+        _edit(folder, "06_downstream.json", lambda d: d["rows"][row].update(
+            diff_mean=mean, diff_sd=sd, p_worse=worse, p_equivalent=equivalent,
+            p_better=better, verdict="better"))
+
+    def statement(sigma):
+        kinds = {f"06_downstream.json:rows/*/{k}": sigma for k in ("diff_mean", "diff_sd")}
+        (committed / vf.NOISE_FILE).write_text(json.dumps({"sigma_unit": kinds}))
+        return {c.metric: c for c in vf.verify_against(mine, committed)}[
+            f"statement: verdict of {row}"]
+
+    quiet, loud = statement(1e-4), statement(0.05)
+    assert not quiet.borderline
+    assert loud.borderline and "band from the tolerances of diff_mean and diff_sd" in loud.basis
+
+
+def test_the_posterior_is_the_one_the_verdicts_were_made_with(committed_source):
+    downstream = _load(committed_source, "06_downstream.json")
+    judged = [v for v in downstream["rows"].values() if v.get("p_better") is not None]
+    assert judged
+    for v in judged:
+        again = vf.posterior(v["diff_mean"], v["diff_sd"], n=v["folds_scored"],
+                             runs=downstream["repeats"], rope=downstream["rope"])
+        assert again == pytest.approx((v["p_worse"], v["p_equivalent"], v["p_better"]),
+                                      abs=1e-9)
+
+
+def test_a_changed_verdict_or_chosen_strategy_is_a_disagreement(pair):
+    committed, mine = pair
+    downstream = _load(committed, "06_downstream.json")
+    rows = downstream["rows"]
+    row = next(r for r, v in rows.items() if v.get("verdict") == "undecided"
+               and max(v[p] for p in ("p_better", "p_equivalent", "p_worse")) < 0.8)
+    fold = next(iter(downstream["oracle"]["best_generator"]))
 
     def change(d):
         d["rows"][row].update(verdict="practically equivalent")
@@ -69,64 +294,146 @@ def test_a_changed_verdict_or_chosen_strategy_is_a_disagreement(tmp_path):
     _edit(mine, "06_downstream.json", change)
     _edit(mine, "02_chosen.json",
           lambda d: next(iter(d["per_fold"].values())).update(strategy="15: everything"))
-    bad = {c.metric for c in vf.verify_against(mine, committed) if not c.agrees}
+    bad = {c.metric for c in _disagreeing(vf.verify_against(mine, committed))}
     assert f"statement: verdict of {row}" in bad
     assert f"statement: best generator in {fold}" in bad  # the learning curve's pick
     assert any(m.startswith("statement: chosen in") for m in bad)
 
 
-def test_a_generator_that_passes_the_gate_in_one_run_and_fails_in_the_other_disagrees(tmp_path):
-    committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
-    gates = json.loads((committed / "03_generators.json").read_text())["gate"]
-    name = next(iter(gates))
-    _edit(mine, "03_generators.json",
-          lambda d: d["gate"][name].update(status="flipped for the test"))
-    bad = {c.metric for c in vf.verify_against(mine, committed) if not c.agrees}
-    assert f"statement: gate of {name}" in bad
+def test_a_gate_flip_far_from_its_thresholds_disagrees_one_near_them_is_borderline(pair):
+    committed, mine = pair
+    gates = _load(committed, "03_generators.json")["gate"]
+    from gansemble_lib.gate import DIVERSITY_MIN
+
+    # far: validity and diversity well above their thresholds in every fold it may have
+    far = max(gates, key=lambda g: min(gates[g]["validity_mean"] - 0.55,
+                                       gates[g]["diversity_mean"] - DIVERSITY_MIN))
+    # near: diversity within the declared band of DIVERSITY_MIN
+    near = next(g for g, v in gates.items() if g != far
+                and abs(v["diversity_mean"] - DIVERSITY_MIN) < vf.GATE_BAND)
+    _edit(mine, "03_generators.json", lambda d: (
+        d["gate"][far].update(status="flipped for the test"),
+        d["gate"][near].update(status="flipped for the test")))
+    checks = {c.metric: c for c in vf.verify_against(mine, committed)}
+    assert checks[f"statement: gate of {far}"].disagrees
+    assert checks[f"statement: gate of {near}"].borderline
+    assert not checks[f"statement: gate of {near}"].disagrees
+    assert "diversity" in checks[f"statement: gate of {near}"].basis
 
 
-def test_counts_must_be_equal(tmp_path):
-    committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
+def test_counts_must_be_equal(pair):
+    committed, mine = pair
     _edit(mine, "01_explore.json", lambda d: d.update(n_samples=d["n_samples"] + 1))
-    bad = [c for c in vf.verify_against(mine, committed) if not c.agrees]
+    bad = _disagreeing(vf.verify_against(mine, committed))
     assert [c.metric for c in bad] == ["01_explore.json:n_samples"]
     assert bad[0].tolerance is None
 
 
-def test_the_command_prints_the_table_and_exits_non_zero_on_disagreement(tmp_path):
-    committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
+def test_a_committed_file_the_rerun_did_not_write_is_a_disagreement(pair):
+    committed, mine = pair
+    (mine / "04_filter.json").unlink()
+    bad = _disagreeing(vf.verify_against(mine, committed))
+    assert [(c.metric, c.committed, c.reproduced) for c in bad] == [
+        ("04_filter.json", "present", "missing")]
+
+
+# ----------------------------------------------------------------------- the command
+
+def _project(tmp_path, committed_source, *, git=True):
+    """A folder with reports/metrics = the committed metrics, committed to a new git repo."""
     project = tmp_path / "project"
-    (project / "reports").mkdir(parents=True)
-    shutil.copytree(mine, project / "reports" / "metrics")
-    command = [sys.executable, "-m", "gansemble_lib", "verify", "--committed", str(committed)]
-    agree = subprocess.run(command, cwd=project, capture_output=True, text=True)
+    shutil.copytree(committed_source, project / METRICS)
+    if git:
+        _git("init", "-q", cwd=project)
+        _git("add", "-A", cwd=project)
+        _git("commit", "-q", "-m", "committed results", cwd=project)
+    return project
+
+
+def _verify_cli(project, *args):
+    return subprocess.run([sys.executable, "-m", "gansemble_lib", "verify", *args],
+                          cwd=project, capture_output=True, text=True)
+
+
+def test_an_untouched_checkout_says_nothing_was_rerun_and_exits_2(tmp_path, committed_source):
+    project = _project(tmp_path, committed_source)
+    result = _verify_cli(project)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("nothing was rerun: the metrics in reports/metrics are the committed ones "
+            "(run `make reproduce` first)") in result.stdout
+    assert "AGREES" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_a_rerun_in_a_checkout_is_compared_with_git(tmp_path, committed_source, monkeypatch):
+    """After a rerun (the working tree's metrics differ from HEAD), verify reads the committed
+    side from git: every file found, a move within tolerance agrees (0), outside it not (1)."""
+    import gansemble_lib.raw_data
+
+    project = _project(tmp_path, committed_source)
+    monkeypatch.setattr(gansemble_lib.raw_data, "dvc_data_clean", lambda *_: True)
+    monkeypatch.setattr(vf, "params_changed", lambda *_: [])
+    metrics = project / METRICS
+    fid = _load(metrics, "05_fidelity.json")["overall"]["vae/none"]["fid_mean"]
+    _edit(metrics, "05_fidelity.json",
+          lambda d: d["overall"]["vae/none"].update(fid_mean=fid + 1e-6))
+    checks = vf.verify_metrics(metrics, root=project)
+    assert len(checks) > 100 and not _disagreeing(checks)
+    assert not [c for c in checks if "missing" in (c.committed, c.reproduced)]
+    out = io.StringIO()
+    assert vf.verify(root=project, out=out) == 0
+    assert "verify: AGREES" in out.getvalue() and "nothing was rerun" not in out.getvalue()
+    assert "UNCALIBRATED" in out.getvalue()  # no rerun_noise.json: labelled as such
+    _edit(metrics, "05_fidelity.json",
+          lambda d: d["overall"]["vae/none"].update(fid_mean=fid + 100))
+    out = io.StringIO()
+    assert vf.verify(root=project, out=out) == 1
+    assert "| 05_fidelity.json:overall/vae/none/fid_mean |" in out.getvalue()
+
+
+def test_outside_a_git_checkout_verify_says_so_and_exits_2(tmp_path, committed_source):
+    project = _project(tmp_path, committed_source, git=False)
+    _edit(project / METRICS, "05_fidelity.json",
+          lambda d: d["overall"]["vae/none"].update(fid_mean=1.0))  # as a rerun would
+    result = _verify_cli(project)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout.strip() == vf.NOT_GIT
+    assert "missing" not in result.stdout and "DISAGREES" not in result.stdout
+
+
+def test_the_command_prints_the_table_and_exits_by_what_it_found(tmp_path, committed_source):
+    committed = tmp_path / "committed"
+    shutil.copytree(committed_source, committed)
+    project = _project(tmp_path, committed_source, git=False)
+    metrics = project / METRICS
+    same = _verify_cli(project, "--committed", str(committed))
+    assert same.returncode == 2 and "nothing was rerun" in same.stdout
+    fid = _load(metrics, "05_fidelity.json")["overall"]["vae/none"]["fid_mean"]
+    _edit(metrics, "05_fidelity.json",
+          lambda d: d["overall"]["vae/none"].update(fid_mean=fid + 1e-6))
+    agree = _verify_cli(project, "--committed", str(committed))
     assert agree.returncode == 0, agree.stdout + agree.stderr
     assert "verify: AGREES" in agree.stdout and "still hold" in agree.stdout
-    _edit(project / "reports" / "metrics", "05_fidelity.json",
-          lambda d: d["overall"]["vae/none"].update(fid_mean=d["overall"]["vae/none"][
-              "fid_mean"] + 100))
-    disagree = subprocess.run(command, cwd=project, capture_output=True, text=True)
+    assert "numbers agree" in agree.stdout and "borderline" in agree.stdout
+    assert "family-wise" in agree.stdout and "UNCALIBRATED" in agree.stdout
+    _edit(metrics, "05_fidelity.json",
+          lambda d: d["overall"]["vae/none"].update(fid_mean=fid + 100))
+    disagree = _verify_cli(project, "--committed", str(committed))
     assert disagree.returncode == 1
     assert "| 05_fidelity.json:overall/vae/none/fid_mean |" in disagree.stdout
     assert "| NO |" in disagree.stdout and "verify: DISAGREES" in disagree.stdout
     assert "Traceback" not in disagree.stderr
 
 
-def test_the_committed_results_agree_with_git():
-    """verify reads the committed side from git: on a checkout whose metrics are the committed
-    ones it finds every file and every number (a broken `git show` would report them missing)."""
-    dirty = subprocess.run(["git", "status", "--porcelain", "reports/metrics"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout
-    if dirty:
-        pytest.skip("reports/metrics differ from HEAD in this working tree (a rerun)")
-    checks = vf.verify_metrics(METRICS, ref="HEAD", root=REPO)
-    assert len(checks) > 100 and all(c.agrees for c in checks)
-    assert not [c for c in checks if "missing" in (c.committed, c.reproduced)]
-
-
-def test_a_committed_file_the_rerun_did_not_write_is_a_disagreement(tmp_path):
-    committed, mine = _copy(tmp_path), _copy(tmp_path, "mine")
-    (mine / "04_filter.json").unlink()
-    bad = [c for c in vf.verify_against(mine, committed) if not c.agrees]
-    assert [(c.metric, c.committed, c.reproduced) for c in bad] == [
-        ("04_filter.json", "present", "missing")]
+def test_the_command_estimates_the_rerun_noise(tmp_path, committed_source):
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(committed_source, a)
+    shutil.copytree(committed_source, b)
+    _edit(b, "05_fidelity.json", lambda d: d["overall"]["vae/none"].update(
+        fid_mean=d["overall"]["vae/none"]["fid_mean"] + 1.0))
+    out = tmp_path / "noise.json"
+    result = _verify_cli(tmp_path, "--estimate-noise", str(a), str(b), "--noise-out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    sigma = json.loads(out.read_text())["sigma_unit"]["05_fidelity.json:overall/*/fid_mean"]
+    folds = _load(a, "05_fidelity.json")["folds"] * _load(a, "05_fidelity.json")["repeats"]
+    pairs = sigma["pairs"]  # one row moved by 1, the others not
+    assert sigma["sigma"] == pytest.approx(math.sqrt(folds / 2 / pairs))
