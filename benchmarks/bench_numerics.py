@@ -18,7 +18,8 @@ file (``reports/metrics/*.json``) between the runs:
 A CPU that is not an x86-64 with AVX2 runs other kernels even when pinned: ``native, other
 CPU`` against ``native`` is the size of that move. ``--compare`` compares two finished result
 folders instead (e.g. two full default runs). Writes ``benchmarks/results/numerics_<out>.md``
-and ``.csv`` and prints the table. Run it on an otherwise idle machine (it takes both cores).
+and ``.csv`` and prints the table; ``--keep DIR`` keeps each run's metrics. Run it on an
+otherwise idle machine (it takes both cores).
 """
 
 from __future__ import annotations
@@ -134,14 +135,21 @@ def main() -> None:
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"))
     parser.add_argument("--out", default=None)
+    parser.add_argument("--keep", default=None, help="copy each run's reports/metrics here")
     args = parser.parse_args()
     if args.compare:
         sets = {name: numbers(Path(name)) for name in args.compare}
         pairs = [tuple(args.compare)]
     else:
         with tempfile.TemporaryDirectory(prefix="bench_numerics_") as work:
-            sets = {s: numbers(_run(s, args.profile, args.folds, Path(work)))
-                    for s in args.settings.split(",")}
+            sets = {}
+            for setting in args.settings.split(","):
+                metrics = _run(setting, args.profile, args.folds, Path(work))
+                sets[setting] = numbers(metrics)
+                if args.keep:  # the result folder, e.g. for `gansemble verify --committed`
+                    kept = Path(args.keep) / metrics.parent.parent.name
+                    shutil.copytree(metrics, kept / "metrics", dirs_exist_ok=True)
+                    shutil.copy2(metrics.parent.parent / "dvc.lock", kept / "dvc.lock")
         first = next(iter(sets))
         pairs = [(first, other) for other in sets if other != first]
         if "native" in sets and "native, other CPU" in sets:
