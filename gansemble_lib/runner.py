@@ -5,6 +5,11 @@ What dvc.yaml calls for every notebook stage (see :mod:`.pipeline`). It reads th
 executes the jupytext source with papermill, injecting ``stage``, ``params`` and ``paths``, and
 saves the executed copy to ``reports/notebooks/``. The terminal gets the stage's progress bars
 and one summary line; a failure prints the notebook's error and where the full traceback is.
+
+Nothing is half-written where DVC caches: papermill saves the notebook after every cell, so it
+writes into ``reports/failed/`` (git-ignored, no stage's output), and the finished notebook
+replaces the output in one rename. A failed run's notebook stays in ``reports/failed/`` with
+its traceback, and the last good executed notebook stays where it was.
 """
 
 from __future__ import annotations
@@ -16,12 +21,19 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .dataset import fence_test_split
 from .errors import DataError
 from .pipeline import fold_dir, split_stage_name, stage_params, stage_paths
 from .progress import CONSOLE_ENV, SUMMARY_MARK, own_stderr_path
 
 KERNEL = "gansemble"
 EXECUTED_DIR = Path("reports") / "notebooks"
+FAILED_DIR = Path("reports") / "failed"  # notebooks of failed runs; never a stage's output
+
+
+def failed_path(out: Path) -> Path:
+    """Where the notebook of a failed run of ``out`` is kept."""
+    return FAILED_DIR / (out.relative_to(Path.cwd()) if out.is_absolute() else out)
 
 
 def executed_path(full: str, fold: str | None = None) -> Path:
@@ -83,6 +95,9 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
                   "paths": _plain(stage_paths(full, fold))}
     out = executed_path(full, fold if stage.per_fold else None)
     out.parent.mkdir(parents=True, exist_ok=True)
+    failed = failed_path(out)
+    partial = failed.with_name(f"{failed.stem}.running.ipynb")
+    partial.parent.mkdir(parents=True, exist_ok=True)
     console = own_stderr_path()
     if console and CONSOLE_ENV not in os.environ:  # `gansemble repro` may name its own terminal
         os.environ[CONSOLE_ENV] = console
@@ -92,16 +107,24 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
         print(f"{label}: {stage.desc}", flush=True)
     logging.getLogger("papermill").setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), fence_test_split(full):  # see dataset.py
             warnings.simplefilter("ignore")
             executed = papermill.execute_notebook(
-                jupytext.read(source), str(out), parameters=parameters, kernel_name=kernel,
-                progress_bar=False, log_output=False,
+                jupytext.read(source), str(partial), parameters=parameters,
+                kernel_name=kernel, progress_bar=False, log_output=False,
                 extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as exc:
+        os.replace(partial, failed)
         raise DataError(f"stage {full} failed in cell {exc.exec_count}: {exc.ename}: "
-                        f"{exc.evalue}", path=out,
-                        fix="the executed notebook there shows the full traceback") from None
+                        f"{exc.evalue}", path=failed,
+                        fix="the executed notebook there shows the full traceback; the last "
+                            f"good one (if any) is still at {out}") from None
+    except BaseException:
+        if partial.exists():
+            os.replace(partial, failed)
+        raise
+    os.replace(partial, out)
+    failed.unlink(missing_ok=True)  # an earlier failure of this stage is history now
     if stage.html:
         _write_html(out, stage.html)
     seconds = time.perf_counter() - started

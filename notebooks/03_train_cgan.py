@@ -50,7 +50,7 @@ data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
 prefix = f"{paths.figures_dir}/03_{paths.variant}"
 print(f"variant {paths.variant}: {paths.architecture} on {paths.training_data}; "
-      f"{len(data.classes)} classes, images {data.images.shape[1:]}")
+      f"{len(data.classes)} classes, images {data.image_shape}")
 
 # %% [markdown]
 # ## Training

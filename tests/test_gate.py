@@ -130,13 +130,79 @@ def test_symp_generate_keeps_the_lowest_ink_of_each_pool():
     assert out[:, 0, 0, 0].tolist() == expected[:5]
 
 
-def test_mode_seeking_pairs_labels_for_any_batch_size():
+def test_mode_seeking_compares_each_image_with_its_partner_half_a_batch_on():
+    """Pairs (i, i + half) of a batch of 7 with known distances: images 0-2 are 0 and 3-5 are
+    2, 2, 2 (pixel distance 2 each); noise 0-2 is 0 and 3-5 is 1, 2, 4 (noise distances 1, 2,
+    4). The penalty is 1 / (mean(2/1, 2/2, 2/4) + 1e-5); the unpaired 7th image is left out."""
     import torch
 
     from gansemble_lib import gan_training as gt
 
-    generated = torch.arange(2 * 7 * 4, dtype=torch.float32).reshape(7, 1, 2, 4)
-    z = torch.randn(7, 3)
-    assert torch.isfinite(gt.mode_seeking_penalty(generated, z))
+    generated = torch.zeros(7, 1, 2, 2)
+    generated[3:6] = 2.0
+    generated[6] = 1000.0  # unpaired: any use of it would move the result far
+    z = torch.zeros(7, 3)
+    z[3:6] = torch.tensor([1.0, 2.0, 4.0])[:, None]
+    z[6] = 50.0
+    expected = 1.0 / ((2 / 1 + 2 / 2 + 2 / 4) / 3 + 1e-5)
+    assert gt.mode_seeking_penalty(generated, z).item() == pytest.approx(expected, rel=1e-6)
+    # the same pairs in an even batch (the 7th dropped) give the same value
+    assert gt.mode_seeking_penalty(generated[:6], z[:6]).item() == pytest.approx(expected,
+                                                                                rel=1e-6)
+    # identical images for different noise: the penalty explodes (collapse)
     same = gt.mode_seeking_penalty(torch.zeros(6, 1, 2, 2), torch.randn(6, 3))
-    assert same > 1e4  # identical images for different noise: a large penalty (collapse)
+    assert same > 1e4
+
+
+@pytest.mark.parametrize("batch_size", [6, 7])
+def test_the_hinge_step_pairs_labels_for_the_mode_seeking_term(batch_size, monkeypatch):
+    """In a hinge step with the mode-seeking term, the generator's batch has the same labels in
+    its first and second halves (different noise), and the penalty gets that batch: every pair
+    it compares shares a label, for even and odd batch sizes."""
+    import torch
+    from torch import nn
+
+    from gansemble_lib import gan_training as gt
+
+    class Recorder(nn.Module):  # a generator whose image says its label; records its inputs
+        def __init__(self):
+            super().__init__()
+            self.bias, self.calls = nn.Parameter(torch.zeros(1)), []
+
+        def forward(self, z, y):
+            self.calls.append((z.detach().clone(), y.clone()))
+            return (y.float()[:, None, None, None] + self.bias + 0 * z[:, :1, None, None]
+                    ).expand(-1, 1, 2, 2)
+
+    class Critic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(1))
+
+        def forward(self, x, y):
+            return x.mean(dim=(1, 2, 3)) * self.weight
+
+    penalised = []
+    original = gt.mode_seeking_penalty
+
+    def spy(generated, z):
+        penalised.append((generated.detach().clone(), z.detach().clone()))
+        return original(generated, z)
+
+    monkeypatch.setattr(gt, "mode_seeking_penalty", spy)
+    g, d = Recorder(), Critic()
+    setup = gt.GanSetup(g, d, torch.optim.SGD(g.parameters(), lr=0.0),
+                        torch.optim.SGD(d.parameters(), lr=0.0), recipe=gt.HINGE_RECIPE,
+                        z_dim=4, n_classes=10, diversity_weight=1.0)
+    labels = torch.arange(10)
+    data = torch.zeros(10, 1, 2, 2)
+    gt.hinge_step(setup, data, labels, batch_size, torch.Generator().manual_seed(0), step=1)
+    assert len(g.calls) == 2  # the fakes for the critic, then the generator's own batch
+    z, y = g.calls[-1]
+    half = batch_size // 2
+    assert torch.equal(y[:half], y[half:2 * half])  # the halves share labels
+    assert len(set(y[:half].tolist())) > 1  # (and the labels are drawn, not constant)
+    assert not torch.equal(z[:half], z[half:2 * half])  # with different noise
+    (generated, z_penalised), = penalised
+    assert torch.equal(z_penalised, z)
+    assert torch.equal(generated[:half, 0, 0, 0], generated[half:2 * half, 0, 0, 0])

@@ -10,10 +10,114 @@ import pandas as pd
 import pytest
 import yaml
 
+from gansemble_lib import cgan_stage, crossval, gate
+from gansemble_lib.constants import VAL
+from gansemble_lib.dataset import load_prepared
 from tests.conftest import run
 
 NOISE = ("papermill", "TCP without encryption", "git add", "dvc push", "Running stage",
          "not specified with any extension", "Traceback")
+# The smoke chooser's candidates and whether each keeps the meaning of a polar spectrum, as
+# declared in augment.MEANING: no augmentation and spectral jitter keep every band where it
+# is; strategy 7 rolls and flips the image, which moves bands to other wavenumbers.
+KEEPS_LABEL = {0: True, 7: False, 16: True}
+GENERATORS = {"mpcgan_noaug", "mpcgan_aug", "modern_aug", "modern_spec", "spectrum", "vae"}
+GATE_STATUSES = {gate.PASSED, gate.NO_CLASSES, gate.COLLAPSED,
+                 f"{gate.NO_CLASSES}; {gate.COLLAPSED}", gate.NOT_MEASURABLE}
+ROUNDED = 1e-4  # gate records keep 4 decimals
+
+
+def _status_by_the_rules(record: dict) -> str | None:
+    """The status gate.py's declared rules give a record's numbers, spelled out here (None
+    when a number sits within rounding of its threshold: the record cannot decide it)."""
+    validity, q95, diversity = (record[gate.VALIDITY], record[gate.NULL_Q95],
+                                record[gate.DIVERSITY])
+    bar = record[gate.NULL] + gate.VALIDITY_SHARE * (record[gate.REFERENCE] - record[gate.NULL])
+    if min(abs(validity - bar), abs(validity - q95), abs(diversity - gate.DIVERSITY_MIN)) \
+            < ROUNDED:
+        return None
+    learnt, diverse = validity >= bar and validity > q95, diversity >= gate.DIVERSITY_MIN
+    failures = [text for ok, text in ((learnt, gate.NO_CLASSES), (diverse, gate.COLLAPSED))
+                if not ok]
+    return "; ".join(failures) or gate.PASSED
+
+
+def _check_gate_records(project, folds: list[str], across: dict) -> dict[str, dict]:
+    """Every trained generator has a gate record in every fold and one across folds, each
+    status in the vocabulary and following from its numbers by the gate's rules; real
+    validation data gated as if generated pass. Returns {fold: {generator: validity}} of the
+    generators that passed in that fold."""
+    per_fold, passed_in_fold = {}, {}
+    for fold in folds:
+        root = project / "folds" / fold
+        trained = {p.parent.name for p in root.glob("models/cgan/*/checkpoint.pt")}
+        trained |= {"vae"} if (root / "models/vae/vae.pt").is_file() else set()
+        assert trained == GENERATORS, fold
+        records = {}
+        for name in sorted(trained):
+            metrics = root / "reports/metrics" / ("03b_vae.json" if name == "vae"
+                                                  else f"03_{name}.json")
+            record = records[name] = json.loads(metrics.read_text())[cgan_stage.GATE]
+            assert record[gate.STATUS] in GATE_STATUSES - {gate.NOT_MEASURABLE}, (fold, name)
+            for key in (gate.VALIDITY, gate.NULL, gate.NULL_Q95, gate.REFERENCE):
+                assert 0 <= record[key] <= 1, (fold, name, key, record)
+            assert record[gate.DIVERSITY] >= 0
+            expected = _status_by_the_rules(record)
+            assert expected in (None, record[gate.STATUS]), (fold, name, record)
+            assert record[gate.LEARNT] is (gate.NO_CLASSES not in record[gate.STATUS])
+            assert record[gate.DIVERSE] is (gate.COLLAPSED not in record[gate.STATUS])
+        per_fold[fold] = records
+        passed_in_fold[fold] = {name: r[gate.VALIDITY] for name, r in records.items()
+                                if r[gate.STATUS] == gate.PASSED}
+    assert set(across) == GENERATORS  # one record across folds per trained generator
+    for name, record in across.items():
+        statuses = [per_fold[fold][name][gate.STATUS] for fold in folds]
+        assert record["folds_gated"] == len(folds)
+        assert record["folds_passed"] == statuses.count(gate.PASSED)
+        assert (record[gate.STATUS] == gate.PASSED) is (statuses == [gate.PASSED] * len(folds))
+        assert record[gate.STATUS].split(" (")[0] in GATE_STATUSES
+        validities = [per_fold[fold][name][gate.VALIDITY] for fold in folds]
+        assert record["validity_mean"] == pytest.approx(sum(validities) / len(folds), abs=1e-3)
+    for fold in folds:  # positive control: the gate passes what it should pass
+        data = load_prepared(project / "folds" / fold / "data/prepared")
+        val = data.subset(VAL)
+        real = cgan_stage.gate_record(val.images, val.labels, data, spread_ratio=1.0, seed=0)
+        assert real[gate.STATUS] == gate.PASSED, (fold, real)
+    return passed_in_fold
+
+
+def _check_gate_consequences(downstream: dict, across: dict, passed_in_fold: dict) -> None:
+    """Stage 06/06b act on the gate as recorded: the rows of exactly the generators that
+    failed are marked, each fold's best generator is the most valid of those that passed
+    there (none when none did), and the conclusion speaks of failed generators when any."""
+    failed = {name for name, record in across.items() if record[gate.STATUS] != gate.PASSED}
+    marked = {crossval.generator_of_row(row, list(across))
+              for row in downstream["failed_generator_rows"]}
+    assert marked == failed
+    oracle = downstream["oracle"]
+    for fold, passed in passed_in_fold.items():
+        pick = oracle["best_generator"][fold]
+        if passed:
+            assert pick["name"] == max(passed, key=passed.get)
+        else:
+            assert pick["name"] is None and "no generator passed" in pick["note"]
+    curves = oracle["learning_curve"]["held-out folds"]
+    assert ("best generator" in curves) is any(passed_in_fold.values())
+    assert ("FAILED the gate" in downstream["conclusion"]) is bool(failed)
+
+
+def _check_choice(root) -> None:
+    """One fold's chooser: the rule's choice among the smoke's 3 candidates, and keeps_label
+    as each strategy declares it."""
+    chosen = json.loads((root / "reports/metrics/02_chosen.json").read_text())
+    scores = pd.read_csv(root / "reports/tables/02_chooser_scores.csv")
+    best = scores["macro_f1_mean"].max()
+    winner = scores[(scores["strategy"] == chosen["strategy"]) & (scores["n"] == chosen["n"])]
+    assert len(winner) == 1 and winner["macro_f1_mean"].item() == best  # the rule's choice
+    assert chosen["candidates"] == len(scores) == 3  # 0, 7 and the spectral 16
+    assert chosen["spectral"]["strategy"] == 16
+    assert dict(zip(scores["strategy"], scores["keeps_label"], strict=True)) == KEEPS_LABEL
+    assert chosen["keeps_label"] is KEEPS_LABEL[chosen["strategy"]]
 
 
 def _gansemble(*args, cwd):
@@ -41,13 +145,7 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
                       "symp_filter", "fidelity", "downstream"):
             assert f"[{fold}] {stage}: " in first.stdout, (fold, stage)
         root = project_copy / "folds" / fold
-        chosen = json.loads((root / "reports/metrics/02_chosen.json").read_text())
-        scores = pd.read_csv(root / "reports/tables/02_chooser_scores.csv")
-        best = scores["macro_f1_mean"].max()
-        winner = scores[(scores["strategy"] == chosen["strategy"]) & (scores["n"] == chosen["n"])]
-        assert len(winner) == 1 and winner["macro_f1_mean"].item() == best  # the rule's choice
-        assert chosen["candidates"] == len(scores) == 3  # 0, 7 and the spectral 16
-        assert chosen["spectral"]["strategy"] == 16 and chosen["keeps_label"] in (True, False)
+        _check_choice(root)
         assert (root / "data/augmented/images.npy").is_file()
         view = json.loads((root / "data/prepared/info.json").read_text())
         assert view["fold"] == fold
@@ -59,10 +157,7 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
     assert {"fid_without_symp_mean", "is_with_symp_mean", "gate"} <= set(
         paper["rows"]["as given"])
     generators = json.loads((project_copy / "reports/metrics/03_generators.json").read_text())
-    assert set(generators["gate"]) == {"mpcgan_noaug", "mpcgan_aug", "modern_aug",
-                                       "modern_spec", "spectrum", "vae"}
-    for record in generators["gate"].values():  # 4 training steps learn nothing: all marked
-        assert record["status"] != "passed" and record["folds_gated"] == 2
+    passed_in_fold = _check_gate_records(project_copy, folds, generators["gate"])
     # the held-out parts of the folds partition the data: every sample scored once
     tested = pd.concat([pd.read_csv(project_copy / "folds" / f / "reports/tables/"
                                     "06_predictions.csv").query("row == 'real only'")
@@ -83,7 +178,6 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
     assert {"1-D CNN (spectra)", "1-D CNN (spectra) + SMOTE spectra",
             "logistic regression (spectra) + spectrum (no filter), native",
             "logistic regression (spectra) + vae (no filter), decoded"} <= set(family)
-    assert downstream["failed_generator_rows"]  # every generator failed: its rows are marked
     # the simulator's own rows: real-only + k fresh spectra per class, and a fresh test set
     oracle = downstream["oracle"]
     assert oracle["simulated"] and oracle["k"] == [1, 2]
@@ -95,22 +189,20 @@ def test_dvc_repro_runs_then_is_a_no_op(project_copy):
               for k in points}
     assert {("real only", 0), ("real only", 2), ("best baseline", 0), ("best baseline", 2)} \
         <= curves
-    assert not any(c == "best generator" for c, _ in curves)  # none passed the gate
-    assert all(pick["name"] is None and "no generator passed" in pick["note"]
-               for pick in oracle["best_generator"].values())
     assert oracle["simulated_test_spectra"] == 30  # 3 per class
     assert oracle["simulated_test"]["real only"]["macro_f1_mean"] is not None
     assert all("worth_real_per_class" in v for v in downstream["rows"].values())
     assert (project_copy / "reports/figures/06_learning_curve.png").stat().st_size > 5_000
-    assert "FAILED the gate" in downstream["conclusion"]
+    _check_gate_consequences(downstream, generators["gate"], passed_in_fold)
     fidelity = json.loads((project_copy / "reports/metrics/05_fidelity.json").read_text())
     assert "extractor" in fidelity and "fid_null_mean" in fidelity["overall"]["vae/none"]
     assert (project_copy / "reports/report.html").stat().st_size > 10_000
-    # verify: the smoke result set agrees with a copy of itself, not with a moved metric
+    # verify: against an identical copy nothing was rerun (exit 2); a moved metric disagrees
     committed = project_copy.parent / "committed_metrics"
     shutil.copytree(project_copy / "reports/metrics", committed)
-    same = _gansemble("verify", "--committed", str(committed), cwd=project_copy)
-    assert "verify: AGREES" in same.stdout
+    same = subprocess.run([sys.executable, "-m", "gansemble_lib", "verify", "--committed",
+                           str(committed)], cwd=project_copy, capture_output=True, text=True)
+    assert same.returncode == 2 and "nothing was rerun" in same.stdout, same.stdout
     moved = json.loads((committed / "06_downstream.json").read_text())
     moved["rows"]["real only"]["macro_f1_mean"] += 0.5
     (committed / "06_downstream.json").write_text(json.dumps(moved))

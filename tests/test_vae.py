@@ -1,7 +1,6 @@
 """Class VAEs (stage 03b): known KL values, exact interpolation ends, fair pairs, determinism,
 exact resume after an interruption, the generator contract and the checkpoint round trip."""
 
-import dataclasses
 import importlib
 import json
 import math
@@ -287,7 +286,44 @@ def test_alpha_range_and_bounds_are_validated():
         from_mapping("vae", {"alpha_min": 0.8, "alpha_max": 0.2})
     with pytest.raises(DataError, match="use one of: 'interpolate', 'prior'"):
         from_mapping("vae", {"sampling": "random"})
-    assert dataclasses.replace(VaeParams(), alpha_min=0.5, alpha_max=0.5).alpha_max == 0.5
+    with pytest.raises(DataError, match="vae.alpha_max"):
+        from_mapping("vae", {"alpha_max": 1.5})
+    assert from_mapping("vae", {"alpha_min": 0.5, "alpha_max": 0.5}).alpha_max == 0.5
+
+
+def _interpolation_weights(generator, monkeypatch, n: int) -> torch.Tensor:
+    """The weights ``a`` of every code that ``generate`` would decode, n per class, recorded
+    where sampling mixes the two posterior means (and checked to be what it returned)."""
+    import gansemble_lib.vae as vae_module
+
+    seen = []
+
+    def spy(z1, z2, alpha):
+        seen.append(alpha.double())
+        return interpolate(z1, z2, alpha)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(vae_module, "interpolate", spy)
+        for k in range(len(CLASSES)):
+            codes = generator.sample_codes(k, n, seed=k)
+            assert len(seen) == k + 1 and len(seen[k]) == n == len(codes)
+    return torch.cat(seen)
+
+
+@pytest.mark.parametrize("low, high", [(0.1, 0.3), (0.5, 0.5), (0.6, 0.9)])
+def test_alpha_min_and_max_bound_the_weights_that_sampling_uses(reference, tmp_path,
+                                                                  monkeypatch, low, high):
+    """The parameters reach sampling: through training (the re-used checkpoint) into the
+    ensemble in memory and into the checkpoint that later stages load, and every weight drawn
+    lies in [alpha_min, alpha_max] and spans it."""
+    path = tmp_path / "vae.pt"
+    path.write_bytes(reference[1].read_bytes())
+    result = _train(path, alpha_min=low, alpha_max=high)
+    assert result.status.startswith("re-used")  # sampling settings do not retrain
+    for generator in (result.ensemble, load_generator(path)):
+        alphas = _interpolation_weights(generator, monkeypatch, 2000)
+        assert alphas.min() >= low - 1e-7 and alphas.max() <= high + 1e-7
+        assert alphas.min() <= low + 0.01 and alphas.max() >= high - 0.01
 
 
 @pytest.mark.parametrize("path", ["gansemble_lib/vae.py", "gansemble_lib/vae_training.py",
