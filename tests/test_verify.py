@@ -54,10 +54,13 @@ def committed_source(tmp_path_factory):
 
 @pytest.fixture
 def pair(tmp_path, committed_source):
-    """(committed, mine): two copies of the committed metrics."""
+    """(committed, mine): two copies of the committed metrics, without the committed rerun
+    noise (tests that calibrate write their own)."""
     committed, mine = tmp_path / "committed", tmp_path / "mine"
     shutil.copytree(committed_source, committed)
     shutil.copytree(committed_source, mine)
+    for folder in (committed, mine):
+        (folder / vf.NOISE_FILE).unlink(missing_ok=True)
     return committed, mine
 
 
