@@ -43,7 +43,7 @@ from .constants import (
     SPLIT,
 )
 from .errors import DataError
-from .io_utils import atomic_dir, write_json
+from .io_utils import atomic_dir, write_json, write_text
 from .progress import CONSOLE_ENV
 from .splits import split_counts
 
@@ -233,7 +233,8 @@ def settings_fingerprint(modality: str, params_file: str | Path = "params.yaml",
     return digest.hexdigest()
 
 
-def start_clean_if_settings_changed(fingerprint: str, folds_dir: str | Path = "folds") -> bool:
+def start_clean_if_settings_changed(fingerprint: str, folds_dir: str | Path | None = None
+                                    ) -> bool:
     """Empty ``folds/`` when its files were computed from other data or parameters; returns
     whether it did.
 
@@ -244,7 +245,9 @@ def start_clean_if_settings_changed(fingerprint: str, folds_dir: str | Path = "f
     folder first. (A code change keeps it: every task reruns, and checkpoints carry their own
     code fingerprint, see :mod:`.gan_training`.)
     """
-    folds_dir = Path(folds_dir)
+    from .pipeline import FOLDS_DIR
+
+    folds_dir = Path(folds_dir or FOLDS_DIR)
     marker = folds_dir / SETTINGS_FILE
     recorded = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
     emptied = False
@@ -252,8 +255,6 @@ def start_clean_if_settings_changed(fingerprint: str, folds_dir: str | Path = "f
         shutil.rmtree(folds_dir)
         emptied = True
     folds_dir.mkdir(parents=True, exist_ok=True)
-    from .io_utils import write_text
-
     write_text(marker, fingerprint + "\n")
     return emptied
 
