@@ -79,7 +79,7 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
 
     evaluation = load_params(args.params, "evaluation")
     info = prepare(args.raw, args.out, load_params(args.params, "prepare"),
-                   modality=args.modality, folds=evaluation.folds, repeats=evaluation.repeats)
+                   modality=args.modality, evaluation=evaluation)
     print(summary_line(info))
     for skip in info["skipped"]:
         print(f"  skipped {skip['source']}: {skip['reason']}")
@@ -118,16 +118,10 @@ def _cmd_verify(args: argparse.Namespace) -> None:
         raise SystemExit(status)
 
 
-def _cmd_fold_worker(args: argparse.Namespace) -> None:
-    from .folds import serve_tasks
-
-    serve_tasks(params_file=args.params)
-
-
 def _cmd_folds(args: argparse.Namespace) -> None:
     from .folds import run_folds
 
-    run_folds(workers=args.workers, params_file=args.params)
+    run_folds(workers=args.workers, params_file=args.params, scheduler=args.scheduler)
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> None:
@@ -290,14 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
                                        "reports/metrics/rerun_noise.json)")
     p.set_defaults(func=_cmd_verify)
 
-    p = sub.add_parser("fold-worker", help="run `FOLD STAGE` lines from stdin (started by the "
-                                           "folds stage)")
-    p.add_argument("--params", default="params.yaml")
-    p.set_defaults(func=_cmd_fold_worker)
-
     p = sub.add_parser("folds", help="run every outer fold, evaluation.workers at a time (run "
                                      "by dvc repro)")
     p.add_argument("--workers", type=int, help="default: evaluation.workers in params.yaml")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the tasks on the Dask cluster whose scheduler is at ADDRESS (its "
+                        "workers must see this directory at the same path; default: "
+                        "$GANSEMBLE_SCHEDULER, else a local cluster of --workers processes)")
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=_cmd_folds)
 

@@ -1,4 +1,10 @@
-"""Verdicts across the outer folds: is a row better than real-only, equivalent, or worse?
+"""Verdicts across the units: is a row better than real-only, equivalent, or worse?
+
+The units are outer folds of one dataset (design ``cv``) or independent simulated replicates,
+each scored on its own fresh test set (design ``replicates``, :mod:`.units`). For replicates
+the units share nothing, so the posterior of the mean paired difference is the plain Bayesian
+t posterior (scale s/sqrt(R)) and the p-values come from a paired t-test; everything below
+about folds is the ``cv`` design.
 
 Each fold's stage 06 scores every row on that fold's held-out real samples. Per row and fold,
 the paired difference from real-only (same fold, same classifier seeds) is the unit of
@@ -82,6 +88,54 @@ def fold_scores(predictions: pd.DataFrame, n_classes: int,
         .reset_index()
 
 
+def posterior_scale(sd: float, n: int, *, runs: int = 1, independent: bool = False) -> float:
+    """Scale of the Student posterior of the mean difference over ``n`` units.
+
+    Independent units (simulated replicates): sd / sqrt(n). Outer folds: the correlated
+    t-test's sd * sqrt(1/n + rho/(1-rho)) with rho = 1/K (Benavoli et al. 2017; K = n/runs), which
+    never falls below sd / sqrt(K - 1) however many repeats.
+    """
+    if independent:
+        return float(sd) / np.sqrt(n)
+    k = n / runs
+    return float(sd) * np.sqrt(1 / n + 1 / (k - 1))
+
+
+def smallest_decidable(sd: float, n: int, *, rope: float, decision: float, runs: int = 1,
+                       independent: bool = False) -> float:
+    """The smallest true mean difference this design declares "better" in half of the runs
+    (ROPE + the posterior's one-sided half-width at the decision threshold): with an observed
+    mean at this value, P(difference > ROPE) equals ``decision``."""
+    if n < 2 or not np.isfinite(sd):
+        return float("nan")
+    return float(rope + stats.t.ppf(decision, n - 1)
+                 * posterior_scale(sd, n, runs=runs, independent=independent))
+
+
+def independent_ttest(diffs: np.ndarray, *, rope: float) -> tuple[float, float, float]:
+    """(P(worse), P(equivalent), P(better)) for independent units: the Bayesian t posterior of
+    the mean (flat prior: Student, n - 1 degrees of freedom, scale s / sqrt(n)); the same as
+    baycomp's correlated t-test with the correlation set to zero."""
+    diffs = np.asarray(diffs, dtype=float)
+    if np.ptp(diffs) == 0:
+        m = float(diffs[0])
+        return float(m < -rope), float(abs(m) <= rope), float(m > rope)
+    posterior = stats.t(df=len(diffs) - 1, loc=diffs.mean(),
+                        scale=posterior_scale(diffs.std(ddof=1), len(diffs), independent=True))
+    p_worse, p_below = posterior.cdf(-rope), posterior.cdf(rope)
+    return float(p_worse), float(p_below - p_worse), float(1 - p_below)
+
+
+def paired_ttest(diffs: np.ndarray) -> tuple[float, float]:
+    """Plain paired t statistic and two-sided p-value (independent units)."""
+    diffs = np.asarray(diffs, dtype=float)
+    sd = diffs.std(ddof=1)
+    if sd == 0:
+        return (0.0, 1.0) if diffs.mean() == 0 else (float(np.sign(diffs.mean()) * np.inf), 0.0)
+    t = diffs.mean() / (sd / np.sqrt(len(diffs)))
+    return float(t), float(2 * stats.t.sf(abs(t), df=len(diffs) - 1))
+
+
 def correlated_ttest(diffs: np.ndarray, *, rope: float, runs: int) -> tuple[float, float, float]:
     """(P(worse), P(equivalent), P(better)) of the mean of paired fold differences.
 
@@ -119,11 +173,14 @@ def verdict(p_worse: float, p_equivalent: float, p_better: float, decision: floa
 
 
 def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: int,
-                  baseline: str = REAL_ONLY) -> pd.DataFrame:
-    """One line per row: scores across folds, paired differences, probabilities, verdict.
+                  baseline: str = REAL_ONLY, independent: bool = False) -> pd.DataFrame:
+    """One line per row: scores across units, paired differences, probabilities, verdict, and
+    the smallest effect the design can decide at this row's spread (``smallest_decidable``).
 
-    With a single fold (one split) there is nothing to judge across: no probabilities, no
-    verdict columns.
+    ``independent``: the units are independent simulated replicates (the Bayesian t posterior
+    and a plain paired t-test); otherwise outer folds (the correlated t-test and the
+    Nadeau-Bengio corrected t-test). With a single unit (one split) there is nothing to judge
+    across: no probabilities, no verdict columns.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -144,10 +201,17 @@ def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: i
             elif len(diffs) < len(folds):
                 line["verdict"] = MISSING
             else:
-                pw, pe, pb = correlated_ttest(diffs.to_numpy(), rope=rope, runs=runs)
-                t, p = nadeau_bengio(diffs.to_numpy(), runs=runs)
+                if independent:
+                    pw, pe, pb = independent_ttest(diffs.to_numpy(), rope=rope)
+                    t, p = paired_ttest(diffs.to_numpy())
+                else:
+                    pw, pe, pb = correlated_ttest(diffs.to_numpy(), rope=rope, runs=runs)
+                    t, p = nadeau_bengio(diffs.to_numpy(), runs=runs)
                 line.update(p_better=pb, p_equivalent=pe, p_worse=pw,
-                            verdict=verdict(pw, pe, pb, decision), t=t, p_value=p)
+                            verdict=verdict(pw, pe, pb, decision), t=t, p_value=p,
+                            smallest_decidable=smallest_decidable(
+                                diffs.std(), len(diffs), rope=rope, decision=decision,
+                                runs=runs, independent=independent))
             md = (minority[row] - minority[baseline]).dropna()
             line["minority_recall_diff"] = md.mean() if len(md) else np.nan
             line["minority_recall_diff_sd"] = md.std() if len(md) > 1 else np.nan
@@ -155,7 +219,8 @@ def verdict_table(scores: pd.DataFrame, *, rope: float, decision: float, runs: i
     table = pd.DataFrame(out).set_index(ROW)
     if not judged:
         return table
-    for column in ("p_better", "p_equivalent", "p_worse", "verdict", "t", "p_value"):
+    for column in ("p_better", "p_equivalent", "p_worse", "verdict", "t", "p_value",
+                   "smallest_decidable"):
         if column not in table:
             table[column] = np.nan
     tested = table["p_value"].notna()
@@ -323,7 +388,7 @@ def failed_generators(gates: pd.DataFrame, generators: list[str] | None = None
 
 
 def family_verdicts(scores: pd.DataFrame, families: dict[str, list[str]], *, rope: float,
-                    decision: float, runs: int) -> pd.DataFrame:
+                    decision: float, runs: int, independent: bool = False) -> pd.DataFrame:
     """Verdicts of each spectrum classifier with synthetic spectra against the same classifier
     on real spectra only (not against the image CNN): one block per classifier."""
     blocks = []
@@ -331,7 +396,8 @@ def family_verdicts(scores: pd.DataFrame, families: dict[str, list[str]], *, rop
         if not rows or base not in set(scores[ROW]):
             continue
         part = scores[scores[ROW].isin([base, *rows])]
-        table = verdict_table(part, rope=rope, decision=decision, runs=runs, baseline=base)
+        table = verdict_table(part, rope=rope, decision=decision, runs=runs, baseline=base,
+                              independent=independent)
         blocks.append(table.assign(classifier=base))
     return pd.concat(blocks) if blocks else pd.DataFrame()
 

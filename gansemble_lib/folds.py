@@ -10,10 +10,21 @@ downstream classifiers) once per fold, in ``folds/<fold>/`` with the project's o
   training and inner-validation data through :meth:`.dataset.PreparedData.subset`, so nothing
   that learns or selects can see the fold's test part, which only the final scoring reads
   (:meth:`.dataset.PreparedData.test_for_evaluation`).
-- The (fold, stage) tasks run as soon as what they read is done, ``evaluation.workers`` at a
-  time, in long-lived worker processes with one CPU thread each (two single-thread processes
-  beat one two-thread process on these small networks, and a fold's numbers then do not
-  depend on how many tasks run at once).
+- Every (fold, stage) task is a Dask task (:func:`run_graph`) that waits for the stages of its
+  fold it reads (:func:`.pipeline.fold_stage_needs`); earlier folds go first, so folds finish
+  one after another while independent stages fill the other workers. By default they run on a
+  local cluster of ``evaluation.workers`` processes with one thread each (two single-thread
+  processes beat one two-thread process on these small networks).
+- ``gansemble folds --scheduler ADDRESS`` (or ``GANSEMBLE_SCHEDULER=ADDRESS``) runs the same
+  tasks on an existing Dask cluster (``dask scheduler`` and ``dask worker``, or a batch system
+  through dask-jobqueue). Its workers must see the project directory at the same path (a
+  shared filesystem): a task changes into it, runs its stage's notebook there and returns the
+  summary line, which this process prints as tasks finish. Start them with one thread each.
+- The results do not depend on how many workers there are or where a task runs: every task
+  runs with one thread (OpenMP, MKL, OpenBLAS and PyTorch), on the pinned floating-point path
+  (:mod:`.numerics`, set again in each task), with seeds of its own fold, in a fresh kernel.
+- The first task that fails stops the run (what is pending is cancelled) with one error naming
+  its fold and stage; a worker that dies (killed, out of memory) fails its task at once.
 
 ``gansemble fold FOLD`` runs one fold by hand (``--only STAGE`` one stage of it);
 ``gansemble folds`` is what ``dvc repro`` calls.
@@ -21,14 +32,17 @@ downstream classifiers) once per fold, in ``folds/<fold>/`` with the project's o
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import shutil
-import subprocess
-import sys
-import threading
 import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import CancelledError
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -60,6 +74,10 @@ def read_fold_table(prepared_dir: str | Path = PREPARED) -> pd.DataFrame:
 
 
 def fold_names(prepared_dir: str | Path = PREPARED) -> list[str]:
+    """The units: outer folds (``r0f0`` ...) or simulated replicates (``rep00`` ...)."""
+    info = json.loads((Path(prepared_dir) / PREPARED_INFO_FILE).read_text(encoding="utf-8"))
+    if info.get("design") == "replicates":
+        return list(info["folds"])
     return [c for c in read_fold_table(prepared_dir).columns if c != SAMPLE_ID]
 
 
@@ -72,15 +90,21 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def write_fold_view(fold: str, prepared_dir: str | Path = PREPARED,
                     out_dir: str | Path | None = None) -> Path:
-    """Write ``folds/<fold>/data/prepared``: the prepared data with this fold's parts."""
+    """Write ``folds/<fold>/data/prepared``: the prepared data with this fold's parts (for
+    a simulated replicate, its own new dataset and fresh test set: :mod:`.replicates`)."""
     from .pipeline import fold_dir
 
     prepared_dir = Path(prepared_dir)
+    out_dir = Path(out_dir or f"{fold_dir(fold)}/{PREPARED}")
+    info = json.loads((prepared_dir / PREPARED_INFO_FILE).read_text(encoding="utf-8"))
+    if info.get("design") == "replicates":
+        from .replicates import draw_replicate
+
+        return draw_replicate(fold, prepared_dir, out_dir)
     table = read_fold_table(prepared_dir)
     if fold not in table.columns:
         raise DataError(f"no fold {fold!r} in {FOLDS_FILE}", path=prepared_dir / FOLDS_FILE,
                         fix=f"use one of: {', '.join(fold_names(prepared_dir))}")
-    out_dir = Path(out_dir or f"{fold_dir(fold)}/{PREPARED}")
     manifest = pd.read_csv(prepared_dir / MANIFEST_FILE, dtype={"source": str})
     if not manifest[SAMPLE_ID].equals(table[SAMPLE_ID]):
         raise DataError("folds.csv and manifest.csv list different samples",
@@ -102,7 +126,7 @@ def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "pa
              ) -> list[str]:
     """Every per-fold stage (or those in ``only``) for one fold, in order; their summaries."""
     from .dataset import read_prepared_info
-    from .pipeline import fold_stages, split_stage_name
+    from .pipeline import fold_stages, runs_in_unit
     from .runner import run_notebook
 
     modality = read_prepared_info(PREPARED)["modality"]
@@ -112,98 +136,33 @@ def run_fold(fold: str, *, only: list[str] | None = None, params_file: str = "pa
         raise DataError(f"not a per-fold stage: {', '.join(unknown)}",
                         fix=f"use one of: {', '.join(stages)}")
     write_fold_view(fold)
-    first = fold_names()[0]
+    first, design = fold_names()[0], read_prepared_info(PREPARED).get("design", "cv")
     return [run_notebook(name, params_file=params_file, fold=fold)
             for name in stages if (not only or name in only)
-            and (fold == first or not split_stage_name(name)[0].first_fold_only)]
+            and runs_in_unit(name, fold, first, design)]
 
 
-# Kernel log lines that say nothing to a reader (a kernel logs the interrupt that its shutdown
-# sends; harmless, and the stage's own result line follows).
-KERNEL_NOISE = ("[IPKernelApp]",)
+VIEW = "view"  # the first task of every unit: write its data (write_fold_view)
 
 
-def schedule(folds: list[str], stages: list[str]) -> list[tuple[str, str, list[str]]]:
-    """Every (fold, stage) task with the tasks of the same fold it waits for, folds first:
-    a free worker takes the earliest ready task, so folds finish one after another while
-    independent stages (the generators, the VAEs; fidelity beside downstream) fill both cores.
+def schedule(folds: list[str], stages: list[str], design: str = "cv"
+             ) -> list[tuple[str, str, list[str]]]:
+    """Every (unit, stage) task with the tasks of the same unit it waits for, units first.
+
+    Each unit starts with its :data:`VIEW` task (the fold's view of the data, or the drawing
+    of a replicate), which every stage of the unit waits for. The order is the tasks' priority
+    on the Dask cluster (:func:`run_graph`): a free worker takes the earliest ready task, so
+    units finish one after another while independent stages (the generators, the VAEs;
+    fidelity beside downstream) fill the other workers.
     """
-    from .pipeline import fold_stage_needs, split_stage_name
+    from .pipeline import fold_stage_needs, runs_in_unit
 
-    return [(fold, name, fold_stage_needs(name, stages)) for fold in folds for name in stages
-            if fold == folds[0] or not split_stage_name(name)[0].first_fold_only]
-
-
-DONE_MARK = "fold-task-done:"
-
-
-def serve_tasks(stream=sys.stdin, *, params_file: str = "params.yaml") -> None:
-    """A worker of :func:`run_folds`: runs ``FOLD STAGE`` lines from ``stream`` one by one.
-
-    One long-lived process per worker pays the interpreter and library start-up once, not
-    once per task; each task still runs its notebook in a fresh kernel. After each task it
-    prints ``DONE_MARK <exit status>``.
-    """
-    from .runner import run_notebook
-
-    for line in stream:
-        if not line.strip():
-            continue
-        fold, name = line.split()
-        status = 0
-        try:
-            run_notebook(name, params_file=params_file, fold=fold)
-        except DataError as error:
-            print(f"error: {error}", flush=True)
-            status = 2
-        except Exception as error:  # noqa: BLE001 (reported, and the scheduler stops)
-            print(f"error: {type(error).__name__}: {error}", flush=True)
-            status = 1
-        print(f"{DONE_MARK} {status}", flush=True)
-
-
-class _Worker:
-    """One worker process and the task it runs (its output lines are prefixed by fold)."""
-
-    def __init__(self, env: dict[str, str], params_file: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gansemble_lib", "fold-worker", "--params", params_file],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=env, bufsize=1)
-        self.task: tuple[str, str] | None = None
-        self.finished: list[tuple[tuple[str, str], int]] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def start(self, fold: str, name: str) -> None:
-        self.task = (fold, name)
-        self.proc.stdin.write(f"{fold} {name}\n")
-        self.proc.stdin.flush()
-
-    def _pump(self) -> None:
-        for line in self.proc.stdout:
-            line = line.rstrip("\n")
-            if line.startswith(DONE_MARK):
-                with self._lock:
-                    self.finished.append((self.task, int(line.split()[1])))
-                    self.task = None
-                continue
-            if line.startswith(KERNEL_NOISE):
-                continue
-            prefix = self.task[0] if self.task else "worker"
-            print(line if line.startswith(f"[{prefix}]") else f"[{prefix}] {line}", flush=True)
-
-    def collect(self) -> list[tuple[tuple[str, str], int]]:
-        with self._lock:
-            done, self.finished = self.finished, []
-        if not done and self.task and self.proc.poll() is not None:
-            done, self.task = [(self.task, self.proc.returncode or 1)], None  # it died
-        return done
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            self.proc.wait()
+    graph = []
+    for fold in folds:
+        graph.append((fold, VIEW, []))
+        graph += [(fold, name, [VIEW, *fold_stage_needs(name, stages)]) for name in stages
+                  if runs_in_unit(name, fold, folds[0], design)]
+    return graph
 
 
 SETTINGS_FILE = "settings.sha256"  # in folds/: what the files there were computed from
@@ -259,57 +218,243 @@ def start_clean_if_settings_changed(fingerprint: str, folds_dir: str | Path | No
     return emptied
 
 
-def run_folds(*, workers: int | None = None, params_file: str = "params.yaml") -> None:
-    """All folds' stages, ``workers`` at a time, each worker a process with one thread."""
+# --------------------------------------------------------------------------- the Dask engine
+
+SCHEDULER_ENV = "GANSEMBLE_SCHEDULER"  # a Dask scheduler's address: run the folds there
+STARTED_TOPIC = "gansemble-task-started"  # Dask events: which worker started which task
+RERUN_FIX = "fix the cause, then `dvc repro` again: finished generators are re-used"
+Graph = list[tuple[str, str, list[str]]]  # (unit, stage, the stages of the unit it waits for)
+
+
+class TaskFailed(Exception):
+    """A task's exception as it travels from a worker: which (unit, stage), and the
+    :class:`.errors.DataError` fields of what went wrong (plain values: it pickles)."""
+
+    def __init__(self, unit: str, stage: str, problem: str, path: str | None = None,
+                 where: str | None = None, fix: str | None = None) -> None:
+        super().__init__(unit, stage, problem, path, where, fix)
+        self.unit, self.stage, self.problem = unit, stage, problem
+        self.path, self.where, self.fix = path, where, fix
+
+    def __str__(self) -> str:
+        return f"{self.stage} in {self.unit}: {self.problem}"
+
+
+def worker_env() -> dict[str, str]:
+    """What every task's process needs in ``os.environ``: one thread for OpenMP, MKL and
+    OpenBLAS, no progress bars (those of tasks running at once would overwrite each other:
+    one summary line per task), and this process's choice of numerical path."""
+    from .numerics import NUMERICS_ENV
+
+    env = dict.fromkeys(THREAD_ENV, "1")
+    env[CONSOLE_ENV] = ""
+    if NUMERICS_ENV in os.environ:
+        env[NUMERICS_ENV] = os.environ[NUMERICS_ENV]
+    return env
+
+
+def _attempt(task: Callable[..., str], root: str, env: dict[str, str], unit: str, stage: str,
+             context: tuple, *needs: str) -> str:
+    """What a Dask worker runs for one task: in the project at ``root`` (the workers of a
+    remote cluster see it on a shared filesystem) with ``env``, ``task(*context, unit, stage,
+    *needs)``; its exception comes back as :class:`TaskFailed`, naming the task."""
+    from distributed import get_worker
+
+    from .numerics import pin
+
+    worker = get_worker()  # tell the client which task this worker runs, in case it dies
+    worker.log_event(STARTED_TOPIC, {"key": worker.get_current_task(), "worker": worker.address})
+    os.chdir(root)
+    os.environ.update(env)
+    pin()  # a remote worker may have started with other variables: the pinned path again
+    try:
+        return task(*context, unit, stage, *needs)
+    except DataError as error:
+        raise TaskFailed(unit, stage, error.problem, error.path, error.where,
+                         error.fix) from None
+    except Exception as error:  # noqa: BLE001 (reported by the client, naming the task)
+        raise TaskFailed(unit, stage, f"{type(error).__name__}: {error}") from None
+
+
+def run_task(params_file: str, first: str, fold: str, stage: str, *_needs: str) -> str:
+    """One (fold, stage) task on a worker: the stage's notebook in the fold; its summary
+    line (``[fold] stage: ...``). ``_needs``: the summaries of the tasks it waited for.
+
+    The first unit (``first``) runs each notebook in a kernel and keeps the executed notebook;
+    the other units run the same cells without a kernel (``runner.run_without_kernel``),
+    which saves its start-up. The :data:`VIEW` task writes the unit's data.
+    """
+    import io
+
+    import torch
+
+    from .runner import KERNEL, run_notebook
+
+    torch.set_num_threads(1)
+    if stage == VIEW:
+        started = time.perf_counter()
+        out = write_fold_view(fold)
+        info = json.loads((out / PREPARED_INFO_FILE).read_text(encoding="utf-8"))
+        what = (f"drew replicate (simulator seed {info['simulation']['seed']}): "
+                if info.get("design") == "replicates" else "the fold's view of the data: ")
+        parts = ", ".join(f"{part} {sum(n.values())}" for part, n in info["counts"].items()
+                          if sum(n.values()))
+        return f"[{fold}] {VIEW}: {what}{parts} ({time.perf_counter() - started:.0f} s)"
+    with contextlib.redirect_stdout(io.StringIO()):  # the client prints the line, once
+        return run_notebook(stage, params_file=params_file, fold=fold,
+                            kernel=KERNEL if fold == first else None)
+
+
+def scheduler_address(scheduler: str | None = None) -> str | None:
+    """The Dask scheduler to run on: ``scheduler``, else ``$GANSEMBLE_SCHEDULER``, else None
+    (a local cluster)."""
+    return scheduler or os.environ.get(SCHEDULER_ENV, "").strip() or None
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]):
+    """``os.environ`` with ``values`` set (the local workers inherit it), restored after."""
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def task_failure(unit: str, stage: str, error: BaseException,
+                 by_key: dict[str, tuple[str, str]] | None = None,
+                 started: list[dict[str, str]] | None = None) -> DataError:
+    """One DataError for the task (``unit``, ``stage``) whose future ended in ``error``, naming
+    the unit and stage where it started (a task that waited for a failed one carries the
+    failed one's error; ``by_key`` maps Dask keys to tasks). When a worker dies, every task
+    it held fails; the one it was running is the last that ``started`` on it (the events
+    :func:`_attempt` logs, oldest first)."""
+    from distributed import KilledWorker
+
+    if isinstance(error, TaskFailed):
+        return DataError(f"{error.stage} in {error.unit} failed: {error.problem}",
+                         path=error.path, where=error.where,
+                         fix=f"{error.fix}; then {RERUN_FIX}" if error.fix else RERUN_FIX)
+    if isinstance(error, KilledWorker):  # a dependent task carries the key that died
+        by_key, key = by_key or {}, error.task
+        dead = getattr(error.last_worker, "address", None)
+        ran = [e["key"] for e in started or [] if e.get("worker") == dead and e.get("key")
+               in by_key]
+        unit, stage = by_key.get(ran[-1] if ran else key, (unit, stage))
+        return DataError(f"the worker running {stage} in {unit} died (killed, or out of "
+                         "memory?)", fix=RERUN_FIX)
+    if isinstance(error, CancelledError):  # not by us: the scheduler went away, or let it go
+        return DataError(f"the Dask scheduler dropped {stage} in {unit} (was it stopped, or "
+                         "the connection to it lost?)", fix=RERUN_FIX)
+    return DataError(f"{stage} in {unit} failed: {type(error).__name__}: {error}",
+                     fix=RERUN_FIX)
+
+
+def run_graph(graph: Graph, *, task: Callable[..., str] = run_task, context: tuple = (),
+              workers: int = 1, scheduler: str | None = None, root: str | Path | None = None,
+              echo: Callable[[str], None] = print) -> dict[tuple[str, str], str]:
+    """Run every (unit, stage) task of ``graph`` on Dask; returns each task's result.
+
+    A task is ``task(*context, unit, stage, *results of the tasks it waits for)``, a function
+    the workers can import; it runs in ``root`` (default: here). By default the tasks run on a
+    local cluster of ``workers`` processes with one thread each; ``scheduler`` (or
+    ``$GANSEMBLE_SCHEDULER``) names an existing cluster instead, whose workers must see
+    ``root`` at the same path. Earlier tasks in ``graph`` go first. ``echo`` gets each result
+    (prefixed ``[unit]`` if it is not already) as its task finishes. The first task that fails
+    stops the run: what is pending is cancelled and one :class:`.errors.DataError` names the
+    unit and stage; a worker that dies fails its task at once.
+    """
+    import dask
+    from distributed import Client, KilledWorker, LocalCluster, as_completed
+
+    root = str(Path(root or Path.cwd()).resolve())
+    address = scheduler_address(scheduler)
+    env = worker_env()
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)  # one line per task
+    token = uuid.uuid4().hex[:8]  # keys of two runs sharing a cluster never meet
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), _environ(env), \
+            contextlib.ExitStack() as stack:
+        if address is None:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=max(1, min(workers, len(graph))), threads_per_worker=1,
+                processes=True, dashboard_address=None, silence_logs=logging.CRITICAL,
+                memory_limit=0))  # the notebooks' kernels are processes the worker never sees
+            client = stack.enter_context(Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(Client(address))
+            except OSError as error:
+                raise DataError(f"cannot reach the Dask scheduler at {address}: {error}",
+                                fix="start it (`dask scheduler`) and its workers, or unset "
+                                    f"{SCHEDULER_ENV} to run on this machine") from None
+            if not client.nthreads():
+                echo(f"folds: the Dask cluster at {address} has no workers yet: the tasks wait "
+                     "for them")
+        futures: dict[tuple[str, str], Any] = {}
+        by_key: dict[str, tuple[str, str]] = {}
+        for position, (unit, stage, needs) in enumerate(graph):
+            missing = [n for n in needs if (unit, n) not in futures]
+            if missing:
+                raise DataError(f"{stage} in {unit} waits for {', '.join(missing)}, which do "
+                                "not come before it", fix="list the tasks in a working order")
+            key = f"{unit}/{stage}-{token}"
+            futures[(unit, stage)] = client.submit(
+                _attempt, task, root, env, unit, stage, context,
+                *(futures[(unit, n)] for n in needs), key=key, priority=-position,
+                pure=False)
+            by_key[key] = (unit, stage)
+        results: dict[tuple[str, str], str] = {}
+        try:
+            for future in as_completed(list(futures.values())):
+                unit, stage = by_key[future.key]
+                if future.status != "finished":
+                    try:
+                        error = future.exception()
+                    except CancelledError as cancelled:
+                        error = cancelled
+                    started = None
+                    if isinstance(error, KilledWorker):
+                        started = [event for _, event in client.get_events(STARTED_TOPIC)]
+                    raise task_failure(unit, stage, error, by_key, started)
+                line = str(future.result())
+                results[(unit, stage)] = line
+                echo(line if line.startswith(f"[{unit}]") else f"[{unit}] {line}")
+        finally:
+            if len(results) < len(futures):
+                client.cancel(list(futures.values()), force=True)
+    return results
+
+
+def run_folds(*, workers: int | None = None, params_file: str = "params.yaml",
+              scheduler: str | None = None) -> None:
+    """All folds' stages on Dask: a local cluster of ``workers`` single-thread processes, or
+    the cluster at ``scheduler`` (default ``$GANSEMBLE_SCHEDULER``)."""
     from .config import load_params
     from .dataset import read_prepared_info
     from .pipeline import fold_stages
 
     names = fold_names()
-    stages = fold_stages(read_prepared_info(PREPARED)["modality"], params_file)
+    info = read_prepared_info(PREPARED)
+    modality, design = info["modality"], info.get("design", "cv")
+    stages = fold_stages(modality, params_file)
     workers = max(1, workers or load_params(params_file, "evaluation").workers)
-    env = dict(os.environ, **dict.fromkeys(THREAD_ENV, "1"))
-    env[CONSOLE_ENV] = ""  # bars of parallel tasks would overwrite each other: summaries only
-    print(f"folds: {len(names)} outer fold(s) ({', '.join(names)}) x {len(stages)} stages, "
-          f"{workers} at a time, one thread each", flush=True)
+    address = scheduler_address(scheduler)
+    where = (f"on the Dask cluster at {address}" if address
+             else f"{workers} at a time, one thread each")
+    kind = "simulated replicate(s)" if design == "replicates" else "outer fold(s)"
+    print(f"folds: {len(names)} {kind} ({', '.join(names)}) x {len(stages)} stages, "
+          f"{where}", flush=True)
     started = time.perf_counter()
-    modality = read_prepared_info(PREPARED)["modality"]
     if start_clean_if_settings_changed(settings_fingerprint(modality, params_file)):
         print("folds: the data or parameters changed since the files in folds/ were written: "
               "started from an empty folds/ (nothing of the earlier settings is kept)",
               flush=True)
-    for fold in names:
-        write_fold_view(fold)
-    pending = schedule(names, stages)
-    done: set[tuple[str, str]] = set()
-    failed: list[str] = []
-    pool = [_Worker(env, params_file) for _ in range(min(workers, len(pending)))]
-    try:
-        while True:
-            for worker in pool:
-                for task, status in worker.collect():
-                    if status:
-                        failed.append(f"{task[1]} in {task[0]}")
-                    else:
-                        done.add(task)
-            busy = any(w.task or w.finished for w in pool)
-            if not busy and (failed or not pending):
-                break
-            for worker in pool:
-                if worker.task or worker.finished or failed:
-                    continue
-                ready = [t for t in pending if all((t[0], n) in done for n in t[2])]
-                if not ready:
-                    break
-                pending.remove(ready[0])
-                worker.start(ready[0][0], ready[0][1])
-            time.sleep(0.1)
-    finally:
-        for worker in pool:
-            worker.close()
-    if failed:
-        raise DataError(f"{', '.join(failed)} failed (the message is above)",
-                        fix="fix the cause, then `dvc repro` again: finished generators are "
-                            "re-used")
-    print(f"folds: {len(names)} fold(s) done in {time.perf_counter() - started:.0f} s",
+    run_graph(schedule(names, stages, design), context=(params_file, names[0]),
+              workers=workers, scheduler=address, echo=lambda line: print(line, flush=True))
+    print(f"folds: {len(names)} unit(s) done in {time.perf_counter() - started:.0f} s",
           flush=True)

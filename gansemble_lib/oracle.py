@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +84,10 @@ class FreshSet:
         return self.images[keep], self.labels[keep]
 
 
-def fresh_set(data, per_class: int, *, first: int) -> FreshSet:
+def fresh_set(data, per_class: int, *, first: int, seed: int | None = None) -> FreshSet:
     """``per_class`` fresh spectra of every class of ``data`` (a PreparedData from the
-    simulator), preprocessed and rendered as the prepare stage did."""
+    simulator), preprocessed and rendered as the prepare stage did; ``seed`` (default: the
+    simulator's own) picks the random stream, so each unit can draw its own."""
     from .polar import render_spectra
     from .preprocess import preprocess
     from .records import Spectrum
@@ -96,6 +97,8 @@ def fresh_set(data, per_class: int, *, first: int) -> FreshSet:
     config = simulation_of(data.info)
     if config is None:
         raise DataError(NOT_SIMULATED, path=Path(data.root) / "info.json")
+    if seed is not None:
+        config = replace(config, seed=int(seed))
     params = prepare_params_from_info(data.info)
     axis = wavenumber_axis(config)
     drawn = fresh_spectra(config, data.classes, per_class, first=first)
@@ -162,13 +165,16 @@ def learning_curve(scores: pd.DataFrame, *, ks: tuple[int, ...] = ()) -> pd.Data
 
 def worth(score: float, curve: pd.DataFrame) -> float:
     """How many fresh real spectra per class real-only training needs to reach ``score``: the
-    real-only learning curve (made monotone: its running maximum) read backwards by linear
-    interpolation. -inf below real-only, +inf above the largest k (the curve says no more)."""
+    real-only learning curve, made monotone by isotonic regression (the least-squares
+    non-decreasing fit), read backwards by linear interpolation. -inf below real-only, +inf
+    above the largest k (the curve says no more)."""
+    from sklearn.isotonic import IsotonicRegression
+
     own = curve[curve["curve"] == REAL_ONLY].sort_values("k")
     if own.empty or not np.isfinite(score):
         return float("nan")
     ks = own["k"].to_numpy(float)
-    level = np.maximum.accumulate(own["macro_f1_mean"].to_numpy(float))
+    level = IsotonicRegression().fit_transform(ks, own["macro_f1_mean"].to_numpy(float))
     if score < level[0]:
         return float("-inf")
     if score > level[-1]:
@@ -180,6 +186,27 @@ def worth(score: float, curve: pd.DataFrame) -> float:
             return float(ks[i - 1] + (score - level[i - 1]) / (level[i] - level[i - 1])
                          * (ks[i] - ks[i - 1]))
     return float(ks[-1])
+
+
+def worth_per_unit(scores: pd.DataFrame, ks: tuple[int, ...]) -> pd.DataFrame:
+    """Each row's worth read off each unit's own learning curve: rows x units (``scores``: per
+    (fold, row) macro-F1, ``crossval.fold_scores``)."""
+    out = {}
+    for unit, part in scores.groupby("fold", sort=False):
+        curve = learning_curve(part, ks=ks)
+        out[unit] = {row: worth(value, curve)
+                     for row, value in zip(part["row"], part["macro_f1"], strict=True)}
+    return pd.DataFrame(out)
+
+
+def worth_summary(values: np.ndarray, largest: int) -> str:
+    """Median and the 10-90 % range (observed values) of one row's worth across units."""
+    values = np.asarray([v for v in values if not np.isnan(v)], dtype=float)
+    if not len(values):
+        return ""
+    low, mid, high = np.quantile(values, [0.1, 0.5, 0.9], method="inverted_cdf")
+    return (f"{worth_text(mid, largest)} ({worth_text(low, largest)} to "
+            f"{worth_text(high, largest)})")
 
 
 def worth_text(value: float, largest: int) -> str:

@@ -121,7 +121,9 @@ class Stage:
     per_fold: bool = False  # runs once inside every outer fold, by the `folds` stage
     spectra_outs: tuple[str, ...] = ()  # outputs that exist only for spectra
     images_outs: tuple[str, ...] = ()  # outputs that exist only for images
-    first_fold_only: bool = False  # per_fold, but run in the first outer fold only
+    first_fold_only: bool = False  # per_fold, but run in the first unit only
+    first_replicate_only: bool = False  # per_fold, but under the replicates design only in the
+    # first unit (a description of one dataset, not an endpoint compared across units)
     switch: str | None = None  # a bool parameter (section.key) that turns the stage on
 
     def outputs(self, modality: str) -> tuple[str, ...]:
@@ -132,9 +134,11 @@ class Stage:
 _NB = "reports/notebooks"
 STAGES: tuple[Stage, ...] = (
     Stage("prepare", "validate data/raw, preprocess spectra, render polar images, split "
-          "outer folds (train/val/test each)", "prepare", command="prepare",
+          "outer folds (train/val/test each) or declare the simulated replicates", "prepare",
+          command="prepare",
           deps=("data/raw",), outs=("data/prepared",),
-          borrows=("evaluation.folds", "evaluation.repeats")),
+          borrows=("evaluation.design", "evaluation.folds", "evaluation.repeats",
+                   "evaluation.replicates", "evaluation.replicate_test_min")),
     Stage("explore", "01 class counts, imbalance ratios, mean spectra or images, polar image "
           "grid, pixel statistics", "explore", notebook="01_explore_imbalance",
           paths={"prepared_dir": "data/prepared", "figures_dir": "reports/figures",
@@ -199,6 +203,7 @@ STAGES: tuple[Stage, ...] = (
           metrics=("reports/metrics/04_filter.json",)),
     Stage("fidelity", "05 FID/KID/IS/precision-recall vs the real test split, chemical "
           "validity, memorisation", "fidelity", notebook="05_fid_is_baseline", per_fold=True,
+          first_replicate_only=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "synthetic_dir": "data/synthetic",
                  "domain_extractor_path": "models/fidelity/domain_extractor.pt",
@@ -405,6 +410,14 @@ def fold_stages(modality: str, params_file: str | Path | None = "params.yaml") -
             names += ([f"{stage.name}@{v}" for v in variants(modality, params_file)]
                       if stage.per_variant else [stage.name])
     return names
+
+
+def runs_in_unit(name: str, unit: str, first: str, design: str = "cv") -> bool:
+    """Whether the per-unit stage ``name`` runs in ``unit`` (``first``: the first unit)."""
+    stage, _ = split_stage_name(name)
+    if unit == first:
+        return True
+    return not (stage.first_fold_only or (design == "replicates" and stage.first_replicate_only))
 
 
 def fold_stage_needs(name: str, stages: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import PrepareParams
+from .config import EvaluationParams, PrepareParams
 from .constants import (
     CLASS_INDEX,
     FOLDS_FILE,
@@ -29,6 +29,7 @@ from .io_utils import atomic_dir, write_json
 from .polar import render_spectra
 from .raw_data import load_raw, read_descriptor
 from .splits import apply_profile, outer_folds, split_counts
+from .units import CV, REPLICATES, replicate_names, resolve_design
 
 
 def _spectra_arrays(raw, params: PrepareParams, report: LoadReport):
@@ -48,12 +49,22 @@ def _spectra_arrays(raw, params: PrepareParams, report: LoadReport):
 
 
 def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
-            modality: str | None = None, folds: int = 1, repeats: int = 1) -> dict:
+            modality: str | None = None, folds: int = 1, repeats: int = 1,
+            evaluation: EvaluationParams | None = None) -> dict:
     """Run the stage; returns the info written to ``info.json``.
 
     ``modality`` is the one dvc.yaml was generated for: data of the other modality is refused
     before anything is written, since the graph would then run stages that cannot apply.
+    ``evaluation`` (when given, it overrides ``folds`` and ``repeats``) chooses the design:
+    under ``replicates`` the units are new simulated datasets, drawn by the folds stage
+    (:mod:`.replicates`); ``data/raw`` itself is then split once, for stage 01 only.
     """
+    design = CV
+    if evaluation is not None:
+        descriptor = read_descriptor(raw_dir)
+        design = resolve_design(evaluation.design, descriptor.simulation is not None)
+        folds, repeats = (1, 1) if design == REPLICATES else (evaluation.folds,
+                                                               evaluation.repeats)
     started = time.perf_counter()
     descriptor = read_descriptor(raw_dir)
     if modality is not None and descriptor.modality != modality:
@@ -92,8 +103,12 @@ def prepare(raw_dir: str | Path, out_dir: str | Path, params: PrepareParams, *,
         "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
         "notes": report.notes, "params": asdict(params),
         "folds": list(assignments), "outer_folds": folds, "repeats": repeats,
-        "manifest_split": first,
+        "manifest_split": first, "design": design,
     }
+    if design == REPLICATES:
+        info.update(folds=replicate_names(evaluation.replicates),
+                    replicates=evaluation.replicates,
+                    replicate_test_min=evaluation.replicate_test_min)
     if descriptor.simulation is not None:  # the simulator made these data: it can make more
         info["simulation"] = descriptor.simulation
     with atomic_dir(out_dir) as tmp:
@@ -112,6 +127,9 @@ def summary_line(info: dict) -> str:
     folds = len(info.get("folds", [1]))
     layout = (f"{info['outer_folds']}-fold x {info['repeats']}" if info.get("outer_folds", 1) > 1
               else "one split")
+    if info.get("design") == REPLICATES:
+        layout = (f"{info['replicates']} simulated replicates, each with a fresh test set "
+                  f"(this dataset: one split, for stage 01)")
     return (f"prepare: {info['n_samples']} {info['modality']}, "
             f"{len(info['classes'])} classes, images {tuple(info['image_shape'])}; {layout} "
             f"({folds} fold(s); first: {per_split}; skipped {len(info['skipped'])}) "

@@ -1,7 +1,8 @@
 """Named parameter profiles and the writer that turns them into ``params.yaml``.
 
-``laptop`` is the dataclass defaults (5 outer folds, the whole pipeline inside each, on a
-2-core CPU in about a quarter of an hour), ``quick`` one split for a class demo, ``full`` every
+``laptop`` is the dataclass defaults (5 simulated replicates of the default data, or 5 outer
+folds of real data, the whole pipeline inside each, on a 2-core CPU within a quarter of an
+hour), ``quick`` one split for a class demo, ``full`` every
 generator variant in every fold, ``smoke`` shrinks everything for the tests, ``paper`` follows
 the GANsemble paper's scale (a GPU job that also starts on CPU). ``params.yaml`` is generated
 from these, so its comments can never drift from the code that reads it; a test checks the
@@ -24,11 +25,12 @@ ALL_VARIANTS = ("mpcgan_noaug", "mpcgan_aug", "modern_aug", "modern_spec", "spec
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "laptop": {},
     # Today's one-split run, for a class demo: no verdicts, only the in-split bootstrap.
-    "quick": {"evaluation": {"folds": 1, "paper_table": False}, "downstream": {"seeds": 3}},
-    # Every generator variant in every fold (the laptop profile leaves out mpcgan_noaug and
-    # modern_aug, the modern cGAN on the chooser's pick, which may move bands).
+    "quick": {"evaluation": {"design": "cv", "folds": 1}, "downstream": {"seeds": 3}},
+    # Every generator variant in every unit (the laptop profile trains only the paper's MPcGAN
+    # on the chooser's pick and the spectrum GAN), the paper-layout table, and 40 replicates.
     "full": {"cgan": {"variants": ALL_VARIANTS}, "choose": {"repeats": 2},
-             "downstream": {"seeds": 3}},
+             "downstream": {"seeds": 3},
+             "evaluation": {"replicates": 40, "paper_table": True}},
     "smoke": {
         "prepare": {"image_size": 32, "axis_points": 256, "baseline": "rolling_min"},
         "explore": {"images_per_class": 2},
@@ -44,7 +46,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                      "paper_repeats": 1},
         "downstream": {"seeds": 2, "steps": 10, "classifier_size": 16, "bootstrap": 100,
                        "oracle_k": (1, 2), "simulated_test_per_class": 3},
-        "evaluation": {"folds": 1, "null_repeats": 2},  # the spectra smoke test sets 2
+        # one split (the spectra smoke tests set 2 folds, or the replicates design)
+        "evaluation": {"design": "cv", "folds": 1, "null_repeats": 2, "replicates": 2,
+                       "replicate_test_min": 3, "paper_table": True},
     },
     "paper": {
         "prepare": {"image_size": 128, "channels": 3},
@@ -58,6 +62,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "fidelity": {"domain_size": 128},
         "downstream": {"classifier": "resnet18", "classifier_size": 128, "steps": 0,
                        "epochs": 100},
+        "evaluation": {"paper_table": True},
     },
 }
 

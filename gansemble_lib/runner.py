@@ -25,10 +25,12 @@ from .dataset import fence_test_split
 from .errors import DataError
 from .pipeline import fold_dir, split_stage_name, stage_params, stage_paths
 from .progress import CONSOLE_ENV, SUMMARY_MARK, own_stderr_path
+from .units import with_unit_seed
 
 KERNEL = "gansemble"
 EXECUTED_DIR = Path("reports") / "notebooks"
 FAILED_DIR = Path("reports") / "failed"  # notebooks of failed runs; never a stage's output
+TORCH_DEFAULT_SEED = 67280421310721  # fixed global seed before a kernel-less stage
 
 
 def failed_path(out: Path) -> Path:
@@ -72,9 +74,64 @@ def _write_html(notebook_path: Path, html_path: str) -> None:
     write_text(html_path, body)
 
 
+def run_without_kernel(notebook, parameters: dict[str, Any], *, where: Path) -> str | None:
+    """Run a notebook's code cells in this process, as a script; returns its summary line.
+
+    What the kernel-less units run (see :func:`run_notebook`): the same cells in the same
+    order, the injected parameters set right after the ``parameters`` cell as papermill does,
+    matplotlib on its file backend; stdout is kept only to find the summary line. A failing
+    cell raises DataError naming the cell; its traceback is written to ``where``.
+    """
+    import contextlib
+    import io
+    import traceback
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import random
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    # fixed global generators: an unseeded draw never depends on what this process ran before
+    torch.manual_seed(TORCH_DEFAULT_SEED)
+    np.random.seed(0)
+    random.seed(0)
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    out = io.StringIO()
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    try:
+        with contextlib.redirect_stdout(out):
+            for number, cell in enumerate(code_cells, start=1):
+                try:
+                    exec(compile(cell.source, f"<{where.stem} cell {number}>", "exec"),
+                         namespace)
+                except Exception as exc:
+                    where.parent.mkdir(parents=True, exist_ok=True)
+                    where.write_text(traceback.format_exc(), encoding="utf-8")
+                    raise DataError(f"stage {parameters['stage']} failed in cell {number}: "
+                                    f"{type(exc).__name__}: {exc}", path=where,
+                                    fix="the full traceback is there") from None
+                if "parameters" in cell.metadata.get("tags", []):
+                    namespace.update(parameters)
+    finally:
+        plt.close("all")
+    for line in out.getvalue().splitlines():
+        if line.startswith(SUMMARY_MARK):
+            return line.removeprefix(SUMMARY_MARK)
+    return None
+
+
 def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
-                 kernel: str = KERNEL, fold: str | None = None) -> str:
-    """Execute one stage's notebook; returns its summary line (raises DataError on failure)."""
+                 kernel: str | None = KERNEL, fold: str | None = None) -> str:
+    """Execute one stage's notebook; returns its summary line (raises DataError on failure).
+
+    ``kernel`` None runs the cells in this process without a kernel (:func:`run_without_kernel`;
+    the folds stage does so for every unit but the first, whose executed notebooks are kept):
+    the same code, without the ~6 s of kernel start-up, and no executed notebook is written.
+    """
     import jupytext
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -91,8 +148,23 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
         raise DataError(f"stage {full} runs inside each outer fold",
                         fix=f"run `python -m gansemble_lib fold FOLD --only {full}` (or "
                             "`dvc repro folds` for every fold)")
-    parameters = {"stage": full, "params": _plain(stage_params(full, params_file)),
+    values = stage_params(full, params_file)
+    if stage.per_fold:  # every unit draws its own random numbers (units.py)
+        values = with_unit_seed(values, fold)
+    parameters = {"stage": full, "params": _plain(values),
                   "paths": _plain(stage_paths(full, fold))}
+    label = f"[{fold}] {full}" if fold else full
+    if kernel is None:
+        started = time.perf_counter()
+        with warnings.catch_warnings(), fence_test_split(full):
+            warnings.simplefilter("ignore")
+            summary = run_without_kernel(
+                jupytext.read(source), parameters,
+                where=failed_path(executed_path(full, fold)).with_suffix(".traceback.txt"))
+        line = (f"{label}: {summary or 'done'} ({time.perf_counter() - started:.0f} s, "
+                "no kernel)")
+        print(line, flush=True)
+        return line
     out = executed_path(full, fold if stage.per_fold else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     failed = failed_path(out)
@@ -102,7 +174,6 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
     if console and CONSOLE_ENV not in os.environ:  # `gansemble repro` may name its own terminal
         os.environ[CONSOLE_ENV] = console
     started = time.perf_counter()
-    label = f"[{fold}] {full}" if fold else full
     if not fold:  # inside a fold (several run at once) only the result line is printed
         print(f"{label}: {stage.desc}", flush=True)
     logging.getLogger("papermill").setLevel(logging.ERROR)
@@ -112,7 +183,7 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
             executed = papermill.execute_notebook(
                 jupytext.read(source), str(partial), parameters=parameters,
                 kernel_name=kernel, progress_bar=False, log_output=False,
-                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         os.replace(partial, failed)
         raise DataError(f"stage {full} failed in cell {exc.exec_count}: {exc.ename}: "

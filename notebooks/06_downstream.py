@@ -79,7 +79,8 @@ print("sets a filter left empty (no row):", ", ".join(emptied) or "none")
 oracle_record = {"simulated": oracle.simulation_of(data.info) is not None}
 also_test, also_scores = None, []
 if oracle_record["simulated"]:
-    fresh = oracle.fresh_set(data, max(params.oracle_k), first=FRESH_START)
+    # drawn under this unit's seed: every fold or replicate gets its own oracle spectra
+    fresh = oracle.fresh_set(data, max(params.oracle_k), first=FRESH_START, seed=params.seed)
     # the run-time proof that the oracle's spectra are new: none repeats a spectrum of the
     # dataset, in whatever split or fold (the array is only compared, never learnt from)
     oracle.check_unseen(fresh.spectra, data.spectra, what="the dataset")
@@ -90,8 +91,11 @@ if oracle_record["simulated"]:
     oracle_record.update(k=list(params.oracle_k), fresh_per_class=fresh.per_class,
                          best_baseline=f"{AUGMENTATION_ROW}: {chosen['name']}",
                          best_generator=best, best_generator_why=why)
-    if params.simulated_test_per_class:
-        big = oracle.fresh_set(data, params.simulated_test_per_class, first=oracle.TEST_START)
+    if data.info.get("design") == "replicates":  # the test part is a fresh set already
+        oracle_record["test_part_is_fresh"] = True
+    elif params.simulated_test_per_class:
+        big = oracle.fresh_set(data, params.simulated_test_per_class, first=oracle.TEST_START,
+                               seed=params.seed)
         oracle.check_unseen(big.spectra, np.vstack([data.spectra, fresh.spectra]),
                             what="the dataset or the oracle's training spectra")
         also_test = (big.images, big.labels)

@@ -57,6 +57,9 @@ params, paths = notebook_inputs(stage, params, paths)
 info = read_prepared_info(paths.prepared_dir)
 folds, classes, modality = fold_names(paths.prepared_dir), tuple(info["classes"]), info["modality"]
 k, repeats = info.get("outer_folds", 1), info.get("repeats", 1)
+independent = info.get("design") == "replicates"  # independent units: see crossval.py
+if independent:  # R replicates are R units with one "repeat" each
+    k = len(folds)
 print(f"{len(folds)} fold(s): {', '.join(folds)}; {len(classes)} classes; {modality}")
 
 # ## Verdicts
@@ -78,7 +81,7 @@ in_families = {row for rows in families.values() for row in rows} | {
 scores = all_scores[~all_scores[crossval.ROW].isin(in_families)]
 predictions_main = predictions[~predictions[crossval.ROW].isin(in_families)]
 verdicts = crossval.verdict_table(scores, rope=params.rope, decision=params.decision,
-                                  runs=repeats)
+                                  runs=repeats, independent=independent)
 if k == 1:  # one split: its paired bootstrap interval (seeds and test images) instead
     in_split = in_fold[folds[0]]["rows"]
     for column in ("ci_low", "ci_high"):
@@ -123,10 +126,12 @@ save_figure(report_figures.fold_forest(scores, verdicts, baseline=ds.REAL_ONLY,
 # ## What more real data would buy (simulated data only)
 # On simulated data each fold also trained on real-only + k fresh simulated spectra per class
 # (spectra in no split of any fold): the oracle rows. Read backwards, their curve says what
-# each row is "worth" in real spectra per class. The learning curve adds k to the best baseline
-# (the chooser's pick) and the best generator (highest held-in gate validity of those that
-# passed, per fold). A large fresh simulated test set scores every image row without the
-# held-out folds' sampling noise.
+# each row is "worth" in real spectra per class: per unit, the row's score is read off that
+# unit's own curve (made monotone), and the table gives the median and the 10-90 % range across
+# units. The learning curve adds k to the best baseline (the chooser's pick in that unit) and
+# the best generator (highest held-in gate validity of those that passed, named per unit).
+# Under the cv design a large fresh simulated test set also scores every image row; under the
+# replicates design every unit's test part is such a set already.
 
 # %%
 simulated = bool(info.get("simulation"))
@@ -146,12 +151,14 @@ if simulated and ks:
     real_rows = [ds.REAL_ONLY, *(oracle.row_name(oracle.REAL_ONLY, k) for k in ks)]
     oracle_table = crossval.verdict_table(all_scores[all_scores[crossval.ROW].isin(real_rows)],
                                           rope=params.rope, decision=params.decision,
-                                          runs=repeats).loc[real_rows]
+                                          runs=repeats, independent=independent).loc[real_rows]
     other_classifiers = (ds.LOGREG_ROW, ds.CNN_ROW, ds.NN_ROW)  # not on the LeNet's curve
+    # per unit: the row's score read off that unit's own curve; the median and 10-90 % range
+    unit_worth = oracle.worth_per_unit(all_scores, tuple(ks))
     verdicts.insert(len(verdicts.columns), "worth_real_per_class", [
-        "" if row in other_classifiers else
-        oracle.worth_text(oracle.worth(value, curves[oracle.HELD_OUT]), max(ks))
-        for row, value in verdicts["macro_f1_mean"].items()])
+        "" if row in other_classifiers or row not in unit_worth.index else
+        oracle.worth_summary(unit_worth.loc[row].to_numpy(float), max(ks))
+        for row in verdicts.index])
     simulated_test = pd.DataFrame()
     if len(fresh_scores):  # every row but the baseline's and generator's curve points
         simulated_test = fresh_scores.groupby("row", sort=False)[["macro_f1", "diff"]].agg(
@@ -169,7 +176,8 @@ if simulated and ks:
     real_per_class = float(np.mean(train_counts)) / len(classes)
     figure = report_figures.learning_curve(
         curve, real_per_class=real_per_class,
-        title=f"{len(folds)} fold(s); best generator per fold: "
+        title=f"{len(folds)} {'replicate' if independent else 'fold'}(s); best generator per "
+              f"{'replicate' if independent else 'fold'}: "
               + ", ".join(str(r.get("best_generator")) for r in per_fold.values()))
     oracle_record.update(
         k=[int(k) for k in ks], real_per_class=real_per_class,
@@ -177,7 +185,8 @@ if simulated and ks:
                             "note": r.get("best_generator_why")} for f, r in per_fold.items()},
         best_baseline={f: r.get("best_baseline") for f, r in per_fold.items()},
         simulated_test_spectra=max((r.get("simulated_test_spectra", 0)
-                                    for r in per_fold.values()), default=0))
+                                    for r in per_fold.values()), default=0),
+        test_part_is_fresh=independent)  # replicates: every unit's test part is fresh
 else:
     reason = oracle.NOT_SIMULATED if not simulated else "no oracle rows were run"
     oracle_record["why_not"] = reason
@@ -201,7 +210,8 @@ curve
 
 # %%
 spectrum_verdicts = crossval.family_verdicts(all_scores, families, rope=params.rope,
-                                             decision=params.decision, runs=repeats)
+                                             decision=params.decision, runs=repeats,
+                                             independent=independent)
 if not spectrum_verdicts.empty:
     spectrum_verdicts.insert(0, "generator_gate", [
         failed.get(row_generator.get(row), "passed") if row_generator.get(row) else ""
@@ -268,8 +278,8 @@ first = json.loads(open(f"{paths.folds_dir}/{folds[0]}/reports/metrics/05_fideli
 emptied = {f: record["emptied_by_filter"] for f, record in in_fold.items()
            if record["emptied_by_filter"]}
 print("filters that kept no image (no row in that fold):", emptied or "none")
-design = {"folds": k, "repeats": repeats, "fold_names": folds, "rope": params.rope,
-          "decision": params.decision}
+design = {"design": info.get("design", "cv"), "folds": k, "repeats": repeats,
+          "fold_names": folds, "rope": params.rope, "decision": params.decision}
 write_json(f"{paths.metrics_dir}/06_downstream.json", {
     **design, "rows": frame_record(verdicts), "row_order": list(verdicts.index),
     "synthetic_rows": synthetic_rows, "baseline_rows": baseline_rows,
@@ -291,9 +301,16 @@ write_json(f"{paths.metrics_dir}/06_downstream.json", {
                              "conclusion": spectrum_statement},
     "classifier": in_fold[folds[0]]["classifier"], "budget": in_fold[folds[0]]["budget"],
     "seeds": in_fold[folds[0]]["seeds"],
-    "primary_endpoint": "macro-F1 (mean over classifier seeds) on each fold's held-out part",
+    "primary_endpoint": "macro-F1 (mean over classifier seeds) on each "
+                        + ("replicate's fresh test set" if independent
+                           else "fold's held-out part"),
     "secondary_endpoint": "mean recall of the minority classes (train count below the median)",
-    "test_data": "each outer fold's held-out part, read only by that fold's final scoring"})
+    "test_data": ("each replicate's own fresh simulated test set (the smallest class "
+                  f"{info.get('replicate_test_min')} spectra), read only by its final scoring"
+                  if independent else
+                  "each outer fold's held-out part, read only by that fold's final scoring"),
+    "verdict_test": ("Bayesian t posterior over independent replicates (scale s/sqrt(R))"
+                     if independent else "Bayesian correlated t-test over the outer folds")})
 write_json(f"{paths.metrics_dir}/02_chosen.json",
            {**design, "per_fold": frame_record(choices)})
 write_json(f"{paths.metrics_dir}/03_generators.json",

@@ -144,8 +144,9 @@ def test_worth_reads_the_real_only_curve_backwards():
     assert oracle.worth(0.90, curve) == 10.0
     assert oracle.worth(0.79, curve) == float("-inf")
     assert oracle.worth(0.95, curve) == float("inf")
-    # a dip is read on the running maximum: 0.84 is reached at 5 already
-    assert oracle.worth(0.84, _curve([0.80, 0.86, 0.83, 0.92])) == pytest.approx(5 * 0.4 / 0.6)
+    # a dip is read on the isotonic fit: 0.86 and 0.83 pool to 0.845 at k = 5 and 10
+    assert oracle.worth(0.84, _curve([0.80, 0.86, 0.83, 0.92])) == pytest.approx(
+        5 * 0.04 / 0.045)
     assert oracle.worth_text(float("-inf"), 20) == "below real-only"
     assert oracle.worth_text(float("inf"), 20) == "more than +20"
     assert oracle.worth_text(7.5, 20) == "+7.5"

@@ -274,3 +274,44 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
     second = _gansemble("repro", cwd=project_copy)
     assert "report: unchanged, skipped" in second.stdout
     assert not [line for line in second.stdout.splitlines() if line.endswith(" s)")]
+
+
+@pytest.mark.slow
+def test_the_replicates_design_runs_end_to_end(project_copy):
+    """Two simulated replicates, each a new dataset with its own fresh test set: every stage
+    runs in each (fidelity in the first only), the first keeps its executed notebooks, the
+    second runs without a kernel, and the verdicts use the test for independent units."""
+    _gansemble("fetch-data", cwd=project_copy)
+    _gansemble("profile", "smoke", cwd=project_copy)
+    _set_param(project_copy, "evaluation", "design", "replicates")
+    _set_param(project_copy, "evaluation", "paper_table", False)
+    log = _gansemble("repro", cwd=project_copy).stdout
+    units = ["rep00", "rep01"]
+    seeds = set()
+    for unit in units:
+        root = project_copy / "folds" / unit
+        view = json.loads((root / "data/prepared/info.json").read_text())
+        assert view["fold"] == unit and view["design"] == "replicates"
+        seeds.add(view["simulation"]["seed"])
+        # the fresh test set: the dataset's proportions, its smallest class 3 spectra (smoke)
+        assert view["counts"]["test"]["POM"] == 3 and view["counts"]["test"]["Silica"] == 23
+        assert sum(view["counts"]["train"].values()) + sum(view["counts"]["val"].values()) \
+            == 210
+        for stage in ("choose", "train_vae", "symp_filter", "downstream"):
+            assert f"[{unit}] {stage}: " in log, (unit, stage)
+        chosen = json.loads((root / "reports/metrics/02_chosen.json").read_text())
+        assert chosen["seed"] != 0  # every unit's seeds are its own
+    assert len(seeds) == 2
+    assert "[rep00] fidelity: " in log and "[rep01] fidelity" not in log
+    assert (project_copy / "folds/rep00/reports/notebooks/06_downstream.ipynb").is_file()
+    assert not (project_copy / "folds/rep01/reports/notebooks").exists()  # no kernel there
+    assert "no kernel)" in log
+    downstream = json.loads((project_copy / "reports/metrics/06_downstream.json").read_text())
+    assert downstream["design"] == "replicates" and downstream["fold_names"] == units
+    assert "independent replicates" in downstream["verdict_test"]
+    assert "fresh simulated test set" in downstream["test_data"]
+    for row in downstream["synthetic_rows"]:
+        assert downstream["rows"][row]["smallest_decidable"] is not None
+    assert downstream["oracle"]["test_part_is_fresh"] is True
+    assert "worth_real_per_class" in downstream["rows"]["SMOTE on spectra (rendered)"]
+    assert (project_copy / "reports/report.html").stat().st_size > 10_000

@@ -76,7 +76,10 @@ def test_the_learning_stages_run_inside_the_folds_stage_and_nowhere_else():
     assert set(folds["params"]) == {"choose", "cgan", "vae", "symp_filter", "fidelity",
                                     "downstream", "evaluation.null_repeats",
                                     "evaluation.paper_table"}
-    assert stages["prepare"]["params"] == ["prepare", "evaluation.folds", "evaluation.repeats"]
+    assert stages["prepare"]["params"] == ["prepare", "evaluation.design", "evaluation.folds",
+                                           "evaluation.repeats", "evaluation.replicates",
+                                           "evaluation.replicate_test_min"]
+    assert [s.name for s in inner if s.first_replicate_only] == ["fidelity"]
     assert stages["evaluate"]["params"] == ["evaluation"]
 
 
@@ -241,8 +244,13 @@ def test_spectrum_only_rows_are_marked_for_images_and_left_alone_for_spectra():
     assert marked.loc[("vae", "none"), "fid"] == 1.5 and marked.loc[("vae", "none"), "note"] == ""
 
 
-def test_image_data_keep_a_modern_cgan_when_the_profile_selects_modern_spec():
-    assert list(pipeline.variants("spectra", REPO / "params.yaml")) == [
-        "mpcgan_aug", "modern_spec", "spectrum"]
-    assert list(pipeline.variants("images", REPO / "params.yaml")) == ["mpcgan_aug",
-                                                                      "modern_aug"]
+def test_image_data_keep_a_modern_cgan_when_the_profile_selects_modern_spec(tmp_path):
+    # the laptop profile leaves the modern cGAN out; the full profile trains every variant
+    assert list(pipeline.variants("spectra", REPO / "params.yaml")) == ["mpcgan_aug",
+                                                                       "spectrum"]
+    assert list(pipeline.variants("images", REPO / "params.yaml")) == ["mpcgan_aug"]
+    selected = tmp_path / "params.yaml"
+    selected.write_text("cgan:\n  variants: mpcgan_aug,modern_spec,spectrum\n")
+    assert list(pipeline.variants("spectra", selected)) == ["mpcgan_aug", "modern_spec",
+                                                            "spectrum"]
+    assert list(pipeline.variants("images", selected)) == ["mpcgan_aug", "modern_aug"]
