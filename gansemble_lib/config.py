@@ -179,7 +179,7 @@ class VaeParams:
     latent_dim: int = param(16, "latent size", ge=1)
     width: int = param(8, "filters of the first convolution (doubled per level, down to a 4x4 "
                        "map)", ge=4)
-    epochs: int = param(300, "training epochs per class (passes over that class's train "
+    epochs: int = param(200, "training epochs per class (passes over that class's train "
                         "images)", ge=1)
     batch_size: int = param(8, "mini-batch size", ge=1)
     lr: float = param(1e-3, "Adam learning rate", gt=0)
@@ -276,6 +276,10 @@ class FidelityParams:
                             "nearest-train distances", ge=8, le=512)
     copy_quantile: float = param(0.05, "memorisation: near-copy if nearer to a train image than "
                                  "this quantile of the test-to-train distances", ge=0, le=1)
+    reference_max: int = param(420, "largest real reference set: a larger test part (a "
+                               "replicate's fresh test set) is subsampled per class in its "
+                               "proportions, so stage 05 costs what it does on a fold",
+                               ge=20, le=100000)
     device: str = param("auto", "auto = CUDA when available, else CPU",
                         choices=("auto", "cpu", "cuda"))
 
@@ -285,8 +289,9 @@ class DownstreamParams:
     """Stage 06: classifiers trained on real + each augmentation, tested on the real test split."""
 
     seed: int = param(0, "first seed; runs use seeds seed .. seed + seeds - 1 (paired across rows)")
-    seeds: int = param(2, "classifier seeds per row and fold (the folds are the main "
-                       "replication; the in-fold bootstrap resamples these)", ge=2)
+    seeds: int = param(1, "classifier seeds per row and unit (the units, replicates or folds, "
+                       "are the replication and carry the seed's noise; the in-unit bootstrap "
+                       "resamples the seeds and the test samples)", ge=1)
     classifier: str = param("lenet", "the paper's LeNet-style CNN, a small ResNet, or ResNet-18 "
                             "from scratch", choices=("lenet", "resnet", "resnet18"))
     resnet18_weights: str = param("", "resnet18 only: a local ImageNet state dict to start from "
@@ -305,6 +310,10 @@ class DownstreamParams:
                              "train-on-synthetic, test-on-real row")
     combo_source: str = param("mpcgan_aug__symp", "synthetic set combined with ordinary "
                               "augmentation (the GANsemble recipe)")
+    oracle_curves: tuple[str, ...] = param(("real_only",), "simulated data only: learning "
+                                           "curves of oracle rows: real_only (needed for the "
+                                           "worth column), best_baseline (the chooser's pick + "
+                                           "k), best_generator (its samples + k)")
     oracle_k: tuple[int, ...] = param((5, 10, 20, 40), "simulated data only: fresh simulated "
                                       "spectra per class added to real-only training (the "
                                       "oracle rows) and the learning curve's points", ge=1,
@@ -315,6 +324,15 @@ class DownstreamParams:
                                           ge=0, le=2000)
     device: str = param("auto", "auto = CUDA when available, else CPU",
                         choices=("auto", "cpu", "cuda"))
+
+    CURVES: typing.ClassVar[tuple[str, ...]] = ("real_only", "best_baseline", "best_generator")
+
+    def __post_init__(self) -> None:
+        if "real_only" not in self.oracle_curves or any(
+                c not in self.CURVES for c in self.oracle_curves):
+            raise DataError(f"downstream.oracle_curves = {','.join(self.oracle_curves)!r} is "
+                            "not allowed", fix="use real_only, optionally with "
+                                               "best_baseline and best_generator")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -285,3 +285,25 @@ def with_null(overall: pd.DataFrame, null: pd.DataFrame, metrics: tuple[str, ...
                 lookup.get(int(n), np.nan) if pd.notna(n) else np.nan
                 for n in out[N_GENERATED]]
     return out
+
+
+def reference_subset(test, n_max: int, *, seed: int):
+    """``test`` (a :class:`.dataset.Subset`) cut to at most ``n_max`` samples, per class in its
+    proportions (at least one of each class), when it is larger: the real reference of every
+    stage-05 metric. A replicate's fresh test set has thousands of spectra; the metrics' cost
+    grows with the reference while their meaning does not need it."""
+    from .dataset import Subset
+
+    n = len(test.labels)
+    if n <= n_max:
+        return test
+    rng = np.random.default_rng([seed, 11])
+    keep = []
+    for label in np.unique(test.labels):
+        idx = np.flatnonzero(test.labels == label)
+        take = max(1, int(round(len(idx) * n_max / n)))
+        keep.append(rng.choice(idx, size=min(take, len(idx)), replace=False))
+    keep = np.sort(np.concatenate(keep))
+    return Subset(test.images[keep], test.labels[keep],
+                  None if test.spectra is None else test.spectra[keep],
+                  test.manifest.iloc[keep].reset_index(drop=True))

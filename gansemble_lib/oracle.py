@@ -220,21 +220,24 @@ def worth_text(value: float, largest: int) -> str:
 
 
 def rows(fresh: FreshSet, ks: tuple[int, ...], *, chosen: dict,
-         generator_set: tuple[np.ndarray, np.ndarray] | None) -> list:
+         generator_set: tuple[np.ndarray, np.ndarray] | None,
+         curves: tuple[str, ...] = ("real_only", "best_baseline", "best_generator")) -> list:
     """Stage 06's oracle rows: each curve at each k (real-only's k = 0 is its own row).
 
     The best baseline is the chooser's pick (ordinary augmentation, chosen on validation data);
     the best generator's curve adds its unfiltered samples (``generator_set``), when one passed.
+    ``curves`` (``downstream.oracle_curves``) says which curves are trained besides real-only.
     """
     out = []
     for k in (0, *ks):
         extra_x, extra_y = fresh.take(k)
         if k:
             out.append(Row(row_name(REAL_ONLY, k), extra_x, extra_y))
-        out.append(Row(row_name(BEST_BASELINE, k), extra_x, extra_y,
-                       augment_strategy=int(chosen["strategy"]),
-                       augment_target=int(chosen["n"])))
-        if generator_set is not None:
+        if "best_baseline" in curves:
+            out.append(Row(row_name(BEST_BASELINE, k), extra_x, extra_y,
+                           augment_strategy=int(chosen["strategy"]),
+                           augment_target=int(chosen["n"])))
+        if generator_set is not None and "best_generator" in curves:
             out.append(Row(row_name(BEST_GENERATOR, k),
                            np.concatenate([generator_set[0], extra_x]),
                            np.concatenate([generator_set[1], extra_y])))

@@ -127,10 +127,11 @@ def summary_line(info: dict) -> str:
     folds = len(info.get("folds", [1]))
     layout = (f"{info['outer_folds']}-fold x {info['repeats']}" if info.get("outer_folds", 1) > 1
               else "one split")
+    where = f"{folds} fold(s); first: {per_split}"
     if info.get("design") == REPLICATES:
-        layout = (f"{info['replicates']} simulated replicates, each with a fresh test set "
-                  f"(this dataset: one split, for stage 01)")
+        layout = (f"{info['replicates']} simulated replicates, each a new dataset with a fresh "
+                  "test set, drawn by the folds stage")
+        where = f"this dataset split once, for stage 01: {per_split}"
     return (f"prepare: {info['n_samples']} {info['modality']}, "
             f"{len(info['classes'])} classes, images {tuple(info['image_shape'])}; {layout} "
-            f"({folds} fold(s); first: {per_split}; skipped {len(info['skipped'])}) "
-            f"in {info['seconds']} s")
+            f"({where}; skipped {len(info['skipped'])}) in {info['seconds']} s")

@@ -29,7 +29,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     # Every generator variant in every unit (the laptop profile trains only the paper's MPcGAN
     # on the chooser's pick and the spectrum GAN), the paper-layout table, and 40 replicates.
     "full": {"cgan": {"variants": ALL_VARIANTS}, "choose": {"repeats": 2},
-             "downstream": {"seeds": 3},
+             "vae": {"epochs": 300},
+             "downstream": {"seeds": 3, "oracle_curves": ("real_only", "best_baseline",
+                                                          "best_generator")},
              "evaluation": {"replicates": 40, "paper_table": True}},
     "smoke": {
         "prepare": {"image_size": 32, "axis_points": 256, "baseline": "rolling_min"},
@@ -45,6 +47,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "fidelity": {"domain_epochs": 2, "domain_size": 16, "kid_subsets": 10,
                      "paper_repeats": 1},
         "downstream": {"seeds": 2, "steps": 10, "classifier_size": 16, "bootstrap": 100,
+                       "oracle_curves": ("real_only", "best_baseline", "best_generator"),
                        "oracle_k": (1, 2), "simulated_test_per_class": 3},
         # one split (the spectra smoke tests set 2 folds, or the replicates design)
         "evaluation": {"design": "cv", "folds": 1, "null_repeats": 2, "replicates": 2,

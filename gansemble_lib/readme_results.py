@@ -101,9 +101,24 @@ def _pm(row: dict, key: str, sign: bool = False) -> str:
     return _fmt(mean, sign=sign) + ("" if sd is None else f" ± {_fmt(sd)}")
 
 
+def _replicates(result: dict) -> bool:
+    return result.get("design") == "replicates"
+
+
 def _design(result: dict) -> str:
+    if _replicates(result):
+        return (f"{result['folds']} independent simulated replicates, each scored on its own "
+                "fresh test set")
     return (f"{result['folds']}-fold outer cross-validation x {result['repeats']} repeat(s)"
             if result["folds"] > 1 else "one train/val/test split")
+
+
+def _short_design(result: dict) -> str:
+    if "folds" not in result:
+        return "one split"
+    if _replicates(result):
+        return f"{result['folds']} replicates"
+    return f"{result['folds']}-fold x {result['repeats']}"
 
 
 def _chosen_folds(result: dict) -> list[str]:
@@ -233,32 +248,40 @@ def _downstream_folds(result: dict) -> list[str]:
              f"fold, {result['budget']}; {_design(result)}). "
              + ("With one split the difference carries its 95 % paired bootstrap interval "
                 "(seeds and test images resampled) and there is no verdict. " if one else "")
-             + "Difference = macro-F1 minus real-only, paired within each fold, mean ± sd "
-             "across folds; P(…) from the Bayesian correlated t-test with ROPE "
-             f"±{result['rope']}; verdict at probability ≥ {result['decision']}; p (Holm): "
-             "Nadeau–Bengio corrected t-test, Holm-adjusted across rows; minority recall: "
-             "difference in mean recall of the minority classes (secondary endpoint).", "",
+             + ("Difference = macro-F1 minus real-only, paired within each replicate, mean "
+                "± sd across replicates; P(…) from the Bayesian t posterior for independent "
+                f"units (scale s/√R) with ROPE ±{result['rope']}; verdict at probability ≥ "
+                f"{result['decision']}; p (Holm): paired t-test, Holm-adjusted across rows; "
+                if _replicates(result) else
+                "Difference = macro-F1 minus real-only, paired within each fold, mean ± sd "
+                "across folds; P(…) from the Bayesian correlated t-test with ROPE "
+                f"±{result['rope']}; verdict at probability ≥ {result['decision']}; p (Holm): "
+                "Nadeau–Bengio corrected t-test, Holm-adjusted across rows; ")
+             + "decidable: the smallest true difference this design declares better half of "
+             "the time at this row's spread (ROPE + the posterior's half-width); minority "
+             "recall: difference in mean recall of the minority classes (secondary "
+             "endpoint).", "",
              "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
-             "verdict | p (Holm) | minority recall |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+             "verdict | decidable | p (Holm) | minority recall |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
     worth = any(row.get("worth_real_per_class") for row in result["rows"].values())
     if worth:  # simulated data: what each row is worth in fresh real spectra per class
         lines[0] += (" Worth: the fresh real spectra per class that real-only training needs "
-                     "to reach the row's mean macro-F1 (the oracle rows' curve, below); a point "
-                     "estimate, as uncertain as the row's difference.")
+                     "to reach the row's macro-F1, read off each unit's own oracle curve (made "
+                     "monotone): the median, and in brackets the 10-90 % range across units.")
         lines[2] += " worth (real per class) |"
         lines[3] += " ---: |"
     failed = result.get("failed_generator_rows") or {}
     for name, row in _ordered(result["rows"], result.get("row_order")):
         tail = f" {row.get('worth_real_per_class') or '—'} |" if worth else ""
         if row.get("note") and row.get("macro_f1_mean") is None:
-            lines.append(f"| {name} |" + " — |" * 7 + f" {row['note']} |" + tail)
+            lines.append(f"| {name} |" + " — |" * 8 + f" {row['note']} |" + tail)
             continue
         if name in failed:  # the row stays, marked: it measures a failed generator
             name = f"{name} (**generator {failed[name]}**)"
         if name == result.get("baseline"):
             lines.append(f"| {name} | {_fmt(row['macro_f1_mean'])} ± "
-                         f"{_fmt(row.get('macro_f1_sd'))} |" + " — |" * 7 + tail)
+                         f"{_fmt(row.get('macro_f1_sd'))} |" + " — |" * 8 + tail)
             continue
         diff = "—" if row.get("diff_mean") is None else (
             f"{_fmt(row['diff_mean'], sign=True)} ± {_fmt(row.get('diff_sd'))}")
@@ -269,6 +292,7 @@ def _downstream_folds(result: dict) -> list[str]:
             f"| {name} | {_fmt(row['macro_f1_mean'])} ± {_fmt(row.get('macro_f1_sd'))} | "
             f"{diff} | {_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
             f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} | "
+            f"{_fmt(row.get('smallest_decidable'), 3)} | "
             f"{_fmt(row.get('p_holm'), 3)} | {_fmt(row.get('minority_recall_diff'), sign=True)} |"
             + tail)
     by_fold = result.get("emptied_by_filter") or {}
@@ -378,6 +402,22 @@ def what_folds_show(result: dict) -> str:
         return ("**One split.** Every number comes from one train/val/test split: it shows how "
                 "the pipeline behaves, not whether a difference would survive another split. "
                 "Use `evaluation.folds` >= 2 for verdicts.")
+    if _replicates(result):
+        decidable = [row.get("smallest_decidable") for row in result["rows"].values()
+                     if row.get("smallest_decidable") is not None]
+        reach = (f" At the spreads observed, the smallest difference this run can call "
+                 f"better is {min(decidable):.3f} to {max(decidable):.3f} macro-F1 depending "
+                 "on the row; more replicates lower it as 1/√R." if decidable else "")
+        return (f"**What the replicates can and cannot show.** Each of the {result['folds']} "
+                "replicates is a new dataset drawn from the calibrated simulator with the "
+                "default data's class counts, run through everything that learns or selects "
+                "and scored on its own fresh test set (the smallest class 100 spectra), so the "
+                "replicates are independent and the verdicts need no correction for overlap. "
+                "They answer the question for the process that makes the data, at this "
+                "sample size, not for one particular dataset." + reach + " 'Undecided' means "
+                "the replicates cannot tell yet, not 'no effect'; 'practically equivalent' "
+                f"means the difference is probably within ±{result['rope']} macro-F1; a "
+                "generator that failed its checks (stage 03) is judged as it behaved.")
     k, r = result["folds"], result["repeats"]
     return (f"**What the folds can and cannot show.** Each of the {k * r} outer folds reran "
             "everything that learns or selects (chooser, generators, filters, extractor, "
@@ -549,7 +589,9 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
     if not results:
         return "No results yet: run `make reproduce`."
     lines = ["Verdicts of each method family against real-only training (rows of stage 06; "
-             "macro-F1, Bayesian correlated t-test across the outer folds, ROPE ±"
+             "macro-F1; Bayesian t-test across independent simulated replicates, each with its "
+             "own fresh test set, where the data come from the simulator, and the correlated "
+             "t-test across outer folds for real data; ROPE ±"
              f"{results[0][1].get('rope', 0.02)}). *better* would mean synthetic data helped.",
              "", "| method family | " + " | ".join(n for n, _ in results) + " |",
              "| --- |" + " --- |" * len(results)]
@@ -570,7 +612,7 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
     lines.append("| logistic regression / 1-D CNN on spectra + synthetic spectra (vs the same "
                  "classifier on real spectra) | " + " | ".join(cells) + " |")
     designs = "; ".join(
-        f"{n}: " + (f"{r['folds']}-fold x {r['repeats']}" if "folds" in r else "one split")
+        f"{n}: " + _short_design(r)
         + f", real-only macro-F1 {r['rows']['real only']['macro_f1_mean']:.3f}"
         for n, r in results)
     lines += ["", f"Designs and real-only scores: {designs}. The full tables are under "

@@ -79,7 +79,8 @@ def run_without_kernel(notebook, parameters: dict[str, Any], *, where: Path) -> 
 
     What the kernel-less units run (see :func:`run_notebook`): the same cells in the same
     order, the injected parameters set right after the ``parameters`` cell as papermill does,
-    matplotlib on its file backend; stdout is kept only to find the summary line. A failing
+    matplotlib on its file backend; stdout is kept only to find the summary line, stderr (the
+    progress bars) is dropped, as a kernel keeps it in the notebook. A failing
     cell raises DataError naming the cell; its traceback is written to ``where``.
     """
     import contextlib
@@ -102,8 +103,8 @@ def run_without_kernel(notebook, parameters: dict[str, Any], *, where: Path) -> 
     namespace: dict[str, Any] = {"__name__": "__main__"}
     out = io.StringIO()
     code_cells = [c for c in notebook.cells if c.cell_type == "code"]
-    try:
-        with contextlib.redirect_stdout(out):
+    try:  # stderr too: progress bars and warnings stay out of the log, as in a kernel
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             for number, cell in enumerate(code_cells, start=1):
                 try:
                     exec(compile(cell.source, f"<{where.stem} cell {number}>", "exec"),

@@ -104,6 +104,8 @@ settings = fidelity.MetricSettings(
 # The held-out part is read only here, after the one learning step above (tests run this
 # stage with the test split fenced off and check it gets this far).
 test = data.test_for_evaluation()  # the reference set of every metric, and nothing else
+# a replicate's fresh test set is large: at most `reference_max` of it, per class in proportion
+test = fidelity.reference_subset(test, params.reference_max, seed=params.seed)
 print(f"reference: {len(test.labels)} real test images")
 floor_key = ("real train", "-")
 floor = {floor_key: (train.images, train.labels)}

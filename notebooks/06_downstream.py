@@ -87,7 +87,8 @@ if oracle_record["simulated"]:
     generators = sorted({source for source, _ in sets if source not in ds.BASELINE_SOURCES})
     best, why = oracle.best_generator(Path(paths.metrics_path).parent, generators)
     rows += oracle.rows(fresh, params.oracle_k, chosen=chosen,
-                        generator_set=sets.get((best, "none")) if best else None)
+                        generator_set=sets.get((best, "none")) if best else None,
+                        curves=params.oracle_curves)
     oracle_record.update(k=list(params.oracle_k), fresh_per_class=fresh.per_class,
                          best_baseline=f"{AUGMENTATION_ROW}: {chosen['name']}",
                          best_generator=best, best_generator_why=why)

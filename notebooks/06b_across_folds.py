@@ -144,7 +144,9 @@ if simulated and ks:
         pd.read_csv(f"{paths.folds_dir}/{f}/reports/tables/06_simulated_test.csv")
         .assign(fold=f) for f in folds], ignore_index=True).dropna(subset=["macro_f1"])
     # the curves on both test sets: each fold's held-out part, and the fresh simulated one
-    curves = {oracle.HELD_OUT: oracle.learning_curve(all_scores, ks=tuple(ks))}
+    # (under the replicates design every unit's test part is a fresh simulated set)
+    own_test = oracle.FRESH_TEST if independent else oracle.HELD_OUT
+    curves = {own_test: oracle.learning_curve(all_scores, ks=tuple(ks))}
     if len(fresh_scores):
         curves[oracle.FRESH_TEST] = oracle.learning_curve(fresh_scores, ks=tuple(ks))
     curve = pd.concat([c.assign(test=name) for name, c in curves.items()], ignore_index=True)
