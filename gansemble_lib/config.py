@@ -79,8 +79,9 @@ class ChooseParams:
                                         "masking), 16..18 = label-preserving spectral "
                                         "augmentation (jitter, within-class mixup, both; "
                                         "skipped on image data)", ge=0, le=18)
-    n_grid: tuple[int, ...] = param((20, 40), "oversampling sizes N: every train class is topped "
-                                    "up to N images", ge=1)
+    n_grid: tuple[int, ...] = param((40,), "oversampling sizes N: every train class is topped "
+                                    "up to N images (the full profile: 20,40; the paper: "
+                                    "10..100)", ge=1)
     classifier: str = param("lenet", "scoring classifier", choices=("lenet", "resnet"))
     classifier_size: int = param(32, "images are resized to this for scoring", ge=16, le=512)
     steps: int = param(200, "optimiser steps per candidate, the same whatever N, so candidates "

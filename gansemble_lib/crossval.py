@@ -242,7 +242,7 @@ def pooled_recall(predictions: pd.DataFrame, classes: tuple[str, ...]) -> pd.Dat
 
 def conclusion(table: pd.DataFrame, *, synthetic_rows: list[str], baseline_rows: list[str],
                rope: float, folds: int, repeats: int, decision: float,
-               failed_rows: dict[str, str] | None = None) -> str:
+               failed_rows: dict[str, str] | None = None, replicates: bool = False) -> str:
     """Plain sentences from the verdicts: what helped, what was equivalent, what hurt.
 
     ``failed_rows`` ({row: why}) are rows whose generator failed the gate: they are listed on
@@ -253,7 +253,11 @@ def conclusion(table: pd.DataFrame, *, synthetic_rows: list[str], baseline_rows:
               f"verdict at posterior probability >= {decision}")
     if "verdict" not in table:
         return f"Only one split ({design}): no verdicts; see the in-split bootstrap table."
-    parts = [f"Across the outer folds ({design}):"]
+    if replicates:
+        design = (f"{folds} independent simulated replicates, each scored on its own fresh "
+                  f"test set, ROPE +-{rope} macro-F1, verdict at posterior probability >= "
+                  f"{decision}")
+    parts = [f"Across the {'replicates' if replicates else 'outer folds'} ({design}):"]
     working = [r for r in synthetic_rows if r not in failed_rows]
     failed = [r for r in synthetic_rows if r in failed_rows]
     for group, names in (("synthetic-data rows whose generator passed the gate", working),
@@ -348,7 +352,7 @@ def gate_table(folds_dir: str | Path, folds: list[str], generators: list[str]) -
         frame = pd.DataFrame(records)
         failed = frame[frame[gate.STATUS] != gate.PASSED]
         status = gate.PASSED if failed.empty else (
-            f"{failed[gate.STATUS].mode().iloc[0]} ({len(failed)} of {len(frame)} folds)")
+            f"{failed[gate.STATUS].mode().iloc[0]} ({len(failed)} of {len(frame)} units)")
         if failed.empty and len(frame) < len(folds):  # passed where gated, but not everywhere
             status = f"{gate.NOT_GATED} in {len(folds) - len(frame)} of {len(folds)} folds"
         line = {"generator": generator}

@@ -252,9 +252,9 @@ STAGES: tuple[Stage, ...] = (
                 "reports/figures/06_forest.png", "reports/figures/06_recall.png",
                 "reports/figures/06_confusion.png"),
           metrics=("reports/metrics/06_downstream.json",)),
-    Stage("evaluate", "06b across the outer folds: verdicts (Bayesian correlated t-test with a "
-          "ROPE), corrected t-test with Holm, pooled out-of-fold recall, fidelity vs a "
-          "real-vs-real null", "evaluation", notebook="06b_across_folds",
+    Stage("evaluate", "06b across the units (replicates or outer folds): verdicts (Bayesian "
+          "t-test with a ROPE, the smallest decidable effect), t-test with Holm, pooled "
+          "recall, fidelity vs a real-vs-real null", "evaluation", notebook="06b_across_folds",
           paths={"prepared_dir": "data/prepared", "folds_dir": FOLDS_DIR,
                  "figures_dir": "reports/figures", "tables_dir": "reports/tables",
                  "metrics_dir": "reports/metrics"},
@@ -450,8 +450,8 @@ def _folds_entry(modality: str) -> dict[str, Any]:
         params += [p for p in _params_entries(stage) if p not in params]
     params = [p for p in params if p.partition(".")[0] not in params or "." not in p]
     names = ", ".join(dict.fromkeys(s.name for s in inner))
-    return {"desc": f"inside every outer fold, on its training part only: {names} (two folds "
-                    "at a time; see `gansemble fold --help`)",
+    return {"desc": f"inside every unit (an outer fold, or a simulated replicate it draws), on "
+                    f"its training part only: {names} (Dask tasks; see `gansemble fold --help`)",
             "cmd": "python -m gansemble_lib folds", "deps": deps, "params": params,
             "outs": [{FOLDS_DIR: {"persist": True}}]}
 

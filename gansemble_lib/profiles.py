@@ -28,7 +28,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {"evaluation": {"design": "cv", "folds": 1}, "downstream": {"seeds": 3}},
     # Every generator variant in every unit (the laptop profile trains only the paper's MPcGAN
     # on the chooser's pick and the spectrum GAN), the paper-layout table, and 40 replicates.
-    "full": {"cgan": {"variants": ALL_VARIANTS}, "choose": {"repeats": 2},
+    "full": {"cgan": {"variants": ALL_VARIANTS}, "choose": {"repeats": 2, "n_grid": (20, 40)},
              "vae": {"epochs": 300},
              "downstream": {"seeds": 3, "oracle_curves": ("real_only", "best_baseline",
                                                           "best_generator")},

@@ -244,8 +244,8 @@ def _fidelity_folds(result: dict) -> list[str]:
 
 def _downstream_folds(result: dict) -> list[str]:
     one = result["folds"] == 1
-    lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']} in every "
-             f"fold, {result['budget']}; {_design(result)}). "
+    lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']} in the first "
+             f"unit and shifted per unit, {result['budget']}; {_design(result)}). "
              + ("With one split the difference carries its 95 % paired bootstrap interval "
                 "(seeds and test images resampled) and there is no verdict. " if one else "")
              + ("Difference = macro-F1 minus real-only, paired within each replicate, mean "
@@ -440,7 +440,8 @@ def _render_folds(metrics_dir: Path, downstream: dict) -> list[str]:
         lines.append(f"Data: {explore['n_samples']} samples in {explore['n_classes']} classes, "
                      f"imbalance ratio (max/min) {explore['imbalance_ratio']['total']:.2f}; "
                      f"evaluated by {_design(downstream)}: every stage that learns or selects "
-                     "ran inside each fold, on that fold's training part.")
+                     f"ran inside each {'replicate' if _replicates(downstream) else 'fold'}, on "
+                     "its training part.")
     for name, render in (("02_chosen.json", _chosen_folds),
                          ("03_generators.json", _gate_folds),
                          ("03_generators.json", _generators_folds),

@@ -48,6 +48,8 @@ from gansemble_lib.constants import (
     KID_MEAN,
     PRECISION,
     RECALL,
+    SPLIT,
+    TEST,
     TRAIN,
 )
 from gansemble_lib.dataset import load_prepared
@@ -136,7 +138,11 @@ overall[[*FIDELITY_METRICS, "n_generated", fidelity.NULL_N,
 named = sources.load_sources(paths.generators, data, augmented_dir=paths.augmented_dir,
                              smote_neighbors=paths.smote_neighbors,
                              device=str(torch_device)) if params.paper_repeats else {}
-counts = np.bincount(data.manifest[CLASS_INDEX], minlength=len(data.classes))
+# the paper's class mix: as many images per class as the dataset has (under the replicates
+# design the unit's fresh test set is not part of its dataset)
+dataset_rows = data.manifest if data.info.get("design") != "replicates" else \
+    data.manifest[data.manifest[SPLIT] != TEST]
+counts = np.bincount(dataset_rows[CLASS_INDEX], minlength=len(data.classes))
 paper = fidelity.paper_protocol_table(named, counts, test.images, extractor=extractor,
                                       repeats=params.paper_repeats, settings=settings)
 paper = applicability.mark_not_applicable(paper, applicability.SPECTRA_ONLY_SOURCES,

@@ -118,7 +118,7 @@ synthetic_rows, baseline_rows = crossval.row_groups(list(verdicts.index), genera
 statement = crossval.conclusion(verdicts, synthetic_rows=synthetic_rows,
                                 baseline_rows=baseline_rows, rope=params.rope, folds=k,
                                 repeats=repeats, decision=params.decision,
-                                failed_rows=failed_rows)
+                                failed_rows=failed_rows, replicates=independent)
 print(statement)
 save_figure(report_figures.fold_forest(scores, verdicts, baseline=ds.REAL_ONLY,
                                        rope=params.rope), f"{paths.figures_dir}/06_forest.png")

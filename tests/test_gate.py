@@ -69,7 +69,7 @@ def test_across_folds_a_generator_passes_only_when_it_passed_in_every_fold(tmp_p
         _fold_gate(tmp_path, fold, "vae", gate.PASSED, 0.95)
     table = crossval.gate_table(tmp_path, ["r0f0", "r0f1"], ["mpcgan_aug", "modern_aug", "vae"])
     assert list(table.index) == ["mpcgan_aug", "vae"]  # modern_aug was not trained
-    assert table.loc["mpcgan_aug", "status"] == f"{gate.NO_CLASSES} (1 of 2 folds)"
+    assert table.loc["mpcgan_aug", "status"] == f"{gate.NO_CLASSES} (1 of 2 units)"
     assert table.loc["vae", "status"] == gate.PASSED and table.loc["vae", "folds_passed"] == 2
     assert crossval.failed_generators(table) == {"mpcgan_aug": table.loc["mpcgan_aug",
                                                                          "status"]}
