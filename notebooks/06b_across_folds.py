@@ -158,7 +158,7 @@ if simulated and ks:
     # per unit: the row's score read off that unit's own curve; the median and 10-90 % range
     unit_worth = oracle.worth_per_unit(all_scores, tuple(ks))
     verdicts.insert(len(verdicts.columns), "worth_real_per_class", [
-        "" if row in other_classifiers or row not in unit_worth.index else
+        "" if row in (*other_classifiers, ds.REAL_ONLY) or row not in unit_worth.index else
         oracle.worth_summary(unit_worth.loc[row].to_numpy(float), max(ks))
         for row in verdicts.index])
     simulated_test = pd.DataFrame()
