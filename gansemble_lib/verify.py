@@ -341,17 +341,19 @@ def _numbers(name: str, committed: dict, reproduced: dict, *, folds: int, resolu
 
 # --------------------------------------------------------------------------- statements
 
-def posterior(mean: float, sd: float, *, n: int, runs: int, rope: float
-              ) -> tuple[float, float, float]:
-    """(P(worse), P(equivalent), P(better)) of the correlated t-test from a row's recorded
-    ``diff_mean`` and ``diff_sd`` over n = folds x runs differences (as ``baycomp`` computes
-    them in :func:`crossval.correlated_ttest`)."""
+def posterior(mean: float, sd: float, *, n: int, runs: int, rope: float,
+              independent: bool = False) -> tuple[float, float, float]:
+    """(P(worse), P(equivalent), P(better)) from a row's recorded ``diff_mean`` and
+    ``diff_sd`` over n differences: the correlated t-test over n = folds x runs (as
+    ``baycomp`` computes it in :func:`crossval.correlated_ttest`), or for ``independent``
+    replicates the t posterior of :func:`crossval.independent_ttest`."""
     from scipy.stats import t
+
+    from .crossval import posterior_scale
 
     if sd <= 0:
         return float(mean < -rope), float(abs(mean) <= rope), float(mean > rope)
-    k = n / runs
-    scale = sd * math.sqrt(1 / n + 1 / (k - 1))
+    scale = posterior_scale(sd, n, runs=runs, independent=independent)
     worse = float(t.cdf(-rope, n - 1, mean, scale))
     better = float(t.sf(rope, n - 1, mean, scale))
     return worse, 1.0 - worse - better, better
@@ -381,6 +383,7 @@ def _verdict_margin(row: dict, data: dict, path: str, ctx: _Context) -> tuple[fl
     mean, sd, n = row.get("diff_mean"), row.get("diff_sd"), row.get("folds_scored")
     runs = data.get("repeats", 1)
     rope = data.get("rope")
+    independent = data.get("design") == "replicates"
     tol_mean = ctx.tolerance.get(f"{path}/diff_mean")
     tol_sd = ctx.tolerance.get(f"{path}/diff_sd")
     calibrated = ctx.noise and all(ctx.noise.unit(ctx.name, f"{path}/{k}") is not None
@@ -388,10 +391,11 @@ def _verdict_margin(row: dict, data: dict, path: str, ctx: _Context) -> tuple[fl
     if calibrated and all(_number(v) for v in (mean, sd, n, runs, rope, tol_mean, tol_sd)) \
             and sd > 0 and n / runs > 1:
         recorded = (probs["p_worse"], probs["p_equivalent"], probs["p_better"])
-        again = posterior(mean, sd, n=int(n), runs=int(runs), rope=rope)
+        again = posterior(mean, sd, n=int(n), runs=int(runs), rope=rope,
+                          independent=independent)
         if all(math.isclose(x, y, abs_tol=1e-6) for x, y in zip(recorded, again, strict=True)):
             moved = [posterior(mean + dm, max(sd + ds, 0.0), n=int(n), runs=int(runs),
-                               rope=rope)
+                               rope=rope, independent=independent)
                      for dm in (-tol_mean, 0.0, tol_mean) for ds in (-tol_sd, 0.0, tol_sd)]
             band = max(abs(x - y) for p in moved for x, y in zip(p, recorded, strict=True))
             how = "band from the tolerances of diff_mean and diff_sd"

@@ -319,11 +319,15 @@ write_json(f"{paths.metrics_dir}/03_generators.json",
            {**design, "generators": frame_record(generator_table), "gate": frame_record(gates),
             "gate_rules": gate.rules()})
 write_json(f"{paths.metrics_dir}/04_filter.json", {**design, "kept": frame_record(kept)})
+fidelity_units = [f for f in folds  # under the replicates design: the first replicate only
+                  if Path(f"{paths.folds_dir}/{f}/reports/metrics/05_fidelity.json").is_file()]
 write_json(f"{paths.metrics_dir}/05_fidelity.json",
-           {**design, "extractor": first["extractor"],
+           {**design, **({"folds": len(fidelity_units), "repeats": 1} if independent else {}),
+            "fidelity_units": fidelity_units, "extractor": first["extractor"],
             "overall": frame_record(fidelity)})
 counts = verdicts["verdict"].value_counts().to_dict() if "verdict" in verdicts else {}
 progress.summary(
-    f"{len(verdicts)} rows over {len(folds)} fold(s); real-only macro-F1 "
+    f"{len(verdicts)} rows over {len(folds)} {'replicate' if independent else 'fold'}(s); "
+    "real-only macro-F1 "
     f"{verdicts.loc[ds.REAL_ONLY, 'macro_f1_mean']:.3f}; verdicts: "
     + (", ".join(f"{v} {n}" for v, n in counts.items()) or "none (one split)"))
