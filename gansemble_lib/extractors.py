@@ -199,6 +199,17 @@ def standard_weights(configured: str | Path | None, *, allow_network: bool,
     return cached
 
 
+def torchscript_inception(path: str | Path | None) -> Extractor | None:
+    """The fetched TorchScript Inception-v3 (:mod:`.inception`) at ``path``, registered with
+    torch-fidelity, or None when there is no file there (``gansemble fetch-inception``)."""
+    from . import inception
+
+    if not path or not Path(path).is_file():
+        return None
+    inception.register()
+    return Extractor(inception.NAME, str(path), sha256_file(path), inception.FEATURES, 3)
+
+
 def resolve_extractor(*, inception_weights: str | Path | None, allow_network: bool,
                       domain_weights: str | Path, hub_dir: str | Path | None = None
                       ) -> Extractor:

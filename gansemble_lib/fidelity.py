@@ -124,10 +124,14 @@ def _plan(n_gen: int, n_ref: int, extractor: Extractor, settings: MetricSettings
 
 
 def compute(generated: np.ndarray, reference: np.ndarray, *, extractor: Extractor,
-            settings: MetricSettings = MetricSettings(), isc: bool = True) -> dict:
+            settings: MetricSettings = MetricSettings(), isc: bool = True,
+            reference_cache: tuple[str, str] | None = None) -> dict:
     """Fidelity of ``generated`` against ``reference`` (IS: of ``generated`` alone).
 
     Metrics that the sample sizes do not allow are NaN and explained in the ``note`` field.
+    ``reference_cache`` = (folder, name) lets torch-fidelity keep the reference's features in
+    ``folder`` under ``name`` between calls (the caller owns the folder and must change the
+    name with the reference); the generated side is never cached.
     """
     n_gen, n_ref = len(generated), len(reference)
     plan, notes = _plan(n_gen, n_ref, extractor, settings, isc=isc)
@@ -142,7 +146,10 @@ def compute(generated: np.ndarray, reference: np.ndarray, *, extractor: Extracto
             cuda=torch.device(settings.device).type == "cuda", batch_size=settings.batch_size,
             kid_subsets=settings.kid_subsets, kid_subset_size=plan["kid_subset_size"],
             isc_splits=plan["isc_splits"], prc_neighborhood=settings.prc_neighborhood,
-            rng_seed=settings.seed, cache=False, verbose=False,
+            rng_seed=settings.seed, verbose=False,
+            **({"cache": True, "cache_root": reference_cache[0],
+                "input2_cache_name": reference_cache[1]} if reference_cache and n_ref
+               else {"cache": False}),
             # one process: in-memory sets are small, and worker start-up costs more than it saves
             save_cpu_ram=True)
         result.update({_KEYS[k]: float(v) for k, v in raw.items() if k in _KEYS})
@@ -175,6 +182,36 @@ def fidelity_tables(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
     return pd.DataFrame(overall), pd.DataFrame(per_class)
 
 
+STANDARD_METRICS = (FID, KID_MEAN, KID_STD, PRECISION, RECALL)
+
+
+def standard_table(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+                   reference: np.ndarray, *, extractor: Extractor,
+                   settings: MetricSettings = MetricSettings()) -> pd.DataFrame:
+    """FID, KID and precision/recall of every set (overall) with the standard Inception-v3.
+
+    No IS: the fetched network has no classification layer (:mod:`.inception`). The
+    reference's features are computed once, in a folder deleted afterwards.
+    """
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gansemble-fidelity-") as cache:
+        for (source, filt), (images, _) in sets.items():
+            row = compute(images, reference, extractor=extractor, settings=settings, isc=False,
+                          reference_cache=(cache, "reference"))
+            rows.append({SOURCE: source, FILTER: filt,
+                         **{k: row[k] for k in (*STANDARD_METRICS, N_GENERATED, N_REFERENCE,
+                                                EXTRACTOR, WEIGHTS_SHA256, NOTE)}})
+    return pd.DataFrame(rows).set_index([SOURCE, FILTER])
+
+
+def absent_table(metrics: tuple[str, ...], why: str) -> pd.DataFrame:
+    """A table with ``metrics`` as columns and one row saying why it holds no numbers."""
+    index = pd.MultiIndex.from_tuples([("-", "-")], names=[SOURCE, FILTER])
+    return pd.DataFrame({**{m: [float("nan")] for m in metrics}, NOTE: [why]}, index=index)
+
+
 def class_mix(generate: Callable[[int, int, int], np.ndarray], counts: np.ndarray, *,
               seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``counts[k]`` fresh images of every class k from a generator interface, in class order."""
@@ -185,7 +222,8 @@ def class_mix(generate: Callable[[int, int, int], np.ndarray], counts: np.ndarra
 
 def paper_protocol(generate: Callable[[int, int, int], np.ndarray], counts: np.ndarray,
                    reference: np.ndarray, *, extractor: Extractor, repeats: int = 5,
-                   settings: MetricSettings = MetricSettings()) -> pd.DataFrame:
+                   settings: MetricSettings = MetricSettings(), isc: bool = True
+                   ) -> pd.DataFrame:
     """The paper's protocol: real-class-mix samples, ``repeats`` draws, IS over 10 splits.
 
     Each repeat draws a fresh set (seed ``settings.seed + repeat``); one row per repeat, so
@@ -195,7 +233,7 @@ def paper_protocol(generate: Callable[[int, int, int], np.ndarray], counts: np.n
     for repeat in range(repeats):
         images, _ = class_mix(generate, counts, seed=settings.seed + repeat)
         rows.append({"repeat": repeat, **compute(images, reference, extractor=extractor,
-                                                 settings=settings)})
+                                                 settings=settings, isc=isc)})
     return pd.DataFrame(rows)
 
 

