@@ -36,17 +36,13 @@ into `benchmarks/results/mpcgan_ablation.{md,png}` and writes a sample grid per 
 
 from __future__ import annotations
 
+import argparse
 import os
+import time
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 RESULTS = Path("benchmarks/results")
 PREFIX = "mpcgan_ablation"
@@ -310,17 +306,24 @@ def plot() -> None:
 
 
 def main() -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"  # before torch is imported (inside the functions above)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=VARIANTS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--unit", default="rep00")
     parser.add_argument("--checkpoints", default="300,1000,1500")
     parser.add_argument("--plot", action="store_true", help="only summarise the result files")
+    parser.add_argument("--force", action="store_true", help="rerun a finished variant/seed")
     args = parser.parse_args()
     if not args.plot:
         if not args.variant:
             parser.error("--variant is required")
         RESULTS.mkdir(parents=True, exist_ok=True)
+        done = RESULTS / f"{PREFIX}__{args.variant}__s{args.seed}.csv"
+        if done.is_file() and not args.force:
+            print(f"{done} exists: skipped (--force reruns it)")
+            return
         started = time.perf_counter()
         measure(args)
         print(f"{args.variant} s{args.seed}: {time.perf_counter() - started:.0f} s in all")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cgan_models import MODERN, MPCGAN, build_image_models
+from .cgan_models import ARCHITECTURES, MODERN, MPCGAN, MPCGAN_PROJ, build_image_models
 from .classifiers import resolve_device
 from .config import CganParams, as_dict
 from .diffaugment import DiffAugment
@@ -36,16 +36,23 @@ KIND = "cgan"
 SAMPLE_CHUNK = 256  # images per forward pass when sampling: bounds memory at 128×128×3
 # Settings that do not change the trained weights, left out of the resume fingerprint, and
 # those each architecture does not use (changing them must not restart its training).
-NOT_IN_FINGERPRINT = ("steps", "modern_steps", "checkpoint_every", "device", "grid_per_class",
-                      "eval_per_class")
-UNUSED = {MPCGAN: ("ema_decay", "diffaugment", "spectrum_points", "diversity_weight"),
-          MODERN: ("dropout", "spectrum_points")}
+NOT_IN_FINGERPRINT = ("steps", "modern_steps", "proj_steps", "checkpoint_every", "device",
+                      "grid_per_class", "eval_per_class", "faithful_per_class")
+_MPCGAN_UNUSED = ("ema_decay", "diffaugment", "spectrum_points", "diversity_weight")
+UNUSED = {MPCGAN: (*_MPCGAN_UNUSED, "proj_lr_g"), MPCGAN_PROJ: (*_MPCGAN_UNUSED, "lr_g"),
+          MODERN: ("dropout", "spectrum_points", "proj_lr_g")}
 
 
 def steps_for(architecture: str, params: CganParams) -> int:
     """The generator updates an architecture trains for: ``modern_steps`` for the modern cGAN,
-    ``steps`` for the others."""
-    return params.modern_steps if architecture == MODERN else params.steps
+    ``proj_steps`` for mpcgan_proj, ``steps`` for the others."""
+    return {MODERN: params.modern_steps, MPCGAN_PROJ: params.proj_steps}.get(architecture,
+                                                                              params.steps)
+
+
+def lr_g_for(architecture: str, params: CganParams) -> float:
+    """The generator's learning rate: ``proj_lr_g`` for mpcgan_proj, ``lr_g`` for the others."""
+    return params.proj_lr_g if architecture == MPCGAN_PROJ else params.lr_g
 
 
 class CganGenerator:
@@ -104,8 +111,9 @@ def train(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
     The checkpoint, and with ``write_grids`` a PNG of the per-class samples at every
     checkpoint, go to ``model_dir``.
     """
-    if architecture not in (MPCGAN, MODERN):
-        raise ValueError(f"unknown architecture {architecture!r}; use {MPCGAN} or {MODERN}")
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; use one of "
+                         f"{', '.join(ARCHITECTURES)}")
     if images.ndim != 4 or images.dtype != np.uint8 or len(images) != len(labels):
         raise ValueError(f"expected uint8 images (N, C, H, W) and N labels, got {images.shape} "
                          f"{images.dtype} and {len(labels)} labels")
@@ -117,9 +125,10 @@ def train(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
     betas = (params.beta1, params.beta2)
     setup = GanSetup(
         generator=generator, discriminator=discriminator,
-        opt_g=torch.optim.Adam(generator.parameters(), lr=params.lr_g, betas=betas),
+        opt_g=torch.optim.Adam(generator.parameters(), lr=lr_g_for(architecture, params),
+                               betas=betas),
         opt_d=torch.optim.Adam(discriminator.parameters(), lr=params.lr_d, betas=betas),
-        recipe=MPCGAN_RECIPE if architecture == MPCGAN else HINGE_RECIPE,
+        recipe=HINGE_RECIPE if architecture == MODERN else MPCGAN_RECIPE,
         z_dim=params.z_dim, n_classes=len(classes),
         ema=make_ema(generator) if architecture == MODERN else None, ema_decay=params.ema_decay,
         augment=DiffAugment(params.diffaugment, rng) if architecture == MODERN else None,

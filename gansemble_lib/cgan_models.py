@@ -24,8 +24,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-MPCGAN, MODERN = "mpcgan", "modern"
-ARCHITECTURES = (MPCGAN, MODERN)
+MPCGAN, MPCGAN_PROJ, MODERN = "mpcgan", "mpcgan_proj", "modern"
+ARCHITECTURES = (MPCGAN, MPCGAN_PROJ, MODERN)
 LEAK = 0.2  # LeakyReLU slope everywhere, as in the paper
 
 
@@ -213,11 +213,12 @@ def build_image_models(architecture: str, *, image_shape: tuple[int, int, int], 
                        z_dim: int, width: int, embedding: int, dropout: float
                        ) -> tuple[nn.Module, nn.Module]:
     """Generator and discriminator of ``architecture`` for images of ``image_shape``."""
-    if architecture == MPCGAN:
+    if architecture in (MPCGAN, MPCGAN_PROJ):
         return (MpcganGenerator(image_shape=image_shape, n_classes=n_classes, z_dim=z_dim,
                                 width=width, embedding=embedding),
                 MpcganDiscriminator(image_shape=image_shape, n_classes=n_classes, width=width,
-                                    embedding=embedding, dropout=dropout))
+                                    embedding=embedding, dropout=dropout,
+                                    projection=architecture == MPCGAN_PROJ))
     if architecture == MODERN:
         return (ModernGenerator(image_shape=image_shape, n_classes=n_classes, z_dim=z_dim,
                                 width=width, embedding=embedding),

@@ -21,7 +21,7 @@ from . import gate
 from .augment import oversample
 from .cgan import steps_for
 from .cgan import train as train_image_gan
-from .cgan_models import MODERN, MPCGAN
+from .cgan_models import MODERN, MPCGAN, MPCGAN_PROJ
 from .chooser import SPECTRAL
 from .config import CganParams
 from .constants import CLASS_INDEX, IMAGES_FILE, MANIFEST_FILE, SPECTRA, TRAIN, VAL
@@ -41,9 +41,10 @@ from .spectral_augment import SpectralSource
 from .spectrum_gan import ARCHITECTURE as SPECTRUM
 from .spectrum_gan import train as train_spectrum_gan
 
-ARCHITECTURES = (MPCGAN, MODERN, SPECTRUM)
-PLAIN, AUGMENTED, SPECTRAL_AUG = "train", "augmented", "spectral"
-TRAINING_DATA = (PLAIN, AUGMENTED, SPECTRAL_AUG)
+ARCHITECTURES = (MPCGAN, MPCGAN_PROJ, MODERN, SPECTRUM)
+PLAIN, AUGMENTED, SPECTRAL_AUG, BALANCED = "train", "augmented", "spectral", "balanced"
+TRAINING_DATA = (PLAIN, AUGMENTED, SPECTRAL_AUG, BALANCED)
+FAITHFUL_STRATEGY = 4  # the authors' masked copies (discs and bars): keeps the label
 
 # Keys of reports/metrics/03_<variant>.json
 VARIANT, ARCHITECTURE, TRAINING_DATA_KEY = "variant", "architecture", "training_data"
@@ -104,6 +105,19 @@ def spectral_set(augmented_dir: str | Path, prepared: PreparedData, *, seed: int
     return images, labels
 
 
+def balanced_set(prepared: PreparedData, *, per_class: int, seed: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The GANsemble authors' MPcGAN training set: the train split with every class topped up
+    to ``per_class`` images by masked copies of its own images (strategy 4, label-keeping).
+    A class that already has more keeps all of its images."""
+    train = prepared.subset(TRAIN)
+    images, labels, _ = oversample(train.images, train.labels, target=per_class,
+                                   strategy=FAITHFUL_STRATEGY,
+                                   seed=np.random.SeedSequence([seed, FAITHFUL_STRATEGY,
+                                                                per_class]))
+    return images, labels
+
+
 def variant_training_set(*, training_data: str, prepared: PreparedData,
                          augmented_dir: str | Path, params: CganParams
                          ) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +129,8 @@ def variant_training_set(*, training_data: str, prepared: PreparedData,
         return augmented_set(augmented_dir, len(prepared.classes))
     if training_data == SPECTRAL_AUG:
         return spectral_set(augmented_dir, prepared, seed=params.seed)
+    if training_data == BALANCED:
+        return balanced_set(prepared, per_class=params.faithful_per_class, seed=params.seed)
     raise DataError(f"unknown training data {training_data!r}",
                     fix=f"use one of: {', '.join(TRAINING_DATA)}")
 

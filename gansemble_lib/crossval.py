@@ -368,8 +368,7 @@ def gate_table(folds_dir: str | Path, folds: list[str], generators: list[str]) -
     return pd.DataFrame(lines).set_index("generator")
 
 
-def generator_of_row(row: str, generators: list[str], *, tstr_source: str = "",
-                     combo_source: str = "") -> str | None:
+def generator_of_row(row: str, generators: list[str]) -> str | None:
     """Which generator's samples a downstream row uses (None: none)."""
     for name in sorted(generators, key=len, reverse=True):  # modern_spec before modern
         if row.startswith(f"{name} ") or f"+ {name} (" in row or f"+ {name} +" in row \

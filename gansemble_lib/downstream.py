@@ -68,8 +68,8 @@ def set_row_name(source: str, filter_name: str) -> str:
 
 
 def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train_y: np.ndarray,
-               *, chosen: dict, n_classes: int, tstr_source: str, combo_source: str
-               ) -> tuple[list[Row], list[str]]:
+               *, chosen: dict, n_classes: int, tstr_source: str,
+               combo_sources: tuple[str, ...]) -> tuple[list[Row], list[str]]:
     """Every row of the comparison, and the names of the rows that use generated data.
 
     ``sets`` are stage 04's filtered sets keyed by (source, filter); ``chosen`` is stage 02's
@@ -91,7 +91,7 @@ def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train
             continue  # an empty set would only repeat real-only; listed by empty_sets()
         rows.append(Row(set_row_name(source, filter_name), images, labels))
         synthetic.append(rows[-1].name)
-    for key, kind in ((combo_source, "combo"), (tstr_source, "tstr")):
+    for key, kind in (*((c, "combo") for c in combo_sources), (tstr_source, "tstr")):
         source, _, filter_name = key.partition("__")
         if (source, filter_name) not in sets:
             raise ValueError(f"{kind} source {key!r} is not among the stage-04 sets "
@@ -200,14 +200,14 @@ def unit_spectra(spectra: np.ndarray) -> np.ndarray:
 
 def spectrum_extra_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
                         native: dict[tuple[str, str], np.ndarray], *, geometry, points: int,
-                        combo_source: str
+                        combo_sources: tuple[str, ...]
                         ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, int]]:
     """Synthetic spectra for the spectrum classifiers, by name, and how many images of each
     set had to be left out.
 
     A source's own spectra where it has them (SMOTE, the spectrum GAN: "native"), else its
     images read back to spectra (:func:`polar.decode`: "decoded"). Every generator's unfiltered
-    set, and the GANsemble set (``combo_source``); ordinary augmentation is an image operation
+    set, and the GANsemble sets (``combo_sources``); ordinary augmentation is an image operation
     and is left out. Images without any ink decode to nothing: they are left out and counted
     ({set name: images left out}; the notebook prints it).
     """
@@ -218,7 +218,7 @@ def spectrum_extra_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray
     for (source, filter_name), (images, labels) in sets.items():
         key = f"{source}__{filter_name}"
         if source == "augmentation" or not len(images) or (
-                filter_name != "none" and key != combo_source):
+                filter_name != "none" and key not in combo_sources):
             continue
         if (source, filter_name) in native:
             if len(native[(source, filter_name)]) != len(labels):

@@ -51,8 +51,9 @@ class Variant:
     """One conditional generator trained by stage 03."""
 
     architecture: str
-    training_data: str  # "train" (the train split), "augmented" (the chooser's set) or
+    training_data: str  # "train" (the train split), "augmented" (the chooser's set),
     # "spectral" (the train split with the chooser's best label-preserving spectral strategy)
+    # or "balanced" (every class topped up with masked copies, the GANsemble authors' set)
     data: str  # the file or folder it trains on, a DVC dep
     modalities: tuple[str, ...] = MODALITIES
 
@@ -60,6 +61,9 @@ class Variant:
 VARIANTS: dict[str, Variant] = {
     "mpcgan_noaug": Variant("mpcgan", "train", "data/prepared/images.npy"),
     "mpcgan_aug": Variant("mpcgan", "augmented", "data/augmented"),
+    # the authors' own training set (balanced by masked copies), and our conditioning fix on it
+    "mpcgan_faithful": Variant("mpcgan", "balanced", "data/prepared/images.npy"),
+    "mpcgan_proj": Variant("mpcgan_proj", "balanced", "data/prepared/images.npy"),
     "modern_aug": Variant("modern", "augmented", "data/augmented"),
     # the modern cGAN on label-preserving spectral augmentation (the chooser's best of 16-18)
     "modern_spec": Variant("modern", "spectral", "data/augmented", (SPECTRA,)),

@@ -21,7 +21,8 @@ from .config import SECTIONS, from_mapping
 from .errors import DataError
 from .io_utils import write_text
 
-ALL_VARIANTS = ("mpcgan_noaug", "mpcgan_aug", "modern_aug", "modern_spec", "spectrum")
+ALL_VARIANTS = ("mpcgan_noaug", "mpcgan_aug", "mpcgan_faithful", "mpcgan_proj", "modern_aug",
+                "modern_spec", "spectrum")
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "laptop": {},
     # Today's one-split run, for a class demo: no verdicts, only the in-split bootstrap.
@@ -38,7 +39,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "explore": {"images_per_class": 2},
         "choose": {"strategies": (0, 7, 16), "n_grid": (8,), "repeats": 1, "steps": 3,
                    "classifier_size": 16},
-        "cgan": {"variants": ALL_VARIANTS, "steps": 4, "modern_steps": 4, "batch_size": 8,
+        "cgan": {"variants": ALL_VARIANTS, "steps": 4, "modern_steps": 4, "proj_steps": 4,
+                 "batch_size": 8,
                  "width": 8, "checkpoint_every": 2, "eval_per_class": 2, "grid_per_class": 2,
                  "spectrum_points": 64},
         "vae": {"epochs": 2, "kl_warmup": 1, "width": 4, "latent_dim": 4, "checkpoint_every": 1},
@@ -58,7 +60,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "choose": {"repeats": 3, "n_grid": tuple(range(10, 101, 10)), "epochs": 150, "steps": 0,
                    "batch_size": 4, "optimizer": "sgd", "lr": 5.1e-4, "momentum": 0.9,
                    "classifier_size": 128},
-        "cgan": {"width": 128, "batch_size": 128, "steps": 2000, "modern_steps": 4000,
+        "cgan": {"width": 128, "batch_size": 128, "steps": 300, "modern_steps": 4000,
                  "checkpoint_every": 200, "variants": ALL_VARIANTS},
         "vae": {"width": 16, "latent_dim": 32, "epochs": 500, "kl_warmup": 150},
         "symp_filter": {"classifier_size": 128},

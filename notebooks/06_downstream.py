@@ -63,7 +63,7 @@ chosen = json.loads(open(f"{paths.augmented_dir}/chosen.json", encoding="utf-8")
 sets = load_sets(paths.synthetic_dir, data.classes)
 rows, synthetic_rows = ds.build_rows(sets, train.labels, chosen=chosen, n_classes=n_classes,
                                      tstr_source=params.tstr_source,
-                                     combo_source=params.combo_source)
+                                     combo_sources=params.combo_sources)
 emptied = ds.empty_sets(sets)
 print("sets a filter left empty (no row):", ", ".join(emptied) or "none")
 
@@ -124,7 +124,7 @@ predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.la
 if train.spectra is not None:  # the classifiers a chemist would use, on real + synthetic spectra
     extra, undecodable = ds.spectrum_extra_sets(
         sets, load_set_spectra(paths.synthetic_dir), geometry=geometry_from_info(data.info),
-        points=train.spectra.shape[1], combo_source=params.combo_source)
+        points=train.spectra.shape[1], combo_sources=params.combo_sources)
     print("synthetic spectra for the spectrum classifiers:",
           {name: len(y) for name, (_, y) in extra.items()})
     print("images without ink, left out (nothing to read back):", undecodable or "none")

@@ -113,7 +113,7 @@ def test_synthetic_spectra_are_native_where_the_source_has_them_else_decoded():
                                                                                labels[:0])}
     native = {("smote", "none"): spectra}
     out, dropped = ds.spectrum_extra_sets(sets, native, geometry=geometry, points=50,
-                                          combo_source="mpcgan_aug__symp")
+                                          combo_sources=("mpcgan_aug__symp",))
     assert dropped == {}
     assert set(out) == {"SMOTE spectra", "vae (no filter), decoded",
                         "mpcgan_aug + symp filter, decoded"}  # no augmentation, no empty set
