@@ -30,7 +30,7 @@ setup: $(STAMP) ## create .venv with the pinned packages and register the Jupyte
 data: $(STAMP) ## materialise data/raw offline (DVC cache, or regenerate + verify the default)
 	$(PY) -m gansemble_lib fetch-data
 
-reproduce: data ## run the whole pipeline (dvc repro, as a readable log), then refresh the README results
+reproduce: data ## run the whole pipeline (dvc repro, as a readable log), then refresh the README answer and RESULTS.md
 	$(PY) -m gansemble_lib repro
 	$(PY) -m gansemble_lib update-readme
 	@dvc status
@@ -72,5 +72,5 @@ lint: $(STAMP) ## ruff checks
 format: $(STAMP) ## ruff formatting fixes
 	$(PY) -m ruff check --fix gansemble_lib tests benchmarks notebooks
 
-clean: ## remove pipeline outputs (kept in the DVC cache; `dvc checkout` restores them)
+clean: ## remove pipeline outputs (`dvc checkout` restores data/prepared and notebooks, `git checkout -- reports` the reports)
 	rm -rf data/prepared reports/notebooks reports/figures reports/tables reports/metrics

@@ -164,10 +164,11 @@ def _cmd_profile(args: argparse.Namespace) -> None:
 
 
 def _cmd_update_readme(args: argparse.Namespace) -> None:
-    from .readme_results import update_readme
+    from .readme_results import results_path, update_readme
 
-    changed = update_readme(args.readme, args.metrics)
-    print(f"{args.readme}: results section {'updated' if changed else 'already up to date'}")
+    changed = update_readme(args.readme, args.metrics, results_file=args.results)
+    print(f"{results_path(args.readme, args.results)} (results) and {args.readme} (answer): "
+          f"{'updated' if changed else 'already up to date'}")
 
 
 def _cmd_run_dataset(args: argparse.Namespace) -> None:
@@ -333,8 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="params.yaml")
     p.set_defaults(func=_cmd_profile)
 
-    p = sub.add_parser("update-readme", help="regenerate the README results from the metrics")
+    p = sub.add_parser("update-readme", help="regenerate RESULTS.md and the README's answer "
+                                             "from the metrics")
     p.add_argument("--readme", default="README.md")
+    p.add_argument("--results", default="RESULTS.md",
+                   help="the results file, relative to the README's folder (created if missing)")
     p.add_argument("--metrics", default="reports/metrics")
     p.set_defaults(func=_cmd_update_readme)
     return parser

@@ -36,7 +36,10 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import f1_score, recall_score
 
-from .downstream import REAL_ONLY, ROW, SEED, Y_PRED, Y_TRUE
+from .downstream import CNN_ROW, LOGREG_ROW, NN_ROW, REAL_ONLY, ROW, SEED, Y_PRED, Y_TRUE
+
+# real-only rows of every classifier: the image CNN's first (the baseline of the methods)
+REFERENCE_ROWS = (REAL_ONLY, LOGREG_ROW, NN_ROW, CNN_ROW)
 
 FOLD = "fold"
 BETTER, EQUIVALENT, WORSE, UNDECIDED = ("better", "practically equivalent", "worse",
@@ -458,16 +461,63 @@ def fidelity_across_folds(folds_dir: str | Path, folds: list[str],
     return table.join(notes)
 
 
+def confusion_rows(verdicts: pd.DataFrame, *, synthetic_rows: list[str],
+                   baseline_rows: list[str], failed_rows: dict[str, str]) -> dict[str, str]:
+    """{row: what it is} for the confusion figure: real-only, the baseline with the highest
+    mean difference, and the generator row with the highest one among generators that passed
+    the gate (train-on-synthetic rows aside); a group with no such row is left out."""
+    def best(rows: list[str]) -> str | None:
+        rows = [r for r in rows if r in verdicts.index and pd.notna(verdicts.loc[r, "diff_mean"])]
+        return max(rows, key=lambda r: verdicts.loc[r, "diff_mean"]) if rows else None
+
+    shown = {REAL_ONLY: "real data only"}
+    baseline = best(baseline_rows)
+    if baseline:
+        shown[baseline] = "best baseline (no generator)"
+    passing = best([r for r in synthetic_rows if r not in failed_rows
+                    and not r.startswith("TSTR")])
+    if passing:
+        shown[passing] = "best row of a generator that passed the gate"
+    return shown
+
+
 def row_groups(rows: list[str], generators: list[str]) -> tuple[list[str], list[str]]:
     """(rows that use generated data, data-only baselines without a generator).
 
     The chemist's reference rows (another classifier on the spectra) are in neither group.
     """
-    from .downstream import CNN_ROW, LOGREG_ROW, NN_ROW
-
-    references = (REAL_ONLY, LOGREG_ROW, NN_ROW, CNN_ROW)
+    references = REFERENCE_ROWS
     synthetic = [r for r in rows if r.startswith("TSTR") or
                  any(r.startswith(f"{g} ") for g in generators)]
     baselines = [r for r in rows if r not in synthetic and r not in references
                  and not any(r.startswith(f"{c} + ") for c in references)]
     return synthetic, baselines
+
+
+# The first unit's per-stage figures, committed so that a fresh clone shows what each
+# generator draws and what the chooser scored (every unit's figures stay under folds/).
+UNIT_FIGURES = ("02_chooser_heatmap.png", "03_*_samples.png", "03b_samples.png",
+                "04_filter/*.png")
+
+
+def copy_unit_figures(folds_dir: str | Path, unit: str, dest: str | Path) -> list[str]:
+    """Copy ``UNIT_FIGURES`` of ``unit`` into ``dest`` (emptied first); their names there."""
+    import shutil
+
+    source, dest = Path(folds_dir) / unit / "reports" / "figures", Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    copied = []
+    for pattern in UNIT_FIGURES:
+        for path in sorted(source.glob(pattern)):
+            name = path.relative_to(source).as_posix().replace("/", "__")
+            shutil.copyfile(path, dest / name)
+            copied.append(name)
+    lines = [f"# Figures of unit {unit}", "",
+             f"Copied from `{source.as_posix()}` by stage 06b (every unit writes its own under "
+             "`folds/`): the chooser's scores (02), each generator's samples, one row per "
+             "class (03, 03b), and what each filter kept (04).", ""]
+    lines += [f"- [{name}]({name})" for name in copied]
+    (dest / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return copied

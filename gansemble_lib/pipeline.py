@@ -274,7 +274,7 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/05b_paper_table.csv", "reports/tables/05b_paper_table.md",
                 "reports/tables/06_per_class_recall.csv", "reports/tables/06_per_class_recall.md",
                 "reports/figures/06_forest.png", "reports/figures/06_recall.png",
-                "reports/figures/06_confusion.png"),
+                "reports/figures/06_confusion.png", "reports/figures/first_unit"),
           spectra_outs=("reports/tables/06_spectrum_classifiers.csv",
                         "reports/tables/06_spectrum_classifiers.md",
                         "reports/tables/06_oracle.csv", "reports/tables/06_oracle.md",

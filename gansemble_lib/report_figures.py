@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -32,76 +34,116 @@ def forest_plot(differences: pd.DataFrame, *, baseline: str) -> plt.Figure:
     return fig
 
 
-def recall_bars(recall: pd.DataFrame, *, minority: list[str]) -> plt.Figure:
-    """Per-class recall of each row; minority classes are marked with an asterisk."""
-    long = recall.rename(columns={c: f"{c} *" if c in minority else c for c in recall.columns})
-    long = long.reset_index(names="row").melt(id_vars="row", var_name="class",
-                                              value_name="recall")
-    fig, ax = plt.subplots(figsize=(max(8, 0.8 * recall.shape[1]), 4.5))
-    sns.barplot(long, x="class", y="recall", hue="row", ax=ax, palette="tab20")
-    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
-    ax.tick_params(axis="x", rotation=45)
-    ax.set_xlabel("class (* = minority: below the median train count)")
+def recall_heatmap(recall: pd.DataFrame, *, minority: list[str], failed_rows: dict[str, str],
+                   title: str) -> plt.Figure:
+    """Per-class recall of every row as one annotated heatmap (rows x classes).
+
+    A heatmap instead of grouped bars: two dozen rows need no palette and no legend. Minority
+    classes carry an asterisk; rows of a generator that failed the gate a cross.
+    """
+    table = recall.rename(columns={c: f"{c} *" if c in minority else c for c in recall.columns})
+    table.index = [f"{r}  [x gate]" if r in failed_rows else r for r in table.index]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * table.shape[1] + 3.5,
+                                    0.32 * len(table) + 2.0))
+    sns.heatmap(table.astype(float), ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True,
+                fmt=".2f", annot_kws={"fontsize": 6}, cbar_kws={"label": "recall"})
+    ax.set(xlabel="true class (* = minority: below the median train count)", ylabel="row")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.tick_params(axis="x", labelsize=7, rotation=45)
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def confusion_grid(predictions: pd.DataFrame, classes: tuple[str, ...], rows: list[str]
-                   ) -> plt.Figure:
-    """Row-normalised confusion matrices summed over seeds, one panel per row."""
+def confusion_grid(predictions: pd.DataFrame, classes: tuple[str, ...],
+                   rows: dict[str, str], *, title: str) -> plt.Figure:
+    """Confusion matrices (counts, coloured by the share of each true class), one panel per
+    row; ``rows`` maps a row to its panel title (what it is: real-only, the best baseline,
+    the best generator that passed the gate)."""
     cols = min(3, len(rows))
     n_rows = int(np.ceil(len(rows) / cols))
     fig, axes = plt.subplots(n_rows, cols, squeeze=False,
-                             figsize=(4.2 * cols, 3.8 * n_rows))
+                             figsize=(4.6 * cols + 0.8, 4.4 * n_rows + 0.6))
     labels = list(range(len(classes)))
-    for ax, row in zip(axes.ravel(), rows, strict=False):
+    image = None
+    for ax, (row, label) in zip(axes.ravel(), rows.items(), strict=False):
         part = predictions[predictions[ROW] == row]
-        cm = confusion_matrix(part[Y_TRUE], part[Y_PRED], labels=labels).astype(float)
-        cm /= np.maximum(cm.sum(1, keepdims=True), 1)
-        sns.heatmap(cm, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, square=True,
-                    xticklabels=classes, yticklabels=classes)
-        ax.set_title(f"{row} ({part[SEED].nunique()} seeds)", fontsize=8)
-        ax.tick_params(labelsize=6)
+        counts = confusion_matrix(part[Y_TRUE], part[Y_PRED], labels=labels)
+        share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+        image = ax.imshow(share, vmin=0, vmax=1, cmap="Blues")
+        for i, j in np.ndindex(counts.shape):
+            if counts[i, j]:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=5,
+                        color="white" if share[i, j] > 0.6 else "black")
+        ax.set_xticks(labels, classes, rotation=90, fontsize=6)
+        ax.set_yticks(labels, classes, fontsize=6)
+        ax.set(xlabel="predicted class", ylabel="true class")
+        ax.set_title(f"{label}\n{row} ({part[SEED].nunique()} seed(s))", fontsize=8)
     for ax in axes.ravel()[len(rows):]:
         ax.axis("off")
-    fig.tight_layout()
+    if image is not None:
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6,
+                     label="share of the true class (numbers: counts)")
+    fig.suptitle(title, fontsize=9)
     return fig
 
 
-def fold_forest(scores: pd.DataFrame, verdicts: pd.DataFrame, *, baseline: str, rope: float
-                ) -> plt.Figure:
-    """Each row's per-fold macro-F1 difference from ``baseline`` (dots), their mean (diamond)
-    and the region of practical equivalence (band). Train-on-synthetic rows, whose differences
-    are often an order of magnitude larger, get a panel and scale of their own."""
+@dataclass(frozen=True)
+class ForestPanel:
+    """One panel of :func:`fold_forest`: rows compared with their own baseline."""
+
+    title: str
+    baseline: str
+    rows: list[str]
+    verdicts: dict[str, str]  # row -> verdict ("" or missing: none)
+    scale: str = "shared"  # "own": the panel gets its own x-axis (e.g. train on synthetic)
+
+
+def fold_forest(scores: pd.DataFrame, panels: list[ForestPanel], *, rope: float,
+                failed_rows: dict[str, str], unit: str = "unit") -> plt.Figure:
+    """Per unit, each row's macro-F1 difference from its panel's baseline (dots), their mean
+    (diamond, coloured by verdict) and the region of practical equivalence (band). Rows that
+    use a generator that failed the gate are marked with a cross and "[x gate]"."""
     wide = scores.pivot(index="fold", columns="row", values="macro_f1")
-    diffs = wide.sub(wide[baseline], axis=0).drop(columns=baseline)
-    order = diffs.mean().sort_values().index.tolist()
-    tstr = [r for r in order if r.startswith("TSTR")]
-    main = [r for r in order if r not in tstr]
-    panels = [(main, 1.0), *([(tstr, 0.25)] if tstr else [])]
-    heights = [max(len(rows), 1) * 0.38 + 0.9 for rows, _ in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, sum(heights) + 0.6), squeeze=False,
+    panels = [p for p in panels if p.rows and p.baseline in wide]
+    heights = [len(p.rows) * 0.36 + 1.1 for p in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8.5, sum(heights) + 0.8), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     colors = {"better": "tab:green", "worse": "tab:red", "practically equivalent": "tab:blue"}
-    for ax, (rows, _) in zip(axes[:, 0], panels, strict=True):
-        ax.axvspan(-rope, rope, color="0.9", zorder=0, label=f"ROPE +-{rope}")
+    shared = [ax for ax, p in zip(axes[:, 0], panels, strict=True) if p.scale == "shared"]
+    for ax, panel in zip(axes[:, 0], panels, strict=True):
+        diffs = wide[[r for r in panel.rows if r in wide]].sub(wide[panel.baseline], axis=0)
+        rows = diffs.mean().sort_values().index.tolist()
+        ax.axvspan(-rope, rope, color="0.9", zorder=0, label=f"ROPE ±{rope}")
         ax.axvline(0, color="k", linewidth=0.8)
         for k, row in enumerate(rows):
-            verdict = verdicts.loc[row, "verdict"] if "verdict" in verdicts else "undecided"
+            verdict = panel.verdicts.get(row) or "undecided"
             color = colors.get(verdict, "0.4")
             values = diffs[row].dropna()
-            ax.plot(values, np.full(len(values), k), "o", color=color, alpha=0.45, ms=4)
-            ax.plot(values.mean(), k, "D", color=color, ms=7)
-        ax.set_yticks(np.arange(len(rows)), [f"{r}  [{verdicts.loc[r, 'verdict']}]"
-                                             if "verdict" in verdicts else r for r in rows],
-                      fontsize=7)
+            ax.plot(values, np.full(len(values), k), "o", color=color, alpha=0.4, ms=4)
+            ax.plot(values.mean(), k, "X" if row in failed_rows else "D", color=color, ms=8)
+        labels = [f"{r}  [{panel.verdicts.get(r) or 'no verdict'}]"
+                  + ("  [x gate]" if r in failed_rows else "") for r in rows]
+        ax.set_yticks(np.arange(len(rows)), labels, fontsize=7)
         ax.set_ylim(-0.7, len(rows) - 0.3)
-    axes[0, 0].legend(fontsize=7, loc="lower right")
-    axes[-1, 0].set_xlabel(f"macro-F1 minus '{baseline}' per outer fold (dots) and mean "
-                           "(diamond); colour = verdict")
-    if tstr:
-        axes[1, 0].set_title("train on synthetic only (own scale)", fontsize=8)
-    fig.tight_layout()
+        ax.set_title(f"{panel.title} — against '{panel.baseline}'", fontsize=8, loc="left")
+        ax.set_xlabel(f"macro-F1 minus '{panel.baseline}'", fontsize=7)
+    if len(shared) > 1:
+        low = min(ax.get_xlim()[0] for ax in shared)
+        high = max(ax.get_xlim()[1] for ax in shared)
+        for ax in shared:
+            ax.set_xlim(low, high)
+    handles = [plt.Line2D([], [], marker="D", ls="", color=c, label=v)
+               for v, c in colors.items()]
+    handles += [plt.Line2D([], [], marker="D", ls="", color="0.4", label="undecided / none"),
+                plt.Line2D([], [], marker="X", ls="", color="0.4",
+                           label="generator failed the gate"),
+                plt.Line2D([], [], marker="o", ls="", color="0.4", alpha=0.4,
+                           label=f"one {unit}")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.suptitle(f"Macro-F1 differences per {unit} (dots) and their mean (marker; colour = "
+                 "verdict)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     return fig
 
 

@@ -159,11 +159,14 @@ save_table(recall, paths.tables_dir, "06_per_class_recall")
 print("minority classes (train count below the median):", ", ".join(minority))
 save_figure(report_figures.forest_plot(differences, baseline=ds.REAL_ONLY),
             f"{paths.figures_dir}/06_forest.png")
-save_figure(report_figures.recall_bars(recall, minority=minority),
+unit_title = f"this unit's held-out test part ({getattr(paths, 'fold', None) or 'one split'})"
+save_figure(report_figures.recall_heatmap(recall, minority=minority, failed_rows={},
+                                          title=f"Per-class recall on {unit_title}"),
             f"{paths.figures_dir}/06_recall.png")
 save_figure(report_figures.confusion_grid(
-    predictions, data.classes, [ds.REAL_ONLY, *synthetic_rows[:2], synthetic_rows[-2]]),
-    f"{paths.figures_dir}/06_confusion.png")
+    predictions, data.classes, {ds.REAL_ONLY: "real data only",
+                                **{r: "with synthetic data" for r in synthetic_rows[:2]}},
+    title=f"Confusion matrices on {unit_title}"), f"{paths.figures_dir}/06_confusion.png")
 
 # %% [markdown]
 # ## Conclusion

@@ -120,8 +120,6 @@ statement = crossval.conclusion(verdicts, synthetic_rows=synthetic_rows,
                                 repeats=repeats, decision=params.decision,
                                 failed_rows=failed_rows, replicates=independent)
 print(statement)
-save_figure(report_figures.fold_forest(scores, verdicts, baseline=ds.REAL_ONLY,
-                                       rope=params.rope), f"{paths.figures_dir}/06_forest.png")
 
 # ## What more real data would buy (simulated data only)
 # On simulated data each fold also trained on real-only + k fresh simulated spectra per class
@@ -223,6 +221,35 @@ spectrum_statement = crossval.family_statement(spectrum_verdicts, failed_rows=fa
 print(spectrum_statement)
 spectrum_verdicts
 
+# %% [markdown]
+# ## The verdicts at a glance
+# Figure: each row's difference from its own baseline in every unit (dots) and the mean
+# (marker, coloured by verdict). Look for markers outside the grey band (the region of
+# practical equivalence) and for crosses: rows whose generator failed the gate measure a
+# failed generator, not synthetic data. The spectrum classifiers are drawn against
+# themselves on real spectra, never against the image CNN.
+
+# %%
+unit_word = "replicate" if independent else "fold"
+image_rows = [r for r in verdicts.index if r != ds.REAL_ONLY and not r.startswith("TSTR")
+              and r not in crossval.REFERENCE_ROWS]
+forest_panels = [
+    report_figures.ForestPanel("image CNN: augmentation and synthetic data", ds.REAL_ONLY,
+                               image_rows, verdicts["verdict"].to_dict()),
+    report_figures.ForestPanel("image CNN: train on synthetic only (own scale)", ds.REAL_ONLY,
+                               [r for r in verdicts.index if r.startswith("TSTR")],
+                               verdicts["verdict"].to_dict(), scale="own"),
+    report_figures.ForestPanel("other classifiers on real spectra only (own scale)",
+                               ds.REAL_ONLY, [r for r in crossval.REFERENCE_ROWS[1:]
+                                              if r in verdicts.index], {}, scale="own"),
+    *(report_figures.ForestPanel(f"{base}: with synthetic spectra", base, rows,
+                                 spectrum_verdicts["verdict"].to_dict()
+                                 if "verdict" in spectrum_verdicts else {})
+      for base, rows in families.items() if rows)]
+save_figure(report_figures.fold_forest(all_scores, forest_panels, rope=params.rope,
+                                       failed_rows=failed_rows, unit=unit_word),
+            f"{paths.figures_dir}/06_forest.png")
+
 # ## Pooled out-of-fold recall and confusion
 # Every sample is predicted once per repeat by classifiers of the fold that held it out.
 
@@ -230,17 +257,26 @@ spectrum_verdicts
 recall = crossval.pooled_recall(predictions_main, classes)
 save_table(recall, paths.tables_dir, "06_per_class_recall")
 minority_names = sorted({classes[c] for f in folds for c in minority[f]})
-save_figure(report_figures.recall_bars(recall, minority=minority_names),
+pooled = f"pooled out-of-{unit_word} predictions of all {len(folds)} {unit_word}s"
+save_figure(report_figures.recall_heatmap(recall, minority=minority_names,
+                                          failed_rows=failed_rows,
+                                          title=f"Per-class recall, {pooled}"),
             f"{paths.figures_dir}/06_recall.png")
-shown = [ds.REAL_ONLY, *[r for r in synthetic_rows if r in recall.index][:2],
-         *[r for r in baseline_rows if r in recall.index][-1:]]
-save_figure(report_figures.confusion_grid(predictions_main, classes, shown),
+shown = crossval.confusion_rows(verdicts, synthetic_rows=synthetic_rows,
+                                baseline_rows=baseline_rows, failed_rows=failed_rows)
+save_figure(report_figures.confusion_grid(predictions_main, classes, shown,
+                                          title=f"Confusion matrices, {pooled}"),
             f"{paths.figures_dir}/06_confusion.png")
 recall.round(3)
 
 # ## The other stages across folds
+# The first unit's own figures (chooser heatmap, sample grids, filter grids) are copied to
+# `reports/figures/first_unit/` so that a fresh clone shows what each generator draws.
 
 # %%
+copied = crossval.copy_unit_figures(paths.folds_dir, folds[0],
+                                   f"{paths.figures_dir}/first_unit")
+print(f"{len(copied)} figures of {folds[0]} copied to {paths.figures_dir}/first_unit")
 choices = crossval.chooser_choices(paths.folds_dir, folds)
 save_table(choices, paths.tables_dir, "02_choices")
 generator_table = crossval.generator_checks(paths.folds_dir, folds, list(variants(modality)))

@@ -172,7 +172,8 @@ def test_ablation_variants_each_train_a_few_steps():
                                  rng)
             else:
                 mpcgan_step(setup, x, y, 4, rng)
-        assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters())), variant
+        assert any(not torch.equal(a, b)
+                   for a, b in zip(before, g.parameters(), strict=True)), variant
         accuracy = bench.d_label_accuracy(d, aux, images, labels, len(CLASSES))
         ratio = bench.label_noise_ratio(g, TINY.z_dim, len(CLASSES), seed=0)
         assert 0 <= accuracy <= 1 and ratio > 0, variant

@@ -1,16 +1,27 @@
-"""The README's numbers are the pipeline's numbers."""
+"""The numbers in RESULTS.md and the README's answer are the pipeline's numbers."""
 
 import json
 
-from gansemble_lib.readme_results import _downstream, readme_section, render_results, update_readme
+import yaml
+
+from gansemble_lib.readme_results import (
+    DEFAULT_SIMULATED,
+    _downstream,
+    readme_section,
+    render_answer,
+    render_results,
+    results_section,
+    update_readme,
+)
 from tests.conftest import REPO
 
 
-def test_readme_results_match_the_committed_metrics():
+def test_results_file_matches_the_committed_metrics():
     expected = render_results(REPO / "reports" / "metrics", REPO / "reports" / "datasets")
-    assert readme_section(REPO / "README.md") == expected, (
-        "README results differ from reports/metrics or reports/datasets: run "
+    assert results_section(REPO / "RESULTS.md") == expected, (
+        "RESULTS.md differs from reports/metrics or reports/datasets: run "
         "`gansemble update-readme`")
+    assert readme_section(REPO / "README.md") == expected  # found next to the README
 
 
 def test_a_changed_metric_changes_the_section(tmp_path):
@@ -21,9 +32,27 @@ def test_a_changed_metric_changes_the_section(tmp_path):
     (metrics / "02_chosen.json").write_text(json.dumps(chosen))
     readme = tmp_path / "README.md"
     readme.write_text((REPO / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    results = tmp_path / "RESULTS.md"
+    results.write_text((REPO / "RESULTS.md").read_text(encoding="utf-8"), encoding="utf-8")
     assert update_readme(readme, metrics, datasets_dir=None)
-    assert "at N = 30 (validation macro-F1 0.500 ± 0.100" in readme_section(readme)
+    assert "at N = 30 (validation macro-F1 0.500 ± 0.100" in results_section(results)
+    assert "at N = 30" not in readme.read_text(encoding="utf-8")  # the README keeps the answer
     assert not update_readme(readme, metrics, datasets_dir=None)
+
+
+def test_a_missing_results_file_is_created_with_its_markers(tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "01_explore.json").write_text(json.dumps(
+        {"n_samples": 12, "n_classes": 2, "imbalance_ratio": {"total": 2.0, "train": 2.0}}))
+    readme = tmp_path / "README.md"
+    readme.write_text("# A project\n", encoding="utf-8")
+    assert update_readme(readme, metrics, datasets_dir=None, results_file="OUT.md")
+    text = (tmp_path / "OUT.md").read_text(encoding="utf-8")
+    assert text.startswith("# Results") and "12 samples in 2 classes" in results_section(
+        tmp_path / "OUT.md")
+    assert readme.read_text(encoding="utf-8") == "# A project\n"
+    assert not update_readme(readme, metrics, datasets_dir=None, results_file="OUT.md")
 
 
 def _row(value):
@@ -92,7 +121,8 @@ def test_the_readme_opens_with_the_answer_from_the_committed_metrics():
     from gansemble_lib.readme_results import answer_section, render_answer
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert readme.index("## The answer so far") < readme.index("## Results")
+    assert readme.index("## The answer so far") < readme.index("## Run it on your own data")
+    assert "<!-- results:start" not in readme, "the per-dataset results live in RESULTS.md"
     assert answer_section(REPO / "README.md") == render_answer(
         REPO / "reports" / "metrics", REPO / "reports" / "datasets"), (
         "the README's answer differs from the metrics: run `gansemble update-readme`")
@@ -116,3 +146,53 @@ def test_the_answer_counts_verdicts_per_family():
     assert _family_cell({**result, "folds": 1}, ["vae (no filter)"]) == "one split: no verdict"
     result["rows"]["spectrum (no filter)"] = {"note": "not applicable to images"}
     assert _family_cell(result, ["spectrum (no filter)"]) == "not applicable to images"
+
+
+def _project(tmp_path, *, simulated, descriptor):
+    """A project folder whose reports/metrics ran on data described by ``descriptor``."""
+    metrics = tmp_path / "reports" / "metrics"
+    metrics.mkdir(parents=True)
+    rows = {"real only": {"macro_f1_mean": 0.8, "macro_f1_sd": 0.05}}
+    downstream = {"folds": 5, "repeats": 1, "rope": 0.02, "decision": 0.95, "rows": rows,
+                  "row_order": ["real only"], "conclusion": "c.", "classifier": "lenet",
+                  "seeds": [0], "budget": "300 steps"}
+    if simulated is not None:
+        downstream["oracle"] = {"simulated": simulated, "why_not": "none drawn in this test"}
+    (metrics / "06_downstream.json").write_text(json.dumps(downstream))
+    if descriptor is not None:
+        raw = tmp_path / "data" / "raw"
+        raw.mkdir(parents=True)
+        (raw / "dataset.yaml").write_text(yaml.safe_dump(descriptor))
+    return metrics
+
+
+IMPORTED = {"modality": "spectra", "format": "wide_wavenumber", "files": ["my_spectra.csv"],
+            "origin": "imported", "options": {}, "imported_from": ["/home/me/my_spectra.csv"]}
+
+
+def test_imported_data_are_named_by_their_import_never_the_simulated_default(tmp_path):
+    for case, simulated in (("recorded", False), ("older metrics", None)):
+        metrics = _project(tmp_path / case, simulated=simulated, descriptor=IMPORTED)
+        text = render_results(metrics, datasets_dir=None)
+        answer = render_answer(metrics, datasets_dir=None)
+        assert text.startswith("### Dataset `my_spectra.csv` (imported"), case
+        assert DEFAULT_SIMULATED not in text and "default (simulated)" not in answer, case
+        assert "| my_spectra.csv (imported) |" in answer, case
+
+
+def test_only_data_the_simulator_made_are_called_the_simulated_default(tmp_path):
+    simulated = {"modality": "spectra", "format": "wide_wavenumber", "files": ["spectra.csv"],
+                 "origin": "simulated", "simulation": {"seed": 0}}
+    metrics = _project(tmp_path / "sim", simulated=True, descriptor=simulated)
+    assert render_results(metrics, None).startswith(f"### {DEFAULT_SIMULATED}")
+    assert "| default (simulated) |" in render_answer(metrics, None)
+    # metrics of imported data beside a data/raw that was since restored to the default
+    metrics = _project(tmp_path / "stale", simulated=False, descriptor=simulated)
+    assert DEFAULT_SIMULATED not in render_results(metrics, None)
+    assert "default (simulated)" not in render_answer(metrics, None)
+    # an imported data/raw beside metrics of the simulated default: the numbers decide
+    metrics = _project(tmp_path / "new", simulated=True, descriptor=IMPORTED)
+    assert render_results(metrics, None).startswith(f"### {DEFAULT_SIMULATED}")
+    # nothing known: no claim either way
+    metrics = _project(tmp_path / "unknown", simulated=None, descriptor=None)
+    assert render_results(metrics, None).startswith("### Default dataset (`make reproduce`)")
