@@ -231,14 +231,15 @@ spectrum_verdicts
 
 # %%
 unit_word = "replicate" if independent else "fold"
+verdict_of = verdicts["verdict"].to_dict() if "verdict" in verdicts else {}  # none: one split
 image_rows = [r for r in verdicts.index if r != ds.REAL_ONLY and not r.startswith("TSTR")
               and r not in crossval.REFERENCE_ROWS]
 forest_panels = [
     report_figures.ForestPanel("image CNN: augmentation and synthetic data", ds.REAL_ONLY,
-                               image_rows, verdicts["verdict"].to_dict()),
+                               image_rows, verdict_of),
     report_figures.ForestPanel("image CNN: train on synthetic only (own scale)", ds.REAL_ONLY,
                                [r for r in verdicts.index if r.startswith("TSTR")],
-                               verdicts["verdict"].to_dict(), scale="own"),
+                               verdict_of, scale="own"),
     report_figures.ForestPanel("other classifiers on real spectra only (own scale)",
                                ds.REAL_ONLY, [r for r in crossval.REFERENCE_ROWS[1:]
                                               if r in verdicts.index], {}, scale="own"),
