@@ -25,7 +25,8 @@ paper's text describes and stage 03's mpcgan_aug trains on):
     ported_pick     the same on the chooser's pick
     lr_equal        lr_g = lr_d = 2e-4
     labelmap_x20    the label maps of G and D multiplied by 20
-    acgan           + an auxiliary classifier head on D (AC-GAN losses, Odena et al. 2017)
+    acgan           + an auxiliary classifier head on D (AC-GAN losses, Odena et al. 2017):
+                    stage 03's mpcgan_ac (ours, not the paper's)
     projection      + projection term in D (zero-initialised class embedding . features)
     projection_lr   projection + lr_g = 2e-4: stage 03's mpcgan_proj (ours, not the paper's)
 
@@ -68,6 +69,7 @@ def training_set(name: str, data, unit: str, seed: int):
 
 
 def build(name: str, image_shape, n_classes: int, params):
+    """Generator, discriminator and optimisers of a variant (the library's networks)."""
     import torch
 
     from gansemble_lib.cgan_models import LabelMap, MpcganDiscriminator, MpcganGenerator
@@ -76,59 +78,26 @@ def build(name: str, image_shape, n_classes: int, params):
                         width=params.width, embedding=params.label_embedding)
     d = MpcganDiscriminator(image_shape=image_shape, n_classes=n_classes, width=params.width,
                             embedding=params.label_embedding, dropout=params.dropout,
-                            projection=name.startswith("projection"))
+                            projection=name.startswith("projection"),
+                            auxiliary=name == "acgan")
     if name == "labelmap_x20":
         for module in (*g.modules(), *d.modules()):
             if isinstance(module, LabelMap):
                 module.register_forward_hook(lambda _m, _i, out: out * 20.0)
-    aux = None
-    if name == "acgan":
-        aux = torch.nn.Linear(d.linear.in_features, n_classes)
     lr_g = params.lr_d if name in ("lr_equal", "projection_lr") else params.lr_g
     betas = (params.beta1, params.beta2)
     opt_g = torch.optim.Adam(g.parameters(), lr=lr_g, betas=betas)
-    d_params = list(d.parameters()) + (list(aux.parameters()) if aux is not None else [])
-    opt_d = torch.optim.Adam(d_params, lr=params.lr_d, betas=betas)
-    return g, d, aux, opt_g, opt_d
+    opt_d = torch.optim.Adam(d.parameters(), lr=params.lr_d, betas=betas)
+    return g, d, opt_g, opt_d
 
 
-def acgan_step(g, d, aux, opt_g, opt_d, data, labels, batch, z_dim, n_classes, rng):
-    """AC-GAN on MPcGAN's schedule: D's real/fake loss plus a class loss on real and fake."""
-    import torch
-    import torch.nn.functional as F
+def recipe(name: str) -> str:
+    from gansemble_lib.gan_training import ACGAN_RECIPE, MPCGAN_RECIPE
 
-    def heads(images, y):
-        h = d.features(torch.cat([images, d.label_map(y)], dim=1))
-        return d.linear(h).squeeze(1), aux(h)
-
-    half = max(1, batch // 2)
-    idx = torch.randint(len(data), (half,), generator=rng)
-    real, y_real = data[idx], labels[idx]
-    y_fake = torch.randint(n_classes, (half,), generator=rng)
-    with torch.no_grad():
-        fake = g(torch.randn(half, z_dim, generator=rng), y_fake)
-    s_real, c_real = heads(real, y_real)
-    s_fake, c_fake = heads(fake, y_fake)
-    loss_d = (F.binary_cross_entropy_with_logits(s_real, torch.ones_like(s_real))
-              + F.binary_cross_entropy_with_logits(s_fake, torch.zeros_like(s_fake))
-              + F.cross_entropy(c_real, y_real) + F.cross_entropy(c_fake, y_fake))
-    opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    opt_d.step()
-    for p in (*d.parameters(), *aux.parameters()):
-        p.requires_grad_(False)
-    y_gen = torch.randint(n_classes, (batch,), generator=rng)
-    s_gen, c_gen = heads(g(torch.randn(batch, z_dim, generator=rng), y_gen), y_gen)
-    loss_g = (F.binary_cross_entropy_with_logits(s_gen, torch.ones_like(s_gen))
-              + F.cross_entropy(c_gen, y_gen))
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    for p in (*d.parameters(), *aux.parameters()):
-        p.requires_grad_(True)
+    return ACGAN_RECIPE if name == "acgan" else MPCGAN_RECIPE
 
 
-def d_label_accuracy(d, aux, images, labels, n_classes: int) -> float:
+def d_label_accuracy(d, images, labels, n_classes: int) -> float:
     """Share of real images whose highest-scoring label (D's, or the AC head's) is their own."""
     import torch
 
@@ -137,9 +106,8 @@ def d_label_accuracy(d, aux, images, labels, n_classes: int) -> float:
     d.eval()
     x = from_uint8(images)
     with torch.no_grad():
-        if aux is not None:
-            h = d.features(torch.cat([x, d.label_map(torch.as_tensor(labels))], dim=1))
-            best = aux(h).argmax(dim=1).numpy()
+        if d.classifier is not None:
+            best = d.heads(x, torch.as_tensor(labels))[1].argmax(dim=1).numpy()
         else:
             scores = torch.stack([d(x, torch.full((len(x),), k, dtype=torch.long))
                                   for k in range(n_classes)], dim=1)
@@ -172,7 +140,7 @@ def measure(args) -> None:
     from gansemble_lib.constants import TRAIN, VAL
     from gansemble_lib.dataset import load_prepared
     from gansemble_lib.folds import write_fold_view
-    from gansemble_lib.gan_training import MPCGAN_RECIPE, GanSetup, mpcgan_step
+    from gansemble_lib.gan_training import GanSetup, acgan_step, mpcgan_step
     from gansemble_lib.generators import from_uint8
 
     torch.set_num_threads(1)
@@ -185,9 +153,10 @@ def measure(args) -> None:
     params = load_params("params.yaml", "cgan")
     images, labels = training_set(args.variant, data, args.unit, args.seed)
     torch.manual_seed(args.seed)
-    g, d, aux, opt_g, opt_d = build(args.variant, tuple(images.shape[1:]), n_classes, params)
+    g, d, opt_g, opt_d = build(args.variant, tuple(images.shape[1:]), n_classes, params)
     setup = GanSetup(generator=g, discriminator=d, opt_g=opt_g, opt_d=opt_d,
-                     recipe=MPCGAN_RECIPE, z_dim=params.z_dim, n_classes=n_classes)
+                     recipe=recipe(args.variant), z_dim=params.z_dim, n_classes=n_classes)
+    step_fn = acgan_step if d.classifier is not None else mpcgan_step
     x, y = from_uint8(images), torch.as_tensor(labels, dtype=torch.long)
     rng = torch.Generator().manual_seed(args.seed)
     geometry = cgan_stage.geometry(data)
@@ -201,11 +170,7 @@ def measure(args) -> None:
     for target in checkpoints:
         started = time.perf_counter()
         while step < target:
-            if aux is not None:
-                acgan_step(g, d, aux, opt_g, opt_d, x, y, params.batch_size, params.z_dim,
-                           n_classes, rng)
-            else:
-                mpcgan_step(setup, x, y, params.batch_size, rng)
+            step_fn(setup, x, y, params.batch_size, rng)
             step += 1
         seconds += time.perf_counter() - started
         samples, sample_labels = cgan_stage.evaluation_samples(
@@ -225,7 +190,7 @@ def measure(args) -> None:
             "validity": record[gate.VALIDITY], "validity_null": record[gate.NULL],
             "validity_real": record[gate.REFERENCE], "diversity": record[gate.DIVERSITY],
             "status": record[gate.STATUS],
-            "d_label_accuracy": d_label_accuracy(d, aux, val.images, val.labels, n_classes),
+            "d_label_accuracy": d_label_accuracy(d, val.images, val.labels, n_classes),
             "g_label_noise_ratio": label_noise_ratio(g, params.z_dim, n_classes, args.seed)})
         print(f"{args.variant} s{args.seed} step {step}: validity {record['validity']:.2f} "
               f"(null {record['validity_null']:.2f}), diversity {record['diversity']:.2f}, "
@@ -297,7 +262,10 @@ def plot() -> None:
             classes, per, _, h, w = grid.shape
             mosaic = grid[:, :, 0].transpose(0, 2, 1, 3).reshape(classes * h, per * w)
             ax.imshow(mosaic, cmap="gray", vmin=0, vmax=255)
-            ax.set(title=variant, xticks=[], yticks=np.arange(classes) * h + h / 2,
+            last = int(frame.loc[(frame["variant"] == variant) & (frame["seed"] == 0),
+                                 "steps"].max())
+            ax.set(title=f"{variant} ({last} steps)", xticks=[],
+                   yticks=np.arange(classes) * h + h / 2,
                    yticklabels=[f"class {k}" for k in range(classes)] if ax is axes[0] else [])
         fig.suptitle("samples at the last checkpoint, seed 0: one row per class, same noise "
                      "in every row (identical rows = the label is ignored)")

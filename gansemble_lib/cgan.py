@@ -14,11 +14,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cgan_models import ARCHITECTURES, MODERN, MPCGAN, MPCGAN_PROJ, build_image_models
+from .cgan_models import (
+    ARCHITECTURES,
+    MODERN,
+    MPCGAN,
+    MPCGAN_AC,
+    MPCGAN_PROJ,
+    build_image_models,
+)
 from .classifiers import resolve_device
 from .config import CganParams, as_dict
 from .diffaugment import DiffAugment
 from .gan_training import (
+    ACGAN_RECIPE,
     HINGE_RECIPE,
     MPCGAN_RECIPE,
     SNAPSHOT_SEED,
@@ -36,18 +44,20 @@ KIND = "cgan"
 SAMPLE_CHUNK = 256  # images per forward pass when sampling: bounds memory at 128×128×3
 # Settings that do not change the trained weights, left out of the resume fingerprint, and
 # those each architecture does not use (changing them must not restart its training).
-NOT_IN_FINGERPRINT = ("steps", "modern_steps", "proj_steps", "checkpoint_every", "device",
+NOT_IN_FINGERPRINT = ("steps", "modern_steps", "proj_steps", "ac_steps", "checkpoint_every",
+                      "device",
                       "grid_per_class", "eval_per_class", "faithful_per_class")
 _MPCGAN_UNUSED = ("ema_decay", "diffaugment", "spectrum_points", "diversity_weight")
 UNUSED = {MPCGAN: (*_MPCGAN_UNUSED, "proj_lr_g"), MPCGAN_PROJ: (*_MPCGAN_UNUSED, "lr_g"),
+          MPCGAN_AC: (*_MPCGAN_UNUSED, "proj_lr_g"),
           MODERN: ("dropout", "spectrum_points", "proj_lr_g")}
 
 
 def steps_for(architecture: str, params: CganParams) -> int:
     """The generator updates an architecture trains for: ``modern_steps`` for the modern cGAN,
-    ``proj_steps`` for mpcgan_proj, ``steps`` for the others."""
-    return {MODERN: params.modern_steps, MPCGAN_PROJ: params.proj_steps}.get(architecture,
-                                                                              params.steps)
+    ``proj_steps`` for mpcgan_proj, ``ac_steps`` for mpcgan_ac, ``steps`` for the others."""
+    return {MODERN: params.modern_steps, MPCGAN_PROJ: params.proj_steps,
+            MPCGAN_AC: params.ac_steps}.get(architecture, params.steps)
 
 
 def lr_g_for(architecture: str, params: CganParams) -> float:
@@ -128,7 +138,7 @@ def train(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
         opt_g=torch.optim.Adam(generator.parameters(), lr=lr_g_for(architecture, params),
                                betas=betas),
         opt_d=torch.optim.Adam(discriminator.parameters(), lr=params.lr_d, betas=betas),
-        recipe=HINGE_RECIPE if architecture == MODERN else MPCGAN_RECIPE,
+        recipe={MODERN: HINGE_RECIPE, MPCGAN_AC: ACGAN_RECIPE}.get(architecture, MPCGAN_RECIPE),
         z_dim=params.z_dim, n_classes=len(classes),
         ema=make_ema(generator) if architecture == MODERN else None, ema_decay=params.ema_decay,
         augment=DiffAugment(params.diffaugment, rng) if architecture == MODERN else None,

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-MPCGAN, MPCGAN_PROJ, MODERN = "mpcgan", "mpcgan_proj", "modern"
-ARCHITECTURES = (MPCGAN, MPCGAN_PROJ, MODERN)
+MPCGAN, MPCGAN_PROJ, MPCGAN_AC, MODERN = "mpcgan", "mpcgan_proj", "mpcgan_ac", "modern"
+ARCHITECTURES = (MPCGAN, MPCGAN_PROJ, MPCGAN_AC, MODERN)
 LEAK = 0.2  # LeakyReLU slope everywhere, as in the paper
 
 
@@ -82,7 +82,7 @@ class MpcganGenerator(nn.Module):
 
 
 class MpcganDiscriminator(nn.Module):
-    """MPcGAN's discriminator; ``projection=True`` adds our conditioning fix (not the paper's).
+    """MPcGAN's discriminator; ``projection`` or ``auxiliary`` add a conditioning fix of ours.
 
     The fix adds a projection term (Miyato & Koyama 2018) to the score: the inner product of a
     class embedding with the flattened features, ``<embed(y), h>``. The embedding starts at
@@ -90,10 +90,17 @@ class MpcganDiscriminator(nn.Module):
     paper's network the label reaches the score only through one input channel whose values
     are tiny next to the pixels, so its gradient is too weak to learn from in a few hundred
     steps; the projection term's gradient with respect to the class is the features themselves.
+
+    ``auxiliary=True`` adds an auxiliary classifier (AC-GAN, Odena et al. 2017): a linear head
+    on the same features that predicts the class (:meth:`heads`); the ``acgan`` recipe of
+    :mod:`.gan_training` trains D to classify real and generated images and G to be
+    classified as its label. It is created after the paper's layers are initialised, so the
+    rest of the network starts exactly as the paper's.
     """
 
     def __init__(self, *, image_shape: tuple[int, int, int], n_classes: int, width: int = 128,
-                 embedding: int = 50, dropout: float = 0.4, projection: bool = False) -> None:
+                 embedding: int = 50, dropout: float = 0.4, projection: bool = False,
+                 auxiliary: bool = False) -> None:
         super().__init__()
         channels, height, wide = image_shape
         _check_size(height, wide, 4, MPCGAN)
@@ -109,13 +116,19 @@ class MpcganDiscriminator(nn.Module):
         self.projection = nn.Embedding(n_classes, features) if projection else None
         if self.projection is not None:
             nn.init.zeros_(self.projection.weight)
+        self.classifier = nn.Linear(features, n_classes) if auxiliary else None
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def heads(self, images: torch.Tensor, labels: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(real/fake score, class logits of the auxiliary head or None)."""
         h = self.features(torch.cat([images, self.label_map(labels)], dim=1))
         score = self.linear(h).squeeze(1)
         if self.projection is not None:
             score = score + (self.projection(labels) * h).sum(dim=1)
-        return score
+        return score, None if self.classifier is None else self.classifier(h)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.heads(images, labels)[0]
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -213,12 +226,13 @@ def build_image_models(architecture: str, *, image_shape: tuple[int, int, int], 
                        z_dim: int, width: int, embedding: int, dropout: float
                        ) -> tuple[nn.Module, nn.Module]:
     """Generator and discriminator of ``architecture`` for images of ``image_shape``."""
-    if architecture in (MPCGAN, MPCGAN_PROJ):
+    if architecture in (MPCGAN, MPCGAN_PROJ, MPCGAN_AC):
         return (MpcganGenerator(image_shape=image_shape, n_classes=n_classes, z_dim=z_dim,
                                 width=width, embedding=embedding),
                 MpcganDiscriminator(image_shape=image_shape, n_classes=n_classes, width=width,
                                     embedding=embedding, dropout=dropout,
-                                    projection=architecture == MPCGAN_PROJ))
+                                    projection=architecture == MPCGAN_PROJ,
+                                    auxiliary=architecture == MPCGAN_AC))
     if architecture == MODERN:
         return (ModernGenerator(image_shape=image_shape, n_classes=n_classes, z_dim=z_dim,
                                 width=width, embedding=embedding),

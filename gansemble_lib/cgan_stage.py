@@ -21,7 +21,7 @@ from . import gate
 from .augment import oversample
 from .cgan import steps_for
 from .cgan import train as train_image_gan
-from .cgan_models import MODERN, MPCGAN, MPCGAN_PROJ
+from .cgan_models import MODERN, MPCGAN, MPCGAN_AC, MPCGAN_PROJ
 from .chooser import SPECTRAL
 from .config import CganParams
 from .constants import CLASS_INDEX, IMAGES_FILE, MANIFEST_FILE, SPECTRA, TRAIN, VAL
@@ -41,7 +41,7 @@ from .spectral_augment import SpectralSource
 from .spectrum_gan import ARCHITECTURE as SPECTRUM
 from .spectrum_gan import train as train_spectrum_gan
 
-ARCHITECTURES = (MPCGAN, MPCGAN_PROJ, MODERN, SPECTRUM)
+ARCHITECTURES = (MPCGAN, MPCGAN_AC, MPCGAN_PROJ, MODERN, SPECTRUM)
 PLAIN, AUGMENTED, SPECTRAL_AUG, BALANCED = "train", "augmented", "spectral", "balanced"
 TRAINING_DATA = (PLAIN, AUGMENTED, SPECTRAL_AUG, BALANCED)
 FAITHFUL_STRATEGY = 4  # the authors' masked copies (discs and bars): keeps the label

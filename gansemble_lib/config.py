@@ -112,18 +112,21 @@ class CganParams:
 
     DIFFAUGMENT_OPS: typing.ClassVar[tuple[str, ...]] = ("color", "translation", "cutout")
     VARIANTS: typing.ClassVar[tuple[str, ...]] = ("mpcgan_noaug", "mpcgan_aug",
-                                                  "mpcgan_faithful", "mpcgan_proj",
+                                                  "mpcgan_faithful", "mpcgan_ac", "mpcgan_proj",
                                                   "modern_aug", "modern_spec", "spectrum")
 
-    variants: tuple[str, ...] = param(("mpcgan_aug", "mpcgan_proj", "spectrum"),
+    variants: tuple[str, ...] = param(("mpcgan_aug", "mpcgan_ac", "spectrum"),
                                       "generators trained in every unit (the laptop profile "
                                       "leaves out the modern cGAN, which fails the gate on the "
                                       "default data and costs a third of the CPU, and "
-                                      "mpcgan_faithful; the full profile trains them): "
+                                      "mpcgan_faithful and mpcgan_proj; the full profile trains "
+                                      "them): "
                                       "mpcgan_noaug, mpcgan_aug (the paper's GANsemble cGAN on "
                                       "the chooser's pick, as the paper's text describes), "
                                       "mpcgan_faithful (the same on the authors' balanced "
-                                      "masked set, as their code does), mpcgan_proj (ours: "
+                                      "masked set, as their code does), mpcgan_ac (ours: "
+                                      "mpcgan_faithful with an auxiliary classifier on the "
+                                      "discriminator, AC-GAN), mpcgan_proj (ours: "
                                       "mpcgan_faithful with a projection discriminator and "
                                       "proj_lr_g), modern_aug (on the chooser's pick), "
                                       "modern_spec (on label-preserving spectral augmentation; "
@@ -135,15 +138,17 @@ class CganParams:
     modern_steps: int = param(1200, "modern cGAN: generator updates (it needs more than "
                               "MPcGAN to learn its classes: benchmarks/bench_modern_cgan.py)",
                               ge=1)
+    ac_steps: int = param(1000, "mpcgan_ac: generator updates (it passes the gate from about "
+                          "600 on the default data: benchmarks/bench_mpcgan_ablation.py)", ge=1)
     proj_steps: int = param(1500, "mpcgan_proj: generator updates (the paper's 300 are too "
                             "few for any conditioning tried: "
                             "benchmarks/bench_mpcgan_ablation.py)", ge=1)
     proj_lr_g: float = param(2e-4, "mpcgan_proj: generator Adam learning rate (equal to lr_d; "
                              "with the paper's 2e-3 the projection variant collapses)", gt=0)
-    faithful_per_class: int = param(35, "mpcgan_faithful and mpcgan_proj: train images per "
-                                    "class in the authors' balanced set, topped up with masked "
-                                    "copies (strategy 4, which keeps the label; the authors: "
-                                    "35)", ge=1)
+    faithful_per_class: int = param(35, "mpcgan_faithful, mpcgan_ac, mpcgan_proj: train "
+                                    "images per class in the authors' balanced set, topped up "
+                                    "with masked copies (strategy 4, which keeps the label; "
+                                    "the authors: 35)", ge=1)
     batch_size: int = param(16, "mini-batch size (the paper: 128)", ge=2)
     z_dim: int = param(100, "noise dimension (the paper: 100)", ge=1)
     width: int = param(16, "convolution filters (the paper: 128)", ge=4)
@@ -328,7 +333,7 @@ class DownstreamParams:
                            ge=100)
     tstr_source: str = param("mpcgan_aug__symp", "synthetic set used alone for the "
                              "train-on-synthetic, test-on-real row")
-    combo_sources: tuple[str, ...] = param(("mpcgan_aug__symp", "mpcgan_proj__symp"),
+    combo_sources: tuple[str, ...] = param(("mpcgan_aug__symp", "mpcgan_ac__symp"),
                                            "synthetic sets each combined with ordinary "
                                            "augmentation (the GANsemble recipe): the paper's "
                                            "MPcGAN and our conditioning fix")

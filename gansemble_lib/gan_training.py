@@ -1,6 +1,6 @@
 """The training loop shared by the image cGANs and the spectrum GAN, with exact resume.
 
-One loop, two recipes:
+One loop, three recipes:
 
 * ``mpcgan`` repeats the GANsemble Keras loop: binary cross-entropy, the discriminator
   updated twice per step (half a batch of real images, then half a batch of generated ones,
@@ -9,6 +9,8 @@ One loop, two recipes:
   generated batch (fake labels drawn with the training set's class frequencies so the
   projection head sees the same class mix on both sides), optional DiffAugment on both, and an
   exponential moving average (EMA) of the generator's weights, which is what gets sampled.
+* ``acgan`` is MPcGAN's loop with an auxiliary classifier on the discriminator (our
+  conditioning fix, :func:`acgan_step`).
 
 Everything a step draws (real-batch indices, noise, labels, augmentations) comes from one
 dedicated ``torch.Generator``; dropout uses torch's global generator. Both, with NumPy's and
@@ -50,7 +52,7 @@ from .training import (
 # discriminator output on real/generated images: a probability for BCE, a raw score for hinge.
 D_LOSS, G_LOSS, D_REAL, D_FAKE = "d_loss", "g_loss", "d_real", "d_fake"
 LOSS_COLUMNS = (D_LOSS, G_LOSS, D_REAL, D_FAKE)
-MPCGAN_RECIPE, HINGE_RECIPE = "mpcgan", "hinge"
+MPCGAN_RECIPE, HINGE_RECIPE, ACGAN_RECIPE = "mpcgan", "hinge", "acgan"
 CHECKPOINT_FILE = "checkpoint.pt"
 GRIDS_DIR = "grids"
 SNAPSHOT_SEED = 12345  # fixed noise for the per-class grids, the same at every checkpoint
@@ -149,7 +151,7 @@ def _noise(z_dim: int, n: int, rng: torch.Generator, device: torch.device) -> to
 
 def _fake_labels(setup: GanSetup, labels: torch.Tensor, n: int,
                  rng: torch.Generator) -> torch.Tensor:
-    if setup.recipe == MPCGAN_RECIPE:  # the original drew classes uniformly
+    if setup.recipe in (MPCGAN_RECIPE, ACGAN_RECIPE):  # the original drew classes uniformly
         return torch.randint(setup.n_classes, (n,), generator=rng).to(labels.device)
     return labels[torch.randint(len(labels), (n,), generator=rng).to(labels.device)]
 
@@ -183,6 +185,37 @@ def mpcgan_step(setup: GanSetup, data: torch.Tensor, labels: torch.Tensor, batch
     return {D_LOSS: 0.5 * (loss_real.item() + loss_fake.item()), G_LOSS: g_loss.item(),
             D_REAL: torch.sigmoid(out_real).mean().item(),
             D_FAKE: torch.sigmoid(out_fake).mean().item()}
+
+
+def acgan_step(setup: GanSetup, data: torch.Tensor, labels: torch.Tensor, batch_size: int,
+               rng: torch.Generator) -> dict[str, float]:
+    """MPcGAN's losses plus an auxiliary classifier (AC-GAN): D's class head learns the class
+    of real and generated images, and G is also trained to be classified as its label. D is
+    updated once on half a batch of real and half a batch of generated images (uniform
+    labels, as MPcGAN), then G on a full batch."""
+    g, d, device = setup.generator, setup.discriminator, data.device
+    half = max(1, batch_size // 2)
+    real, y_real = _draw(data, labels, half, rng)
+    y_fake = _fake_labels(setup, labels, half, rng)
+    with torch.no_grad():
+        fake = g(_noise(setup.z_dim, half, rng, device), y_fake)
+    s_real, c_real = d.heads(real, y_real)
+    s_fake, c_fake = d.heads(fake, y_fake)
+    bce_real = F.binary_cross_entropy_with_logits(s_real, torch.ones_like(s_real))
+    bce_fake = F.binary_cross_entropy_with_logits(s_fake, torch.zeros_like(s_fake))
+    d_loss = bce_real + bce_fake + F.cross_entropy(c_real, y_real) + F.cross_entropy(c_fake,
+                                                                                   y_fake)
+    _update(setup.opt_d, d_loss)
+    _requires_grad(d, False)
+    y_gen = _fake_labels(setup, labels, batch_size, rng)
+    s_gen, c_gen = d.heads(g(_noise(setup.z_dim, batch_size, rng, device), y_gen), y_gen)
+    g_loss = (F.binary_cross_entropy_with_logits(s_gen, torch.ones_like(s_gen))
+              + F.cross_entropy(c_gen, y_gen))
+    _update(setup.opt_g, g_loss)
+    _requires_grad(d, True)
+    return {D_LOSS: 0.5 * (bce_real.item() + bce_fake.item()), G_LOSS: g_loss.item(),
+            D_REAL: torch.sigmoid(s_real).mean().item(),
+            D_FAKE: torch.sigmoid(s_fake).mean().item()}
 
 
 def mode_seeking_penalty(generated: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -307,6 +340,8 @@ def train_gan(setup: GanSetup, data: torch.Tensor, labels: torch.Tensor, *, step
         began = time.perf_counter()
         if setup.recipe == MPCGAN_RECIPE:
             values = mpcgan_step(setup, data, labels, batch_size, rng)
+        elif setup.recipe == ACGAN_RECIPE:
+            values = acgan_step(setup, data, labels, batch_size, rng)
         else:
             values = hinge_step(setup, data, labels, batch_size, rng, step)
         seconds += time.perf_counter() - began

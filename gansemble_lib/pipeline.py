@@ -63,6 +63,7 @@ VARIANTS: dict[str, Variant] = {
     "mpcgan_aug": Variant("mpcgan", "augmented", "data/augmented"),
     # the authors' own training set (balanced by masked copies), and our conditioning fix on it
     "mpcgan_faithful": Variant("mpcgan", "balanced", "data/prepared/images.npy"),
+    "mpcgan_ac": Variant("mpcgan_ac", "balanced", "data/prepared/images.npy"),
     "mpcgan_proj": Variant("mpcgan_proj", "balanced", "data/prepared/images.npy"),
     "modern_aug": Variant("modern", "augmented", "data/augmented"),
     # the modern cGAN on label-preserving spectral augmentation (the chooser's best of 16-18)

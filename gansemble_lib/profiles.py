@@ -21,8 +21,8 @@ from .config import SECTIONS, from_mapping
 from .errors import DataError
 from .io_utils import write_text
 
-ALL_VARIANTS = ("mpcgan_noaug", "mpcgan_aug", "mpcgan_faithful", "mpcgan_proj", "modern_aug",
-                "modern_spec", "spectrum")
+ALL_VARIANTS = ("mpcgan_noaug", "mpcgan_aug", "mpcgan_faithful", "mpcgan_ac", "mpcgan_proj",
+                "modern_aug", "modern_spec", "spectrum")
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "laptop": {},
     # Today's one-split run, for a class demo: no verdicts, only the in-split bootstrap.
@@ -32,7 +32,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "full": {"cgan": {"variants": ALL_VARIANTS}, "choose": {"repeats": 2, "n_grid": (20, 40)},
              "vae": {"epochs": 300},
              "downstream": {"seeds": 3, "oracle_curves": ("real_only", "best_baseline",
-                                                          "best_generator")},
+                                                          "best_generator"),
+                            "combo_sources": ("mpcgan_aug__symp", "mpcgan_ac__symp",
+                                              "mpcgan_proj__symp")},
              "evaluation": {"replicates": 40, "paper_table": True}},
     "smoke": {
         "prepare": {"image_size": 32, "axis_points": 256, "baseline": "rolling_min"},
@@ -40,6 +42,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "choose": {"strategies": (0, 7, 16), "n_grid": (8,), "repeats": 1, "steps": 3,
                    "classifier_size": 16},
         "cgan": {"variants": ALL_VARIANTS, "steps": 4, "modern_steps": 4, "proj_steps": 4,
+                 "ac_steps": 4,
                  "batch_size": 8,
                  "width": 8, "checkpoint_every": 2, "eval_per_class": 2, "grid_per_class": 2,
                  "spectrum_points": 64},

@@ -635,6 +635,7 @@ ANSWER_END = "<!-- answer:end -->"
 FAMILIES = (("no generator (re-weighting, oversampling, augmentation, SMOTE)", None),
             ("GANsemble cGAN (MPcGAN, the paper's) ± filters",
              ("mpcgan_aug", "mpcgan_noaug", "mpcgan_faithful")),
+            ("MPcGAN + auxiliary classifier (our fix, AC-GAN) ± filters", ("mpcgan_ac",)),
             ("MPcGAN + projection discriminator (our fix) ± filters", ("mpcgan_proj",)),
             ("modern image cGAN ± filters", ("modern_",)),
             ("1-D spectrum GAN ± filters", ("spectrum ",)),
@@ -697,6 +698,8 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
     for family, prefixes in FAMILIES:
         cells = [_family_cell(r, _family_rows(r, prefixes)) if "folds" in r
                  else "one split (older run): no verdict" for _, r in results]
+        if prefixes and all(c == "—" for c in cells):
+            continue  # a generator no result set trained (e.g. one only the full profile has)
         lines.append(f"| {family} | " + " | ".join(cells) + " |")
     cells = []
     for _, r in results:  # judged against the same spectrum classifier on real spectra

@@ -13,10 +13,17 @@
 # %% [markdown]
 # # 06 · Does synthetic data help a classifier?
 #
-# One classifier, one training budget, several seeds; only the training data differ between
-# rows. Every row is tested on the untouched real **test** split, and each row's macro-F1
-# difference from real-only training gets a paired bootstrap 95 % interval (seeds and test
-# images resampled together). A row "helps" only if its interval lies above zero.
+# **Why this stage exists.** Fidelity scores (stage 05) say whether samples look real; only a
+# classifier trained with them says whether they are *useful*. One classifier, one training
+# budget, several seeds; only the training data differ between rows. Every row is tested on
+# this unit's untouched real **test** part, and each row's macro-F1 difference from real-only
+# training gets a paired bootstrap 95 % interval (seeds and test images resampled together).
+#
+# That interval describes **this unit only**: it cannot say whether a method helps in general,
+# because it ignores how much the result depends on which data were drawn. The verdicts
+# (better / equivalent / worse / undecided) are made across units in stage 06b. Here, look for
+# rows whose interval is far from the others, and in the figures for classes whose recall a
+# row changes.
 #
 # The budget is a fixed number of optimiser steps (`steps`), not epochs: with a fixed number of
 # epochs, a row that adds 400 images also gets several times more gradient steps than real-only

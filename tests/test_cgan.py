@@ -125,24 +125,32 @@ def test_the_projection_fix_starts_as_the_papers_discriminator():
     assert torch.equal(paper.eval()(x, y), fixed.eval()(x, y))  # zero-initialised term
 
 
-def test_mpcgan_proj_label_reaches_both_networks(tmp_path):
-    """After a few training steps, changing only the label changes G's image and D's score,
-    and D's projection term (which starts at zero) has moved."""
-    train_tiny("mpcgan_proj", tmp_path, write_grids=False)
+@pytest.mark.parametrize("architecture", ["mpcgan_proj", "mpcgan_ac"])
+def test_the_fixes_label_reaches_both_networks(tmp_path, architecture):
+    """After a few training steps, changing only the label changes G's image and D's output
+    (the projection fix: its score; the AC fix: its class head), and the part of D that
+    carries the fix has been trained."""
+    train_tiny(architecture, tmp_path, write_grids=False)
     checkpoint = load_checkpoint(tmp_path / CHECKPOINT_FILE)
-    g, d = build_image_models("mpcgan_proj", image_shape=SHAPE, n_classes=len(CLASSES),
+    g, d = build_image_models(architecture, image_shape=SHAPE, n_classes=len(CLASSES),
                               z_dim=8, width=4, embedding=5, dropout=0.4)
     g.load_state_dict(checkpoint["generator"])
     d.load_state_dict(checkpoint["discriminator"])
     g.eval(), d.eval()
-    assert d.projection is not None and d.projection.weight.abs().sum() > 0
+    fix = d.projection if architecture == "mpcgan_proj" else d.classifier
+    assert fix is not None
     z, labels = torch.randn(1, 8).repeat(3, 1), torch.tensor([0, 1, 2])
     with torch.no_grad():
         images = g(z, labels)
         assert not torch.allclose(images[0], images[1])
-        scores = d(images[:1].repeat(3, 1, 1, 1), labels)
+        scores, _ = d.heads(images[:1].repeat(3, 1, 1, 1), labels)
     assert len(set(scores.tolist())) == 3
-    assert checkpoint["params"]["proj_lr_g"] == TINY.proj_lr_g
+    if architecture == "mpcgan_proj":
+        assert d.projection.weight.abs().sum() > 0  # started at zero
+    else:  # the class head's logits change with the image the label produced
+        with torch.no_grad():
+            other = d.heads(images, labels)[1]
+        assert not torch.allclose(other[0], other[1])
 
 
 def test_mpcgan_proj_uses_its_own_learning_rate_and_steps():
@@ -154,27 +162,25 @@ def test_mpcgan_proj_uses_its_own_learning_rate_and_steps():
 
 def test_ablation_variants_each_train_a_few_steps():
     bench = importlib.import_module("benchmarks.bench_mpcgan_ablation")
-    from gansemble_lib.gan_training import MPCGAN_RECIPE, GanSetup, mpcgan_step
+    from gansemble_lib.gan_training import GanSetup, acgan_step, mpcgan_step
     from gansemble_lib.generators import from_uint8
 
     images, labels = tiny_images()
     x, y = from_uint8(images), torch.as_tensor(labels)
     for variant in bench.VARIANTS:
         torch.manual_seed(0)
-        g, d, aux, opt_g, opt_d = bench.build(variant, SHAPE, len(CLASSES), TINY)
+        g, d, opt_g, opt_d = bench.build(variant, SHAPE, len(CLASSES), TINY)
         before = [p.detach().clone() for p in g.parameters()]
         rng = torch.Generator().manual_seed(0)
         setup = GanSetup(generator=g, discriminator=d, opt_g=opt_g, opt_d=opt_d,
-                         recipe=MPCGAN_RECIPE, z_dim=TINY.z_dim, n_classes=len(CLASSES))
+                         recipe=bench.recipe(variant), z_dim=TINY.z_dim,
+                         n_classes=len(CLASSES))
+        step = acgan_step if variant == "acgan" else mpcgan_step
         for _ in range(2):
-            if aux is not None:
-                bench.acgan_step(g, d, aux, opt_g, opt_d, x, y, 4, TINY.z_dim, len(CLASSES),
-                                 rng)
-            else:
-                mpcgan_step(setup, x, y, 4, rng)
+            step(setup, x, y, 4, rng)
         assert any(not torch.equal(a, b)
                    for a, b in zip(before, g.parameters(), strict=True)), variant
-        accuracy = bench.d_label_accuracy(d, aux, images, labels, len(CLASSES))
+        accuracy = bench.d_label_accuracy(d, images, labels, len(CLASSES))
         ratio = bench.label_noise_ratio(g, TINY.z_dim, len(CLASSES), seed=0)
         assert 0 <= accuracy <= 1 and ratio > 0, variant
 
@@ -223,7 +229,8 @@ def test_diffaugment_policy_parsing():
 
 def train_tiny(architecture: str, out, params: CganParams = TINY, **kwargs):
     # one budget for every architecture here
-    params = replace(params, modern_steps=params.steps, proj_steps=params.steps)
+    params = replace(params, modern_steps=params.steps, proj_steps=params.steps,
+                     ac_steps=params.steps)
     if architecture == "spectrum":
         spectra, labels, info = tiny_spectra()
         return spectrum_gan.train(spectra, labels, CLASSES, info=info, params=params,
@@ -248,7 +255,8 @@ def assert_same_weights(a, b) -> None:
         assert torch.equal(wa[key], wb[key]), key
 
 
-@pytest.mark.parametrize("architecture", ["mpcgan", "mpcgan_proj", "modern", "spectrum"])
+@pytest.mark.parametrize("architecture", ["mpcgan", "mpcgan_proj", "mpcgan_ac", "modern",
+                                          "spectrum"])
 def test_continuing_a_run_equals_running_it_at_once(tmp_path, architecture):
     run = train_tiny(architecture, tmp_path / "split", replace(TINY, steps=2), write_grids=False)
     assert run.steps_run == 2

@@ -21,7 +21,8 @@ NOISE = ("papermill", "TCP without encryption", "git add", "dvc push", "Running 
 # declared in augment.MEANING: no augmentation and spectral jitter keep every band where it
 # is; strategy 7 rolls and flips the image, which moves bands to other wavenumbers.
 KEEPS_LABEL = {0: True, 7: False, 16: True}
-GENERATORS = {"mpcgan_noaug", "mpcgan_aug", "mpcgan_faithful", "mpcgan_proj", "modern_aug",
+GENERATORS = {"mpcgan_noaug", "mpcgan_aug", "mpcgan_faithful", "mpcgan_ac", "mpcgan_proj",
+              "modern_aug",
               "modern_spec", "spectrum", "vae"}
 GATE_STATUSES = {gate.PASSED, gate.NO_CLASSES, gate.COLLAPSED,
                  f"{gate.NO_CLASSES}; {gate.COLLAPSED}", gate.NOT_MEASURABLE}

@@ -247,9 +247,9 @@ def test_spectrum_only_rows_are_marked_for_images_and_left_alone_for_spectra():
 def test_image_data_keep_a_modern_cgan_when_the_profile_selects_modern_spec(tmp_path):
     # the laptop profile leaves the modern cGAN out; the full profile trains every variant
     assert list(pipeline.variants("spectra", REPO / "params.yaml")) == [
-        "mpcgan_aug", "mpcgan_proj", "spectrum"]
+        "mpcgan_aug", "mpcgan_ac", "spectrum"]
     assert list(pipeline.variants("images", REPO / "params.yaml")) == ["mpcgan_aug",
-                                                                      "mpcgan_proj"]
+                                                                      "mpcgan_ac"]
     selected = tmp_path / "params.yaml"
     selected.write_text("cgan:\n  variants: mpcgan_aug,modern_spec,spectrum\n")
     assert list(pipeline.variants("spectra", selected)) == ["mpcgan_aug", "modern_spec",
