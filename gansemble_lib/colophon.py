@@ -15,16 +15,24 @@ PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "torch", "torchvision", 
             "statsmodels")
 
 
+# What a pipeline run itself rewrites before its results are committed: a change there does
+# not make the code that produced the report differ from HEAD.
+RUN_OUTPUTS = ("reports/", "dvc.lock", "README.md", "RESULTS.md", "benchmarks/results/")
+
+
 def git_commit(root: str | Path = ".") -> str:
-    """HEAD's commit, with ``+dirty`` when tracked files differ from it."""
+    """HEAD's commit, with ``+dirty`` when tracked files other than the run's own outputs
+    (:data:`RUN_OUTPUTS`) differ from it."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, check=True).stdout
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                cwd=root, capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"
-    return head + ("+dirty" if dirty.strip() else "")
+    changed = [line[3:].strip() for line in status.splitlines() if line.strip()]
+    dirty = [path for path in changed if not path.startswith(RUN_OUTPUTS)]
+    return head + ("+dirty" if dirty else "")
 
 
 def file_sha256(path: str | Path) -> str:

@@ -301,7 +301,8 @@ STAGES: tuple[Stage, ...] = (
                 "reports/tables/06_verdicts.md", "reports/tables/03_gate.md",
                 "reports/tables/05b_paper_table.md", "reports/metrics/05b_paper_table.json",
                 "reports/figures/01_polar_grid.png", "reports/figures/06_forest.png",
-                "reports/figures/06_recall.png", FOLDS_DIR),
+                "reports/figures/06_recall.png", "reports/figures/06_confusion.png",
+                "reports/figures/first_unit", FOLDS_DIR),
           html="reports/report.html"),
 )
 STAGE_BY_NAME = {stage.name: stage for stage in STAGES}

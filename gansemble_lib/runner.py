@@ -63,14 +63,22 @@ def find_summary(notebook) -> str | None:
     return None
 
 
-def _write_html(notebook_path: Path, html_path: str) -> None:
+def _write_html(notebook_path: Path, html_path: str, *, document: bool = False) -> None:
+    """The executed notebook as HTML without code or prompts; ``document`` also leaves out
+    printed text (a report says everything through its Markdown, tables and figures)."""
     import nbformat
     from nbconvert import HTMLExporter
 
     from .io_utils import write_text
 
-    exporter = HTMLExporter(exclude_input=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    notebook = nbformat.read(notebook_path, as_version=4)
+    if document:
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "stream"]
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(notebook)
     write_text(html_path, body)
 
 
@@ -198,7 +206,7 @@ def run_notebook(full: str, *, params_file: str | Path = "params.yaml",
     os.replace(partial, out)
     failed.unlink(missing_ok=True)  # an earlier failure of this stage is history now
     if stage.html:
-        _write_html(out, stage.html)
+        _write_html(out, stage.html, document=stage.name == "report")
     seconds = time.perf_counter() - started
     line = f"{label}: {find_summary(executed) or 'done'} ({seconds:.0f} s)"
     print(line, flush=True)

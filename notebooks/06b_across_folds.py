@@ -242,7 +242,8 @@ forest_panels = [
                                verdict_of, scale="own"),
     report_figures.ForestPanel("other classifiers on real spectra only (own scale)",
                                ds.REAL_ONLY, [r for r in crossval.REFERENCE_ROWS[1:]
-                                              if r in verdicts.index], {}, scale="own"),
+                                              if r in verdicts.index], verdict_of,
+                               scale="own"),
     *(report_figures.ForestPanel(f"{base}: with synthetic spectra", base, rows,
                                  spectrum_verdicts["verdict"].to_dict()
                                  if "verdict" in spectrum_verdicts else {})
@@ -265,9 +266,13 @@ save_figure(report_figures.recall_heatmap(recall, minority=minority_names,
             f"{paths.figures_dir}/06_recall.png")
 shown = crossval.confusion_rows(verdicts, synthetic_rows=synthetic_rows,
                                 baseline_rows=baseline_rows, failed_rows=failed_rows)
-save_figure(report_figures.confusion_grid(predictions_main, classes, shown,
-                                          title=f"Confusion matrices, {pooled}"),
-            f"{paths.figures_dir}/06_confusion.png")
+confusion = report_figures.confusion_grid(predictions_main, classes, shown,
+                                          title=f"Confusion matrices, {pooled}")
+confusion.subplots_adjust(wspace=0.45, right=0.88)  # room for each panel's axis title
+for axis in confusion.axes:  # the colour bar, moved beside the panels
+    if axis.get_label() == "<colorbar>":
+        axis.set_position([0.91, 0.2, 0.012, 0.6])
+save_figure(confusion, f"{paths.figures_dir}/06_confusion.png")
 recall.round(3)
 
 # ## The other stages across folds

@@ -72,3 +72,17 @@ def test_recall_heatmap_marks_minority_classes_and_failed_rows():
                                         failed_rows={"gen_a (no filter)": "x"}, title="t")
     assert "gen_a (no filter)  [x gate]" in _labels(fig)
     assert "b *" in [t.get_text() for t in fig.axes[0].get_xticklabels()]
+
+
+def test_the_report_check_finds_what_a_reader_should_not_see(tmp_path):
+    import importlib
+
+    bench = importlib.import_module("benchmarks.bench_report_screenshot")
+    (tmp_path / "figure.png").write_bytes(b"png")
+    good = "".join(f"<h2>{k} section</h2>" for k in range(5)) + '<a href="figure.png">f</a>'
+    assert bench.problems(good, tmp_path) == []
+    bad = ('<h2>only</h2><div class="jp-InputArea">x</div><pre>Out[12]:</pre>'
+           '<a href="missing.png">m</a>')
+    found = bench.problems(bad, tmp_path)
+    assert "code cells are shown" in found and "In[…]/Out[…] prompts are shown" in found
+    assert "broken relative link: missing.png" in found and "only 1 section headings" in found
