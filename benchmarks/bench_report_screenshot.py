@@ -26,13 +26,14 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 def problems(html: str, base: Path) -> list[str]:
     """What a reader should not see in the page."""
     found = []
-    if 'class="jp-InputArea' in html or "jp-CodeMirrorEditor" in html:
+    body = html.split("<body", 1)[-1]  # the style sheet names every class
+    if re.search(r'class="[^"]*(jp-InputArea-editor|jp-CodeMirrorEditor)', body):  # code
         found.append("code cells are shown")
-    if re.search(r"(In|Out)\s*\[\s*\d*\s*\]:", html):
+    if re.search(r"(In|Out)\s*\[\s*\d*\s*\]:", body):
         found.append("In[…]/Out[…] prompts are shown")
-    if re.search(r"&lt;(IPython|matplotlib|Figure)[^&]*&gt;", html):
+    if re.search(r"&lt;(IPython|matplotlib|Figure)[^&]*&gt;", body):
         found.append("a raw Python object repr is shown")
-    for link in re.findall(r'href="([^"#:]+)"', html):
+    for link in re.findall(r'href="([^"#:]+)"', body):
         if not (base / link).exists():
             found.append(f"broken relative link: {link}")
     headings = re.findall(r"<h2[^>]*>(.*?)<", html)

@@ -32,6 +32,7 @@ paths = None
 import json
 from pathlib import Path
 
+import pandas as pd
 from IPython.display import Image, Markdown, display
 
 from gansemble_lib import progress
@@ -72,7 +73,16 @@ def figure(path: Path, caption: str, width: int = 720) -> None:
 # %%
 display(Markdown(what_folds_show(downstream)))
 display(Markdown("**Conclusion of this run.** " + downstream["conclusion"]))
-table("06_verdicts")
+verdicts = pd.read_csv(tables / "06_verdicts.csv", index_col=0)
+readable = {"generator_gate": "generator gate", "macro_f1_mean": "macro-F1",
+            "diff_mean": "difference from real-only", "p_better": "P(better)",
+            "p_equivalent": "P(equivalent)", "p_worse": "P(worse)", "verdict": "verdict",
+            "smallest_decidable": "smallest decidable difference"}
+shown = verdicts[[c for c in readable if c in verdicts]].rename(columns=readable)
+shown = shown.astype(object).where(shown.notna(), "")  # blank, not "nan"
+display(Markdown(shown.rename_axis("row").to_markdown(floatfmt=".3f")
+                 + "\n\nAll columns (t-test with Holm, minority recall, worth in real spectra): "
+                   "`reports/tables/06_verdicts.md`."))
 figure(figures / "06_forest.png",
        "Each row's macro-F1 difference from its own baseline in every unit (dots) and the "
        "mean (marker, coloured by verdict). Look for markers outside the grey band (the region "
@@ -119,7 +129,19 @@ figure(figures / "01_polar_grid.png",
 # %%
 generators = json.loads((metrics / "03_generators.json").read_text())
 display(Markdown(generators["gate_rules"]))
-table("03_gate")
+gates = pd.read_csv(tables / "03_gate.csv", index_col=0)
+
+
+def spread(column: str) -> pd.Series:
+    return gates[f"{column}_mean"].map("{:.2f}".format) + " ± " + \
+        gates[f"{column}_sd"].map("{:.2f}".format)
+
+
+display(Markdown(pd.DataFrame({
+    "validity": spread("validity"), "shuffled-label null": spread("validity_null"),
+    "real validation data": spread("validity_real"), "diversity": spread("diversity"),
+    "units passed": gates["folds_passed"].astype(str) + " of " + gates["folds_gated"].astype(str),
+    "status": gates["status"]}).to_markdown()))
 
 # %% [markdown]
 # ## 4 · Results: downstream

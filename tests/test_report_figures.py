@@ -81,7 +81,7 @@ def test_the_report_check_finds_what_a_reader_should_not_see(tmp_path):
     (tmp_path / "figure.png").write_bytes(b"png")
     good = "".join(f"<h2>{k} section</h2>" for k in range(5)) + '<a href="figure.png">f</a>'
     assert bench.problems(good, tmp_path) == []
-    bad = ('<h2>only</h2><div class="jp-InputArea">x</div><pre>Out[12]:</pre>'
+    bad = ('<h2>only</h2><div class="jp-InputArea-editor">x</div><pre>Out[12]:</pre>'
            '<a href="missing.png">m</a>')
     found = bench.problems(bad, tmp_path)
     assert "code cells are shown" in found and "In[…]/Out[…] prompts are shown" in found
