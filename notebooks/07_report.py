@@ -33,9 +33,9 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
-from gansemble_lib import progress
+from gansemble_lib import progress, report_document
 from gansemble_lib.colophon import colophon
 from gansemble_lib.pipeline import notebook_inputs
 from gansemble_lib.readme_results import what_folds_show
@@ -45,20 +45,7 @@ tables, figures, metrics = Path(paths.tables_dir), Path(paths.figures_dir), Path
 downstream = json.loads((metrics / "06_downstream.json").read_text())
 units = downstream["fold_names"]
 first = Path(paths.folds_dir) / units[0] / "reports"
-figure_number = 0
-
-
-def table(name: str, *, folder: Path = tables) -> None:
-    """A stage's table, once, as the stage wrote it (headers in words)."""
-    display(Markdown((folder / f"{name}.md").read_text()))
-
-
-def figure(path: Path, caption: str, width: int = 720) -> None:
-    """A figure with a numbered caption that says what to look for."""
-    global figure_number
-    figure_number += 1
-    display(Image(str(path), width=width))
-    display(Markdown(f"**Figure {figure_number}.** {caption}"))
+doc = report_document.Document(tables)
 
 
 # %% [markdown]
@@ -74,16 +61,10 @@ def figure(path: Path, caption: str, width: int = 720) -> None:
 display(Markdown(what_folds_show(downstream)))
 display(Markdown("**Conclusion of this run.** " + downstream["conclusion"]))
 verdicts = pd.read_csv(tables / "06_verdicts.csv", index_col=0)
-readable = {"generator_gate": "generator gate", "macro_f1_mean": "macro-F1",
-            "diff_mean": "difference from real-only", "p_better": "P(better)",
-            "p_equivalent": "P(equivalent)", "p_worse": "P(worse)", "verdict": "verdict",
-            "smallest_decidable": "smallest decidable difference"}
-shown = verdicts[[c for c in readable if c in verdicts]].rename(columns=readable)
-shown = shown.astype(object).where(shown.notna(), "")  # blank, not "nan"
-display(Markdown(shown.rename_axis("row").to_markdown(floatfmt=".3f")
+display(Markdown(report_document.readable_verdicts(verdicts)
                  + "\n\nAll columns (t-test with Holm, minority recall, worth in real spectra): "
                    "`reports/tables/06_verdicts.md`."))
-figure(figures / "06_forest.png",
+doc.figure(figures / "06_forest.png",
        "Each row's macro-F1 difference from its own baseline in every unit (dots) and the "
        "mean (marker, coloured by verdict). Look for markers outside the grey band (the region "
        "of practical equivalence) and for crosses: those rows use a generator that failed the "
@@ -100,8 +81,8 @@ figure(figures / "06_forest.png",
 # generators and classifiers see; the grid shows polar images of each class.
 
 # %%
-table("01_class_counts")
-figure(figures / "01_polar_grid.png",
+doc.table("01_class_counts")
+doc.figure(figures / "01_polar_grid.png",
        "Polar images of each class of the prepared dataset: the angle is the wavenumber, the "
        "radius the normalised intensity. Classes differ in where their bands sit around the "
        "circle.",
@@ -129,19 +110,8 @@ figure(figures / "01_polar_grid.png",
 # %%
 generators = json.loads((metrics / "03_generators.json").read_text())
 display(Markdown(generators["gate_rules"]))
-gates = pd.read_csv(tables / "03_gate.csv", index_col=0)
-
-
-def spread(column: str) -> pd.Series:
-    return gates[f"{column}_mean"].map("{:.2f}".format) + " ± " + \
-        gates[f"{column}_sd"].map("{:.2f}".format)
-
-
-display(Markdown(pd.DataFrame({
-    "validity": spread("validity"), "shuffled-label null": spread("validity_null"),
-    "real validation data": spread("validity_real"), "diversity": spread("diversity"),
-    "units passed": gates["folds_passed"].astype(str) + " of " + gates["folds_gated"].astype(str),
-    "status": gates["status"]}).to_markdown()))
+display(Markdown(report_document.readable_gates(
+    pd.read_csv(tables / "03_gate.csv", index_col=0))))
 
 # %% [markdown]
 # ## 4 · Results: downstream
@@ -150,10 +120,10 @@ display(Markdown(pd.DataFrame({
 # ones augmentation is meant to help.
 
 # %%
-figure(figures / "06_recall.png",
+doc.figure(figures / "06_recall.png",
        "Per-class recall of every row, pooled over all units' held-out predictions. Compare "
        "each row with the real-only row in the minority columns (asterisk).", width=820)
-figure(figures / "06_confusion.png",
+doc.figure(figures / "06_confusion.png",
        "Confusion matrices (counts; colour: share of the true class) of real-only training, "
        "the best baseline and the best row of a generator that passed the gate, pooled over "
        "all units. Off-diagonal cells show which classes are confused.", width=820)
@@ -164,8 +134,8 @@ if oracle_record.get("simulated") and not oracle_record.get("why_not"):
     display(Markdown("**What more real data would buy.** Real-only training plus *k* fresh "
                      "simulated spectra per class (in no split of any unit); each row's "
                      "*worth* is read off this curve."))
-    table("06_oracle")
-    figure(figures / "06_learning_curve.png",
+    doc.table("06_oracle")
+    doc.figure(figures / "06_learning_curve.png",
            "Macro-F1 against real spectra per class in training. A method whose score sits "
            "below the curve's first point is worth less than no extra data.", width=650)
 else:
@@ -175,7 +145,7 @@ if spectrum_table.is_file():
     display(Markdown("**The classifier a chemist would use.** Logistic regression, a 1-D CNN "
                      "and correlation 1-NN on the spectra, each with synthetic spectra "
                      "against itself on real spectra only."))
-    table("06_spectrum_classifiers")
+    doc.table("06_spectrum_classifiers")
     display(Markdown(downstream["spectrum_classifiers"]["conclusion"]))
 
 # %% [markdown]
@@ -187,17 +157,17 @@ if spectrum_table.is_file():
 
 # %%
 for grid in sorted((figures / "first_unit").glob("03*_samples.png")):
-    figure(grid, f"Samples of `{grid.stem.removeprefix('03_').removesuffix('_samples')}` "
+    doc.figure(grid, f"Samples of `{grid.stem.removeprefix('03_').removesuffix('_samples')}` "
                  f"(unit {units[0]}), one row per class.", width=560)
-table("03_generators")
-table("04_filter_folds")
-table("05_fidelity_folds")
+doc.table("03_generators")
+doc.table("04_filter_folds")
+doc.table("05_fidelity_folds")
 if (tables / "05b_paper_table.md").is_file() and "not run" not in \
         (tables / "05b_paper_table.md").read_text():
     display(Markdown("**The paper's baseline table in its layout** (stage 05b, first unit): "
                      "MPcGAN on five training sets, FID and IS without and with SYMP-Filter, "
                      "each generator's gate beside it."))
-    table("05b_paper_table")
+    doc.table("05b_paper_table")
 
 # %% [markdown]
 # ## 6 · Limitations
@@ -225,5 +195,5 @@ extractor_text = (f"{extractor.get('name')} (sha256 {extractor.get('weights_sha2
 display(Markdown("\n".join(f"- **{k}**: {v}"
                            for k, v in colophon(extractor=extractor_text).items())))
 progress.summary(
-    f"report of {len(list(metrics.glob('*.json')))} metrics files, {figure_number} figures; "
+    f"report of {len(list(metrics.glob('*.json')))} metrics files, {doc.figures} figures; "
     "its HTML rendering is reports/report.html")
