@@ -143,3 +143,25 @@ def test_the_fetched_network_is_the_standard_one():
         (features,) = adapter(x)
         assert features.shape == (1, inception.FEATURES)
         assert torch.equal(features, adapter.net(x.float() / 128 - 1))
+
+
+def test_stage_05s_standard_table_names_the_extractor_on_every_row(tiny_script):
+    """What stage 05 writes with the network present (and the table it writes without)."""
+    extractor = extractors.torchscript_inception(tiny_script)
+    rng = np.random.default_rng(4)
+    sets = {("real train", "-"): (rng.integers(0, 256, (8, 1, 16, 16), dtype=np.uint8),
+                                  np.arange(8) % 2),
+            ("gen", "none"): (rng.integers(0, 256, (6, 1, 16, 16), dtype=np.uint8),
+                              np.arange(6) % 2)}
+    reference = rng.integers(0, 256, (7, 1, 16, 16), dtype=np.uint8)
+    settings = fidelity.MetricSettings(kid_subsets=5, prc_neighborhood=2)
+    table = fidelity.standard_table(sets, reference, extractor=extractor, settings=settings)
+    assert list(table.index) == [("real train", "-"), ("gen", "none")]
+    assert set(table["extractor"]) == {inception.NAME}
+    assert set(table["weights_sha256"]) == {extractor.weights_sha256}
+    assert table[["fid", "kid_mean", "precision", "recall"]].notna().all().all()
+    assert "is_mean" not in table  # no Inception Score from a network without logits
+    record = fidelity.frame_record(table, [*fidelity.STANDARD_METRICS, "note"])
+    assert set(record) == {"real train/-", "gen/none"}
+    absent = fidelity.absent_table(fidelity.STANDARD_METRICS, "no file")
+    assert absent["note"].tolist() == ["no file"] and absent["fid"].isna().all()
