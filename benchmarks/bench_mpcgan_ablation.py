@@ -47,13 +47,18 @@ import pandas as pd
 
 RESULTS = Path("benchmarks/results")
 PREFIX = "mpcgan_ablation"
-FAITHFUL_N, FAITHFUL_STRATEGY = 35, 4  # the authors' per-class count and their masked copies
 VARIANTS = ("ported", "ported_pick", "lr_equal", "labelmap_x20", "acgan", "projection",
             "projection_lr")
 PROBE = 64  # samples for G's label-to-noise ratio
 
 
-def training_set(name: str, data, unit: str, seed: int):
+def training_set(name: str, data, unit: str, seed: int, per_class: int):
+    """The chooser's pick, or the authors' balanced set with stage 03's strategy and count.
+
+    The balanced set is drawn with seed ``[seed, strategy]``, as for the committed curves;
+    stage 03's :func:`cgan_stage.balanced_set` also mixes in ``per_class``, so its draw
+    differs (same recipe, other copies).
+    """
     from gansemble_lib import cgan_stage
     from gansemble_lib.augment import oversample
     from gansemble_lib.constants import TRAIN
@@ -62,9 +67,10 @@ def training_set(name: str, data, unit: str, seed: int):
     if name == "ported_pick":
         return cgan_stage.augmented_set(Path("folds") / unit / "data/augmented",
                                         len(data.classes))
-    images, labels, _ = oversample(train.images, train.labels, target=FAITHFUL_N,
-                                   strategy=FAITHFUL_STRATEGY,
-                                   seed=np.random.SeedSequence([seed, FAITHFUL_STRATEGY]))
+    strategy = cgan_stage.FAITHFUL_STRATEGY
+    images, labels, _ = oversample(train.images, train.labels, target=per_class,
+                                   strategy=strategy,
+                                   seed=np.random.SeedSequence([seed, strategy]))
     return images, labels
 
 
@@ -151,7 +157,8 @@ def measure(args) -> None:
     train, val = data.subset(TRAIN), data.subset(VAL)
     n_classes = len(data.classes)
     params = load_params("params.yaml", "cgan")
-    images, labels = training_set(args.variant, data, args.unit, args.seed)
+    images, labels = training_set(args.variant, data, args.unit, args.seed,
+                                  params.faithful_per_class)
     torch.manual_seed(args.seed)
     g, d, opt_g, opt_d = build(args.variant, tuple(images.shape[1:]), n_classes, params)
     setup = GanSetup(generator=g, discriminator=d, opt_g=opt_g, opt_d=opt_d,
