@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from .numerics import channels_last
+
 MPCGAN, MPCGAN_PROJ, MPCGAN_AC, MODERN = "mpcgan", "mpcgan_proj", "mpcgan_ac", "modern"
 ARCHITECTURES = (MPCGAN, MPCGAN_PROJ, MPCGAN_AC, MODERN)
 LEAK = 0.2  # LeakyReLU slope everywhere, as in the paper
@@ -75,10 +77,11 @@ class MpcganGenerator(nn.Module):
             nn.ZeroPad2d((3, 4, 3, 4)), nn.Conv2d(width, channels, 8), nn.Tanh(),
         )
         keras_init(self)
+        channels_last(self)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = nn.functional.leaky_relu(self.dense(z), LEAK).view(-1, *self.base)
-        return self.body(torch.cat([x, self.label_map(labels)], dim=1))
+        return self.body(torch.cat([x, self.label_map(labels)], dim=1)).contiguous()
 
 
 class MpcganDiscriminator(nn.Module):
@@ -117,6 +120,7 @@ class MpcganDiscriminator(nn.Module):
         if self.projection is not None:
             nn.init.zeros_(self.projection.weight)
         self.classifier = nn.Linear(features, n_classes) if auxiliary else None
+        channels_last(self)
 
     def heads(self, images: torch.Tensor, labels: torch.Tensor
               ) -> tuple[torch.Tensor, torch.Tensor | None]:

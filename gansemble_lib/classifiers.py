@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, precision_r
 from torch import nn
 
 from .constants import ACCURACY, BALANCED_ACCURACY, MACRO_F1, MACRO_PRECISION, MACRO_RECALL
+from .numerics import channels_last
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -38,6 +39,7 @@ class LeNet(nn.Module):
         flat = 16 * (size // 4) ** 2
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 120), nn.ReLU(),
                                   nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, n_classes))
+        channels_last(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -88,6 +90,7 @@ class SmallResNet(nn.Module):
                                     _Block(2 * width, 4 * width, 2))
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                   nn.Linear(4 * width, n_classes))
+        channels_last(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(self.stem(x)))

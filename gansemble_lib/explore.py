@@ -55,6 +55,20 @@ def pixel_statistics(images: np.ndarray, labels: np.ndarray,
     return stats.reindex([c for c in classes if c in set(per_image["class"])])
 
 
+def data_label(info: dict) -> str:
+    """Which samples data/prepared's split columns describe, for the figures' titles: outer
+    fold r0f0 (folds.csv holds the others), the embedded draw's one split under the
+    replicates design (each replicate is a fresh draw of its own), or the one split."""
+    n = info.get("n_samples")
+    if info.get("design") == "replicates":
+        return (f"embedded dataset ({n} spectra, one split; each replicate is a fresh draw "
+                "of its own)")
+    if info.get("outer_folds", 1) > 1:
+        return (f"outer fold {info.get('manifest_split')} of {info['outer_folds']} "
+                f"({n} samples)")
+    return f"{n} samples, one split"
+
+
 def explore_metrics(table: pd.DataFrame, stats: pd.DataFrame) -> dict:
     """The metrics DVC tracks for stage 01 (train statistics; counts of every split)."""
     return {

@@ -40,7 +40,7 @@ def class_count_bar(table: pd.DataFrame, *, title: str = "") -> plt.Figure:
 
 
 def mean_spectra(axis: np.ndarray | None, spectra: np.ndarray | None, labels: np.ndarray,
-                 classes: tuple[str, ...], *, offset: float = 1.0) -> plt.Figure:
+                 classes: tuple[str, ...], *, offset: float = 1.0, title: str = "") -> plt.Figure:
     """Per-class mean spectrum with a ±1 sd band, stacked vertically by ``offset``."""
     if spectra is None or axis is None:
         raise ValueError("image input has no spectra: draw figures.mean_images instead")
@@ -59,12 +59,13 @@ def mean_spectra(axis: np.ndarray | None, spectra: np.ndarray | None, labels: np
     ax.set_xlabel("wavenumber / cm$^{-1}$")
     ax.set_ylabel("normalised intensity (stacked)")
     ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def mean_images(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
-                ) -> plt.Figure:
+def mean_images(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
+                title: str = "") -> plt.Figure:
     """Per-class mean image (top) and pixel standard deviation (bottom), for image input:
     what is common to a class and where its images vary."""
     fig, axes = plt.subplots(2, len(classes), squeeze=False,
@@ -82,13 +83,15 @@ def mean_images(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
         axes[0][k].set_title(f"{name} (n={len(rows)})", fontsize=8)
     axes[0][0].set_ylabel("mean", fontsize=8)
     axes[1][0].set_ylabel("sd", fontsize=8)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def image_grid(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
-               per_class: int, seed: int) -> plt.Figure:
-    """Rows = classes, columns = up to ``per_class`` randomly chosen images of that class."""
+               per_class: int, seed: int, title: str = "", key: str = "") -> plt.Figure:
+    """Rows = classes, columns = up to ``per_class`` randomly chosen images of that class;
+    ``key`` (e.g. :func:`.polar.key`) is printed under the grid."""
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(len(classes), per_class, squeeze=False,
                              figsize=(1.1 * per_class + 1.2, 1.1 * len(classes)))
@@ -105,13 +108,17 @@ def image_grid(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
             else:
                 ax.axis("off")
         axes[k][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    fig.tight_layout()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.06 if key else 0, 1, 1))
+    if key:
+        fig.text(0.5, 0.01, key, ha="center", va="bottom", fontsize=7, wrap=True)
     return fig
 
 
 def ink_fraction_box(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
-                     threshold: int = 128) -> plt.Figure:
-    """Distribution per class of the share of inked (dark) pixels per image.
+                     threshold: int = 128, title: str = "") -> plt.Figure:
+    """Distribution per class of the share of inked (dark) pixels per image: pixels darker
+    than ``threshold`` (mid-gray), i.e. how much of the image the curve covers.
 
     A swarm rather than a jittered strip plot: no random jitter, so reruns give identical files.
     """
@@ -121,6 +128,8 @@ def ink_fraction_box(images: np.ndarray, labels: np.ndarray, classes: tuple[str,
     sns.boxplot(frame, x="class", y="ink fraction", ax=ax, color="0.85", order=list(classes))
     sns.swarmplot(frame, x="class", y="ink fraction", ax=ax, size=2.5, color="0.2",
                   order=list(classes))
+    ax.set_ylabel(f"ink fraction\n(share of pixels < {threshold} of 255)", fontsize=8)
+    ax.set_title(title, fontsize=9)
     ax.set_xlabel("")
     ax.tick_params(axis="x", rotation=45)
     fig.tight_layout()

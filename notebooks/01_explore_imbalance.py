@@ -17,6 +17,11 @@
 # class's spectra look like on the common axis, and what the polar images the generators will
 # learn from look like. Spectra, images and pixel statistics come from the **train** split
 # only; the test split is counted but never looked at.
+#
+# **What to look for.** The smallest class's train count: it bounds what any generator can
+# learn from (a class with three train spectra gives a GAN three examples). Classes whose
+# mean spectra overlap are the ones a classifier confuses, synthetic data or not. Differences in
+# ink fraction between classes matter later: SYMP-Filter ranks images by ink.
 
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
@@ -27,7 +32,7 @@ params = None
 paths = None
 
 # %%
-from gansemble_lib import explore, figures, progress
+from gansemble_lib import explore, figures, polar, progress
 from gansemble_lib.constants import TRAIN
 from gansemble_lib.dataset import load_prepared
 from gansemble_lib.io_utils import write_json
@@ -37,8 +42,9 @@ from gansemble_lib.tables import save_table
 params, paths = notebook_inputs(stage, params, paths)
 data = load_prepared(paths.prepared_dir)
 train = data.subset(TRAIN)
+where = explore.data_label(data.info)
 print(f"{data.info['n_samples']} {data.info['modality']} samples, {len(data.classes)} classes, "
-      f"images {tuple(data.images.shape[1:])}")
+      f"images {tuple(data.images.shape[1:])}; the train split below: {where}")
 
 # %% [markdown]
 # ## Class counts per split
@@ -54,7 +60,7 @@ print(f"imbalance ratio (max/min): total {explore.imbalance_ratio(counts['total'
 counts
 
 # %%
-fig = figures.class_count_bar(counts, title="samples per class and split")
+fig = figures.class_count_bar(counts, title=f"Samples per class and split: {where}")
 figures.save_figure(fig, f"{paths.figures_dir}/01_class_counts.png")
 
 # %% [markdown]
@@ -70,18 +76,23 @@ data.info["skipped"]
 
 # %%
 if data.spectra is not None:
-    fig = figures.mean_spectra(data.axis, train.spectra, train.labels, data.classes)
+    fig = figures.mean_spectra(data.axis, train.spectra, train.labels, data.classes,
+                               title=f"Mean spectrum per class, ±1 sd, train split: {where}")
     figures.save_figure(fig, f"{paths.figures_dir}/01_mean_spectra.png")
 else:
-    fig = figures.mean_images(train.images, train.labels, data.classes)
+    fig = figures.mean_images(train.images, train.labels, data.classes,
+                              title=f"Mean and sd image per class, train split: {where}")
     figures.save_figure(fig, f"{paths.figures_dir}/01_mean_images.png")
 
 # %% [markdown]
 # ## Polar images per class (train split)
 
 # %%
+key = (polar.key(float(data.axis[0]), float(data.axis[-1])) if data.axis is not None
+       else "")
 fig = figures.image_grid(train.images, train.labels, data.classes,
-                         per_class=params.images_per_class, seed=params.seed)
+                         per_class=params.images_per_class, seed=params.seed,
+                         title=f"Polar images per class, train split: {where}", key=key)
 figures.save_figure(fig, f"{paths.figures_dir}/01_polar_grid.png")
 
 # %% [markdown]
@@ -92,7 +103,8 @@ figures.save_figure(fig, f"{paths.figures_dir}/01_polar_grid.png")
 # %%
 stats = explore.pixel_statistics(train.images, train.labels, data.classes)
 save_table(stats, paths.tables_dir, "01_pixel_stats")
-fig = figures.ink_fraction_box(train.images, train.labels, data.classes)
+fig = figures.ink_fraction_box(train.images, train.labels, data.classes,
+                               title=f"Ink fraction per image, train split: {where}")
 figures.save_figure(fig, f"{paths.figures_dir}/01_ink_fraction.png")
 stats
 

@@ -18,6 +18,13 @@
 # size N tops each class of the **train** split up to N images, a LeNet-style classifier is
 # trained on the result and scored on the **validation** split, over several seeds. A written
 # rule, not a hand pick, chooses the winner. The test split is not read here.
+#
+# **Why and what to look for.** GANsemble trains its generator on the chooser's pick, so the
+# pick decides what the generator imitates. Read the heatmap against the noise: with one seed
+# per candidate, strategies within a few hundredths of macro-F1 of each other are not
+# distinguishable, and the rule's pick among them is close to arbitrary. Image strategies
+# (rotation, flips, masking) may change what a polar curve means; the spectral ones (16–18)
+# keep the label by construction.
 
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated

@@ -19,6 +19,12 @@
 # same polar renderer as the data. Image GANs train on the real train split (`train`) or on
 # the chooser's augmented set (`augmented`). Training resumes from the last checkpoint when
 # interrupted. The test split is not read here.
+#
+# **What to look for.** Whether the generator draws the class it is asked for: the gate line
+# (validity clearly above the label-shuffled null and near the real reference, diversity not
+# collapsed) and the sample grids, whose rows should look like different classes. Loss curves
+# near equilibrium say nothing about conditioning; a generator that fails the gate is reported
+# as failed and its rows downstream are marked.
 
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated

@@ -22,6 +22,10 @@
 #
 # The checkpoint (`models/vae/vae.pt`) holds every class's VAE. It is rewritten after each
 # class and every `checkpoint_every` epochs, so an interrupted run resumes where it stopped.
+#
+# **What to look for.** Interpolations that look like their class without being copies of one
+# train image. A class with very few train images offers few pairs to interpolate between, so
+# its samples sit close to the originals; stage 05's memorisation check measures that.
 
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated

@@ -24,6 +24,11 @@
 #   and near-copies of training images and off-manifold outliers are rejected.
 #
 # Every rejection is counted with its reason. The test split is not read here.
+#
+# **What to look for.** How many images each filter rejects and why, and whether `symp` keeps
+# anything that `none` (a random subset of the same pool) would not: if the two downstream
+# rows agree, the paper's density ranking did no work. A filter that keeps nothing for a class
+# is reported as such, not skipped.
 
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated

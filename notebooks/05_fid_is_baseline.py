@@ -24,6 +24,12 @@
 # * **Chemical validity**: decode each image back to a spectrum; does its best-correlated real
 #   train spectrum have the conditioned class?
 # * **Memorisation**: is a synthetic image closer to a training image than new real images are?
+#
+# **What to look for.** Each set's distance *above the real-vs-real floor* (printed with the
+# size of its real sets), not the raw number. With the domain extractor the values are not
+# comparable with published Inception FIDs; the standard-Inception table is, when its weights
+# are present. Validity answers what FID cannot: whether the images show the class they are
+# labelled with.
 
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated

@@ -266,13 +266,10 @@ save_figure(report_figures.recall_heatmap(recall, minority=minority_names,
             f"{paths.figures_dir}/06_recall.png")
 shown = crossval.confusion_rows(verdicts, synthetic_rows=synthetic_rows,
                                 baseline_rows=baseline_rows, failed_rows=failed_rows)
-confusion = report_figures.confusion_grid(predictions_main, classes, shown,
-                                          title=f"Confusion matrices, {pooled}")
-confusion.subplots_adjust(wspace=0.45, right=0.88)  # room for each panel's axis title
-for axis in confusion.axes:  # the colour bar, moved beside the panels
-    if axis.get_label() == "<colorbar>":
-        axis.set_position([0.91, 0.2, 0.012, 0.6])
-save_figure(confusion, f"{paths.figures_dir}/06_confusion.png")
+save_figure(report_figures.confusion_grid(predictions_main, classes, shown,
+                                          title=f"Confusion matrices, {pooled}",
+                                          unit=unit_word),
+            f"{paths.figures_dir}/06_confusion.png")
 recall.round(3)
 
 # ## The other stages across folds

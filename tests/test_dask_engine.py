@@ -186,3 +186,21 @@ def test_the_folds_command_passes_the_scheduler_on(monkeypatch):
     assert folds.scheduler_address("tcp://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
     monkeypatch.setenv(folds.SCHEDULER_ENV, "")
     assert folds.scheduler_address() is None
+
+
+def test_ready_tasks_start_longest_remaining_chain_first():
+    from gansemble_lib.pipeline import fold_stages
+
+    stages = fold_stages("spectra", REPO / "params.yaml")
+    graph = folds.schedule(["rep00", "rep01", "rep02"], stages, "replicates")
+    priority = folds.priorities(graph)
+    assert sorted(priority.values()) == list(range(1, len(graph) + 1))  # a strict order
+    # the last unit's longest generator goes before the first unit's downstream scoring,
+    # which nothing waits for, and before a generator of its own unit that costs less
+    assert priority[("rep02", "train_cgan@mpcgan_ac")] > priority[("rep00", "downstream")]
+    assert (priority[("rep02", "train_cgan@mpcgan_ac")]
+            > priority[("rep02", "train_cgan@spectrum")])
+    for unit, stage, needs in graph:  # a task outranks everything that waits for it
+        assert all(priority[(unit, need)] > priority[(unit, stage)] for need in needs)
+    # equal chains keep the graph's order: units one after another
+    assert priority[("rep00", folds.VIEW)] > priority[("rep01", folds.VIEW)]

@@ -248,3 +248,17 @@ def test_round_trip_at_64_correlates_with_a_looser_bound(make):
     r = round_trip(make(50, seed=3), PolarGeometry(size=64))
     assert r.min() >= 0.90, f"min r {r.min():.4f}, mean {r.mean():.4f}"
     assert r.mean() >= 0.97
+
+
+def test_the_figures_key_says_where_the_axis_starts_and_which_way_it_runs():
+    from gansemble_lib.polar import key
+
+    assert "400 cm$^{-1}$ at twelve o'clock, rising counter-clockwise to 1800" in key(400, 1800)
+    geometry = PolarGeometry(size=64)
+    spectrum = np.zeros((1, 200))
+    spectrum[0, 10:20] = 1.0  # a band near the start of the axis
+    image = render(spectrum, geometry=geometry)[0, 0].astype(float)
+    far = np.hypot(*np.subtract(np.indices(image.shape), 31.5)) > 0.8 * 32  # outer ring
+    rows, cols = np.nonzero((image < 128) & far)
+    assert rows.max() < 32  # the band's ink is in the upper half (twelve o'clock) ...
+    assert cols.mean() < 31.5  # ... just after it, counter-clockwise, i.e. left of the top

@@ -64,6 +64,14 @@ def test_confusion_rows_pick_the_best_baseline_and_the_best_passing_generator():
     assert [ax.get_xlabel() for ax in panels] == ["predicted class"] * 3
     assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)  # a colour bar
     assert any(t.get_text().isdigit() for t in panels[0].texts)  # counts in the cells
+    assert panels[0].get_title().endswith("(1 seed)")
+    bar = next(ax for ax in fig.axes if ax.get_label() == "<colorbar>")
+    assert bar.get_position().x0 > max(ax.get_position().x1 for ax in panels)  # beside them
+    pooled = pd.concat([_predictions().assign(fold=f"rep0{u}") for u in range(2)])
+    fig = report_figures.confusion_grid(pooled, ("a", "b", "c"), shown, title="t",
+                                        unit="replicate")
+    assert [ax for ax in fig.axes if ax.get_title()][0].get_title().endswith(
+        "(2 replicates x 1 seed)")
 
 
 def test_recall_heatmap_marks_minority_classes_and_failed_rows():
