@@ -120,15 +120,15 @@ def plot() -> None:
     frame["settings"] = frame["settings"].fillna("params.yaml")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
     for config, group in frame.groupby("config", sort=False):
-        x = group["train_seconds"]
+        x = group["steps"]  # the README argues in steps; seconds are in the table
         style = "--" if str(config).startswith("literature_") else "-"  # the earlier data
         axes[0].plot(x, group["validity"], marker="o", ls=style, label=config)
         axes[1].plot(x, group["diversity"], marker="o", ls=style, label=config)
     axes[0].axhline(TARGET_VALIDITY, ls="--", c="grey", lw=1)
-    axes[0].set(xlabel="training seconds (1 CPU thread)", ylabel="validity (class-mean match)",
+    axes[0].set(xlabel="generator steps", ylabel="validity (class-mean match)",
                 ylim=(0, 1.05), title="learnt its classes?")
     axes[1].axhline(gate.DIVERSITY_MIN, ls="--", c="grey", lw=1)
-    axes[1].set(xlabel="training seconds (1 CPU thread)",
+    axes[1].set(xlabel="generator steps",
                 ylabel="within-class spread / real", title="varied within a class?")
     axes[1].legend(fontsize=7)
     fig.tight_layout()

@@ -487,6 +487,8 @@ def run_folds(*, workers: int | None = None, params_file: str = "params.yaml",
               "started from an empty folds/ (nothing of the earlier settings is kept)",
               flush=True)
     run_graph(schedule(names, stages, design), context=(params_file, names[0]),
-              workers=workers, scheduler=address, echo=lambda line: print(line, flush=True))
+              workers=workers, scheduler=address,  # each line with when it finished
+              echo=lambda line: print(f"{time.perf_counter() - started:5.0f} s  {line}",
+                                      flush=True))
     print(f"folds: {len(names)} unit(s) done in {time.perf_counter() - started:.0f} s",
           flush=True)

@@ -88,14 +88,24 @@ def describe(environ: MutableMapping[str, str] | None = None) -> dict[str, objec
 def channels_last(module):
     """Store a 2-D convolutional network's 4-D weights in channels-last order; returns it.
 
-    oneDNN's convolution and pooling kernels for few channels are up to twice as fast in that
-    order on the pinned AVX2 path (benchmarks/bench_layout.py: an MPcGAN training step 1.8x,
-    LeNet 1.4x, the VAE 1.2x), and a convolution whose weight is channels-last computes in that order
-    whatever its input's. The networks compute the same functions; only the order of the
-    last-bit sums changes, so results are as reproducible as before, not equal to those of
-    the other order.
+    oneDNN's convolution and pooling kernels for few channels are up to twice as fast in
+    that order on the pinned AVX2 path (benchmarks/bench_layout.py: an MPcGAN training step
+    1.8x, LeNet 1.4x, the VAE 1.2x), and a convolution whose weight is channels-last
+    computes in that order whatever its input's. The networks compute the same functions;
+    only the order of the last-bit sums changes, so results are as reproducible as before,
+    not equal to those of the other order.
+
+    A network with a strided 1x1 convolution from fewer than 8 channels stays in the default
+    order: on the AVX2 path that convolution's backward pass crashes the process in
+    channels-last order (PyTorch 2.14.1, e.g. a small ResNet 4 filters wide; the project's
+    networks are wider).
     """
     import torch
+    from torch import nn
 
+    for layer in module.modules():
+        if (isinstance(layer, nn.Conv2d) and layer.kernel_size == (1, 1)
+                and layer.stride != (1, 1) and layer.in_channels < 8):
+            return module
     return module.to(memory_format=torch.channels_last)
 

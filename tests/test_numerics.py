@@ -79,3 +79,55 @@ def test_training_on_the_pinned_path_ignores_another_machines_choices():
     pinned = _train({})
     assert pinned[1] == "AVX2"
     assert _train(ANOTHER_MACHINE) == pinned
+
+
+def test_channels_last_networks_compute_what_the_default_order_computes():
+    """The layout only reorders memory: every 2-D network gives the same outputs and
+    gradients (to float rounding) as a copy of itself in PyTorch's default order."""
+    import copy
+
+    import torch
+
+    from gansemble_lib.cgan_models import MpcganDiscriminator, MpcganGenerator
+    from gansemble_lib.classifiers import LeNet, SmallResNet
+    from gansemble_lib.vae import ConvVae
+
+    torch.manual_seed(0)
+    x3 = torch.rand(4, 3, 32, 32)
+    z, y = torch.randn(4, 8), torch.tensor([0, 1, 2, 1])
+    cases = [
+        (LeNet(in_channels=3, n_classes=3, size=32), lambda m: m(x3)),
+        (SmallResNet(in_channels=3, n_classes=3, width=8), lambda m: m(x3)),
+        (ConvVae(image_shape=(3, 32, 32), latent_dim=4, width=4),
+         lambda m: m.decode(m.encode(x3)[0])),
+        (MpcganGenerator(image_shape=(3, 32, 32), n_classes=3, z_dim=8, width=4, embedding=5),
+         lambda m: m(z, y)),
+        (MpcganDiscriminator(image_shape=(3, 32, 32), n_classes=3, width=4, embedding=5,
+                             dropout=0.0, auxiliary=True), lambda m: m.heads(x3, y)[1]),
+    ]
+    for model, run in cases:
+        conv = next(p for p in model.parameters() if p.dim() == 4)
+        assert conv.is_contiguous(memory_format=torch.channels_last), type(model).__name__
+        plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+        out, ref = run(model), run(plain)
+        assert out.is_contiguous()  # what leaves a network is in the default order
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+        out.square().sum().backward()
+        ref.square().sum().backward()
+        torch.testing.assert_close(conv.grad, next(p for p in plain.parameters()
+                                                   if p.dim() == 4).grad, rtol=1e-4, atol=1e-6)
+
+
+def test_a_network_that_would_crash_in_channels_last_order_stays_in_the_default_order():
+    import torch
+
+    from gansemble_lib.classifiers import SmallResNet
+
+    narrow = SmallResNet(in_channels=1, n_classes=3, width=4)  # strided 1x1 conv from 4
+    conv = next(p for p in narrow.parameters() if p.dim() == 4 and p.shape[1] > 1)
+    assert not conv.is_contiguous(memory_format=torch.channels_last)
+    narrow(torch.rand(4, 1, 32, 32)).square().sum().backward()  # and it trains
+    wide = SmallResNet(in_channels=1, n_classes=3, width=8)
+    assert next(p for p in wide.parameters() if p.dim() == 4 and p.shape[1] > 1
+                ).is_contiguous(memory_format=torch.channels_last)
+
