@@ -13,7 +13,9 @@ file (``reports/metrics/*.json``) between the runs:
 - ``native``: every library's own fastest choice on this CPU (AVX-512 where present), one
   thread per task as before the pinning;
 - ``native, other CPU``: native with the choices an older CPU would make (PyTorch's plain
-  loops, oneDNN at AVX, MKL at SSE4.2, OpenBLAS Sandybridge kernels, NumPy without AVX-512).
+  loops, oneDNN at AVX, MKL at SSE4.2, OpenBLAS Sandybridge kernels, NumPy without AVX-512);
+- ``pinned, one worker``: the pinned path with ``evaluation.workers: 1`` (the tasks run one
+  after another on one Dask worker: the results must not depend on it).
 
 A CPU that is not an x86-64 with AVX2 runs other kernels even when pinned: ``native, other
 CPU`` against ``native`` is the size of that move. ``--compare`` compares two finished result
@@ -55,6 +57,11 @@ SETTINGS: dict[str, dict[str, str]] = {
                           "OPENBLAS_CORETYPE": "Sandybridge",
                           "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"},
 }
+# settings that change params.yaml rather than the environment (on top of the pinned path)
+PARAM_SETTINGS: dict[str, dict[str, dict[str, object]]] = {
+    "pinned, one worker": {"evaluation": {"workers": 1}},
+}
+SETTINGS.update(dict.fromkeys(PARAM_SETTINGS, {}))
 # what describes a run rather than measures it
 SKIP = ("seconds", "colophon", "weights_sha256", "conclusion", "note", "notice")
 
@@ -70,11 +77,14 @@ def _run(setting: str, profile: str, folds: int, work: Path) -> Path:
              [*py, "gansemble_lib", "profile", profile]]
     for cmd in steps:
         subprocess.run(cmd, cwd=dest, env=env, check=True, capture_output=True)
-    if folds:
+    if folds or setting in PARAM_SETTINGS:
         import yaml
 
         params = yaml.safe_load((dest / "params.yaml").read_text(encoding="utf-8"))
-        params["evaluation"]["folds"] = folds
+        if folds:
+            params["evaluation"]["folds"] = folds
+        for section, values in PARAM_SETTINGS.get(setting, {}).items():
+            params[section].update(values)
         (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     started = time.perf_counter()
     done = subprocess.run([*py, "dvc", "repro"], cwd=dest, env=env, capture_output=True,
