@@ -394,9 +394,10 @@ def run_graph(graph: Graph, *, task: Callable[..., str] = run_task, context: tup
     the workers can import; it runs in ``root`` (default: here). By default the tasks run on a
     local cluster of ``workers`` processes with one thread each; ``scheduler`` (or
     ``$GANSEMBLE_SCHEDULER``) names an existing cluster instead, whose workers must see
-    ``root`` at the same path. Ready tasks start in :func:`priorities` order. ``echo`` gets
-    each result (prefixed ``[unit]`` if it is not already) as its task finishes. The first
-    task that fails stops the run: what is pending is cancelled and one
+    ``root`` at the same path. A task is handed to the cluster when what it waits for has
+    finished and a worker thread is free, the ready task with the highest :func:`priorities`
+    first. ``echo`` gets each result (prefixed ``[unit]`` if it is not already) as its task
+    finishes. The first task that fails stops the run: what is pending is cancelled and one
     :class:`.errors.DataError` names the unit and stage; a worker that dies fails its task at
     once.
     """
@@ -408,7 +409,15 @@ def run_graph(graph: Graph, *, task: Callable[..., str] = run_task, context: tup
     env = worker_env()
     logging.getLogger("distributed").setLevel(logging.CRITICAL)  # one line per task
     token = uuid.uuid4().hex[:8]  # keys of two runs sharing a cluster never meet
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), _environ(env), \
+    # Dask places a ready task by the expected run time of what each worker still has to do,
+    # learnt per task prefix (the key up to "-unit-token"), so the prefix is the stage and
+    # the first guesses are TASK_SECONDS; with unknown times (0.5 s) it queued a unit's tasks
+    # behind the one worker holding that unit's earlier results while the other stood idle.
+    durations = {stage: f"{TASK_SECONDS.get(stage, OTHER_TASK_SECONDS)}s"
+                 for stage in {stage for _, stage, _ in graph}}
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                          "distributed.scheduler.default-task-durations": durations}), \
+            _environ(env), \
             contextlib.ExitStack() as stack:
         if address is None:
             cluster = stack.enter_context(LocalCluster(
@@ -429,20 +438,36 @@ def run_graph(graph: Graph, *, task: Callable[..., str] = run_task, context: tup
         futures: dict[tuple[str, str], Any] = {}
         by_key: dict[str, tuple[str, str]] = {}
         priority = priorities(graph)
+        needs_of: dict[tuple[str, str], list[str]] = {}
         for unit, stage, needs in graph:
-            missing = [n for n in needs if (unit, n) not in futures]
+            missing = [n for n in needs if (unit, n) not in needs_of]
             if missing:
                 raise DataError(f"{stage} in {unit} waits for {', '.join(missing)}, which do "
                                 "not come before it", fix="list the tasks in a working order")
-            key = f"{unit}/{stage}-{token}"
-            futures[(unit, stage)] = client.submit(
-                _attempt, task, root, env, unit, stage, context,
-                *(futures[(unit, n)] for n in needs), key=key, priority=priority[(unit, stage)],
-                pure=False)
-            by_key[key] = (unit, stage)
+            needs_of[(unit, stage)] = needs
+        waiting = sorted(needs_of, key=lambda t: -priority[t])
         results: dict[tuple[str, str], str] = {}
+        running = as_completed()
+
+        def submit_ready() -> None:
+            """Hand the highest-priority tasks whose inputs are done to free worker threads:
+            a task submitted only when a thread is free starts on that thread, instead of
+            queueing behind a busy worker that holds its unit's earlier results."""
+            free = max(1, sum(client.nthreads().values())) - running.count()
+            for unit, stage in [t for t in waiting if all(
+                    (t[0], n) in results for n in needs_of[t])][:max(0, free)]:
+                key = f"{stage}-{unit}-{token}"  # Dask's task prefix is the stage: see above
+                futures[(unit, stage)] = client.submit(
+                    _attempt, task, root, env, unit, stage, context,
+                    *(futures[(unit, n)] for n in needs_of[(unit, stage)]), key=key,
+                    priority=priority[(unit, stage)], pure=False)
+                by_key[key] = (unit, stage)
+                waiting.remove((unit, stage))
+                running.add(futures[(unit, stage)])
+
         try:
-            for future in as_completed(list(futures.values())):
+            submit_ready()
+            for future in running:
                 unit, stage = by_key[future.key]
                 if future.status != "finished":
                     try:
@@ -456,6 +481,7 @@ def run_graph(graph: Graph, *, task: Callable[..., str] = run_task, context: tup
                 line = str(future.result())
                 results[(unit, stage)] = line
                 echo(line if line.startswith(f"[{unit}]") else f"[{unit}] {line}")
+                submit_ready()
         finally:
             if len(results) < len(futures):
                 client.cancel(list(futures.values()), force=True)
