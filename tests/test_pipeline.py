@@ -2,6 +2,7 @@
 on the default spectra and on a drawn-shapes image set."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -245,8 +246,9 @@ def test_an_image_folder_runs_end_to_end_with_a_readable_log(project_copy, tmp_p
         assert len(ends) == 1, f"no summary line for {stage}:\n{log}"
     for stage in ("choose", "train_cgan@mpcgan_noaug", "train_cgan@modern_aug",
                   "train_vae", "symp_filter", "fidelity", "downstream"):  # one split: "split"
-        ends = [line for line in log.splitlines()
-                if line.startswith(f"[split] {stage}: ") and line.endswith(" s)")]
+        ends = [line for line in log.splitlines()  # "  12 s  [split] choose: ... (7 s)"
+                if re.match(rf"\s*\d+ s  \[split\] {re.escape(stage)}: ", line)
+                and line.endswith(" s)")]
         assert len(ends) == 1, f"no summary line for {stage}:\n{log}"
     assert "train_cgan@spectrum" not in log and "train_cgan@modern_spec" not in log
     assert "paper_table" not in log  # switched off: not run, and said so in its record
