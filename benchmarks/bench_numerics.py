@@ -142,7 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="smoke")
     parser.add_argument("--folds", type=int, default=2, help="outer folds (0: the profile's)")
-    parser.add_argument("--settings", default=",".join(SETTINGS))
+    parser.add_argument("--settings", default=";".join(SETTINGS),
+                        help="names of SETTINGS separated by ';' (the names hold commas)")
     parser.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"))
     parser.add_argument("--out", default=None)
     parser.add_argument("--keep", default=None, help="copy each run's reports/metrics here")
@@ -153,7 +154,7 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory(prefix="bench_numerics_") as work:
             sets = {}
-            for setting in args.settings.split(","):
+            for setting in (name.strip() for name in args.settings.split(";")):
                 metrics = _run(setting, args.profile, args.folds, Path(work))
                 sets[setting] = numbers(metrics)
                 if args.keep:  # the result folder, e.g. for `gansemble verify --committed`
