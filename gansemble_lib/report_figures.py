@@ -92,11 +92,14 @@ def confusion_grid(predictions: pd.DataFrame, classes: tuple[str, ...],
 
 
 def _runs_pooled(predictions: pd.DataFrame, unit: str) -> str:
-    """'5 replicates x 1 seed', '1 seed': the runs whose predictions a panel pools."""
+    """'5 replicates x 1 seed', '1 seed': the runs whose predictions a panel pools (each unit
+    draws its own seeds, so the seeds are counted within a unit)."""
+    if FOLD in predictions and predictions[FOLD].nunique() > 1:
+        units = predictions[FOLD].nunique()
+        seeds = int(predictions.groupby(FOLD)[SEED].nunique().max())
+        return f"{units} {unit}s x {seeds} seed{'' if seeds == 1 else 's'}"
     seeds = predictions[SEED].nunique()
-    text = f"{seeds} seed{'' if seeds == 1 else 's'}"
-    units = predictions[FOLD].nunique() if FOLD in predictions else 1
-    return f"{units} {unit}s x {text}" if units > 1 else text
+    return f"{seeds} seed{'' if seeds == 1 else 's'}"
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ def test_confusion_rows_pick_the_best_baseline_and_the_best_passing_generator():
     assert panels[0].get_title().endswith("(1 seed)")
     bar = next(ax for ax in fig.axes if ax.get_label() == "<colorbar>")
     assert bar.get_position().x0 > max(ax.get_position().x1 for ax in panels)  # beside them
-    pooled = pd.concat([_predictions().assign(fold=f"rep0{u}") for u in range(2)])
+    pooled = pd.concat([_predictions().assign(fold=f"rep0{u}", seed=10 * u)  # a unit's seed
+                        for u in range(2)])
     fig = report_figures.confusion_grid(pooled, ("a", "b", "c"), shown, title="t",
                                         unit="replicate")
     assert [ax for ax in fig.axes if ax.get_title()][0].get_title().endswith(
