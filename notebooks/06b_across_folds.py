@@ -11,12 +11,14 @@
 # ---
 
 # %% [markdown]
-# # 06b · Across the outer folds: verdicts
+# # 06b · Across the units: verdicts
 #
-# Every stage that learns or selects (chooser, generators, VAEs, filters and their judge, the
-# fidelity extractor, the downstream classifiers) ran inside each outer fold on that fold's
-# training part; each fold's held-out samples were read only by its final scoring. Here the
-# folds are put together, computing nothing from images:
+# A unit is an independent simulated replicate (each with its own fresh test set) or an outer
+# fold of one real dataset; the code and the text below say "fold" for both. Every stage that
+# learns or selects (chooser, generators, VAEs, filters and their judge, the fidelity
+# extractor, the downstream classifiers) ran inside each unit on that unit's training part;
+# each unit's held-out samples were read only by its final scoring. Here the units are put
+# together, computing nothing from images:
 #
 # - per row and fold, the paired macro-F1 difference from real-only (same fold, same seeds);
 # - across folds, the **Bayesian correlated t-test** with a region of practical equivalence
@@ -26,6 +28,12 @@
 # - pooled out-of-fold predictions for per-class recall and confusion matrices;
 # - the other stages' numbers (chooser's pick, generator checks, filter counts, fidelity
 #   against its real-vs-real null) as mean ± sd across folds.
+#
+# **What to look for.** The verdict column first: "undecided" means the units cannot tell, and
+# the smallest decidable difference beside it says how large an effect this design could have
+# detected. In the forest plot, rows marked with a cross use a generator that failed its gate:
+# they measure a failed generator, not synthetic data. In the recall heatmap, whether a row
+# moves the minority classes (marked *) or only the large ones.
 
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
