@@ -318,9 +318,10 @@ def test_a_gate_flip_far_from_its_thresholds_disagrees_one_near_them_is_borderli
                                        gates[g]["diversity_mean"] - DIVERSITY_MIN))
     # near: diversity within the declared band of DIVERSITY_MIN (made so in both runs)
     near = next(g for g in gates if g != far)
-    for folder in (committed, mine):
+    for folder in (committed, mine):  # its validity far above the bar, as in every fold
         _edit(folder, "03_generators.json", lambda d: d["gate"][near].update(
-            diversity_mean=DIVERSITY_MIN + vf.GATE_BAND / 2))
+            diversity_mean=DIVERSITY_MIN + vf.GATE_BAND / 2, validity_mean=0.99,
+            validity_sd=0.0))
     _edit(mine, "03_generators.json", lambda d: (
         d["gate"][far].update(status="flipped for the test"),
         d["gate"][near].update(status="flipped for the test")))
@@ -392,7 +393,7 @@ def test_a_rerun_in_a_checkout_is_compared_with_git(tmp_path, committed_source, 
     out = io.StringIO()
     assert vf.verify(root=project, out=out) == 0
     assert "verify: AGREES" in out.getvalue() and "nothing was rerun" not in out.getvalue()
-    assert "UNCALIBRATED" in out.getvalue()  # no rerun_noise.json: labelled as such
+    assert "calibrated from reports/metrics/rerun_noise.json" in out.getvalue()  # committed
     _edit(metrics, "05_fidelity.json",
           lambda d: d["overall"]["vae/none"].update(fid_mean=fid + 100))
     out = io.StringIO()
@@ -424,7 +425,7 @@ def test_the_command_prints_the_table_and_exits_by_what_it_found(tmp_path, commi
     assert agree.returncode == 0, agree.stdout + agree.stderr
     assert "verify: AGREES" in agree.stdout and "still hold" in agree.stdout
     assert "numbers agree" in agree.stdout and "borderline" in agree.stdout
-    assert "family-wise" in agree.stdout and "UNCALIBRATED" in agree.stdout
+    assert "family-wise" in agree.stdout and "calibrated from" in agree.stdout  # its noise
     _edit(metrics, "05_fidelity.json",
           lambda d: d["overall"]["vae/none"].update(fid_mean=fid + 100))
     disagree = _verify_cli(project, "--committed", str(committed))
