@@ -3,7 +3,7 @@
 Usage:
     python benchmarks/bench_layout.py [--steps 100] [--out benchmarks/results/layout.md]
 
-The networks store their weights channels-last (:func:`gansemble_lib.numerics.channels_last`);
+The networks store their weights channels-last (:func:`gansemble_lib.core.numerics.channels_last`);
 this benchmark times one optimiser step of each at the laptop profile's sizes (params.yaml),
 with the weights in PyTorch's default order and in channels-last order, on one thread and on
 the numerical path of this process (pinned unless ``GANSEMBLE_NUMERICS=native``). Run it with
@@ -23,10 +23,10 @@ def _networks(params):
     import torch
     import torch.nn.functional as F
 
-    from gansemble_lib.cgan_models import MpcganDiscriminator, MpcganGenerator
-    from gansemble_lib.classifiers import LeNet, SmallResNet
-    from gansemble_lib.gan_training import ACGAN_RECIPE, GanSetup, acgan_step
-    from gansemble_lib.vae import ConvVae
+    from gansemble_lib.evaluation.classifiers import LeNet, SmallResNet
+    from gansemble_lib.generators.cgan_models import MpcganDiscriminator, MpcganGenerator
+    from gansemble_lib.generators.gan_training import ACGAN_RECIPE, GanSetup, acgan_step
+    from gansemble_lib.generators.vae import ConvVae
 
     cg, size = params["cgan"], params["prepare"].image_size
     shape = (params["prepare"].channels, size, size)
@@ -93,8 +93,8 @@ def main() -> None:
     import pandas as pd
     import torch
 
-    from gansemble_lib import numerics
-    from gansemble_lib.config import load_params
+    from gansemble_lib.core import numerics
+    from gansemble_lib.core.config import load_params
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)

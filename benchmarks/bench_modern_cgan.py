@@ -7,7 +7,8 @@ Usage (after `make reproduce`, or anywhere data/prepared exists):
 Trains the modern cGAN of stage 03 on one fold's training part (a fold view is written when
 missing) with the cgan settings of params.yaml changed by ``--set`` (e.g. ``--set
 batch_size=32 --set diffaugment=translation --set diversity_weight=1``), and every ``--every``
-steps measures the gate of :mod:`gansemble_lib.gate` on the fold's train/validation parts:
+steps measures the gate of :mod:`gansemble_lib.evaluation.gate`
+on the fold's train/validation parts:
 validity (class-mean match of decoded samples), its label-shuffled null, and within-class
 diversity against real data. Training resumes between measurements, so a curve costs one run.
 Writes `benchmarks/results/modern_cgan_curves__<config>.csv`; `--plot` draws every config's
@@ -43,13 +44,14 @@ def _value(text: str):
 def measure(config: str, args) -> None:
     import torch
 
-    from gansemble_lib import cgan, cgan_stage, gan_checks, gate
-    from gansemble_lib.config import load_params
-    from gansemble_lib.constants import TRAIN, VAL
-    from gansemble_lib.dataset import load_prepared
-    from gansemble_lib.folds import write_fold_view
-    from gansemble_lib.gan_training import CHECKPOINT_FILE
-    from gansemble_lib.generators import load_generator
+    from gansemble_lib.core.config import load_params
+    from gansemble_lib.core.constants import TRAIN, VAL
+    from gansemble_lib.data.dataset import load_prepared
+    from gansemble_lib.evaluation import cgan_stage, gan_checks, gate
+    from gansemble_lib.generators import cgan
+    from gansemble_lib.generators.gan_training import CHECKPOINT_FILE
+    from gansemble_lib.generators.interface import load_generator
+    from gansemble_lib.pipeline.folds import write_fold_view
 
     torch.set_num_threads(1)
     view = Path("folds") / args.fold / "data/prepared"
@@ -64,8 +66,8 @@ def measure(config: str, args) -> None:
     if args.data == "spectral" and args.strategy is not None:  # a given spectral candidate
         import numpy as np
 
-        from gansemble_lib.augment import oversample
-        from gansemble_lib.spectral_augment import SpectralSource
+        from gansemble_lib.augment.images import oversample
+        from gansemble_lib.augment.spectra import SpectralSource
 
         images, labels, _ = oversample(
             train.images, train.labels, target=args.n, strategy=args.strategy,
@@ -113,7 +115,7 @@ def plot() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gansemble_lib import gate
+    from gansemble_lib.evaluation import gate
 
     frame = pd.concat([pd.read_csv(p) for p in sorted(RESULTS.glob(f"{PREFIX}__*.csv"))],
                       ignore_index=True)

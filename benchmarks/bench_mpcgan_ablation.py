@@ -9,7 +9,8 @@ Trains one variant of the MPcGAN port (laptop sizes from params.yaml's cgan sect
 size, width, batch, z, embedding) on one unit's training data and, at each checkpoint step,
 measures:
 
-* the project's gate (:mod:`gansemble_lib.gate`, the judge of stage 03 on spectra: decoded
+* the project's gate (:mod:`gansemble_lib.evaluation.gate`, the judge of stage 03 on spectra:
+  decoded
   class means): validity, its label-shuffled null, within-class diversity, pass/fail;
 * the discriminator's label accuracy: on the unit's real validation images, how often the
   label that D scores highest is the image's own (chance = 1 / classes); a D that never
@@ -59,9 +60,9 @@ def training_set(name: str, data, unit: str, seed: int, per_class: int):
     stage 03's :func:`cgan_stage.balanced_set` also mixes in ``per_class``, so its draw
     differs (same recipe, other copies).
     """
-    from gansemble_lib import cgan_stage
-    from gansemble_lib.augment import oversample
-    from gansemble_lib.constants import TRAIN
+    from gansemble_lib.augment.images import oversample
+    from gansemble_lib.core.constants import TRAIN
+    from gansemble_lib.evaluation import cgan_stage
 
     train = data.subset(TRAIN)
     if name == "ported_pick":
@@ -78,7 +79,7 @@ def build(name: str, image_shape, n_classes: int, params):
     """Generator, discriminator and optimisers of a variant (the library's networks)."""
     import torch
 
-    from gansemble_lib.cgan_models import LabelMap, MpcganDiscriminator, MpcganGenerator
+    from gansemble_lib.generators.cgan_models import LabelMap, MpcganDiscriminator, MpcganGenerator
 
     g = MpcganGenerator(image_shape=image_shape, n_classes=n_classes, z_dim=params.z_dim,
                         width=params.width, embedding=params.label_embedding)
@@ -98,7 +99,7 @@ def build(name: str, image_shape, n_classes: int, params):
 
 
 def recipe(name: str) -> str:
-    from gansemble_lib.gan_training import ACGAN_RECIPE, MPCGAN_RECIPE
+    from gansemble_lib.generators.gan_training import ACGAN_RECIPE, MPCGAN_RECIPE
 
     return ACGAN_RECIPE if name == "acgan" else MPCGAN_RECIPE
 
@@ -107,7 +108,7 @@ def d_label_accuracy(d, images, labels, n_classes: int) -> float:
     """Share of real images whose highest-scoring label (D's, or the AC head's) is their own."""
     import torch
 
-    from gansemble_lib.generators import from_uint8
+    from gansemble_lib.generators.interface import from_uint8
 
     d.eval()
     x = from_uint8(images)
@@ -141,13 +142,14 @@ def label_noise_ratio(g, z_dim: int, n_classes: int, seed: int) -> float:
 def measure(args) -> None:
     import torch
 
-    from gansemble_lib import cgan, cgan_stage, gan_checks, gate
-    from gansemble_lib.config import load_params
-    from gansemble_lib.constants import TRAIN, VAL
-    from gansemble_lib.dataset import load_prepared
-    from gansemble_lib.folds import write_fold_view
-    from gansemble_lib.gan_training import GanSetup, acgan_step, mpcgan_step
-    from gansemble_lib.generators import from_uint8
+    from gansemble_lib.core.config import load_params
+    from gansemble_lib.core.constants import TRAIN, VAL
+    from gansemble_lib.data.dataset import load_prepared
+    from gansemble_lib.evaluation import cgan_stage, gan_checks, gate
+    from gansemble_lib.generators import cgan
+    from gansemble_lib.generators.gan_training import GanSetup, acgan_step, mpcgan_step
+    from gansemble_lib.generators.interface import from_uint8
+    from gansemble_lib.pipeline.folds import write_fold_view
 
     torch.set_num_threads(1)
     view = Path("folds") / args.unit / "data/prepared"
@@ -218,7 +220,7 @@ def plot() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gansemble_lib import gate
+    from gansemble_lib.evaluation import gate
 
     files = sorted(RESULTS.glob(f"{PREFIX}__*__s*.csv"))
     if not files:

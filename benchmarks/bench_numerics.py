@@ -7,7 +7,7 @@ Runs the whole DVC pipeline several times in throw-away copies of the project (n
 outputs), each under one floating-point setting, and compares every number of every metrics
 file (``reports/metrics/*.json``) between the runs:
 
-- ``pinned``: the project's pinned path (:mod:`gansemble_lib.numerics`);
+- ``pinned``: the project's pinned path (:mod:`gansemble_lib.core.numerics`);
 - ``pinned, shell set otherwise``: the pinned path while the shell asks for two threads and
   other kernels (the pins must win, so this should equal ``pinned`` bit for bit);
 - ``native``: every library's own fastest choice on this CPU (AVX-512 where present), one
@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gansemble_lib.numerics import NATIVE, NUMERICS_ENV, PINS  # noqa: E402
+from gansemble_lib.core.numerics import NATIVE, NUMERICS_ENV, PINS  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "reports", "models", "folds", "runs",

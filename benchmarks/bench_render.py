@@ -31,13 +31,7 @@ from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from gansemble_lib.polar import (  # noqa: E402
-    PolarGeometry,
-    angular_resolution,
-    decode,
-    render,
-    resample_to,
-)
+from gansemble_lib.data.polar import PolarGeometry, angular_resolution, decode, render, resample_to  # noqa: E402
 
 MATPLOTLIB_SPECTRA = 100  # enough for a stable rate at roughly a few ms per figure draw
 

@@ -52,14 +52,14 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def prepared(x: np.ndarray) -> np.ndarray:
-    from gansemble_lib.preprocess import normalise, remove_baseline
+    from gansemble_lib.data.preprocess import normalise, remove_baseline
 
     return normalise(remove_baseline(np.atleast_2d(x), "als"), "minmax")
 
 
 def simulated(model: str, label: str, n: int, *, seed: int, calibration: dict | None
               ) -> np.ndarray:
-    from gansemble_lib import simulate as sim
+    from gansemble_lib.data import simulate as sim
 
     grid = sim.wavenumber_axis(sim.SimulationConfig())
     cfg = sim.SimulationConfig(seed=seed)
@@ -135,7 +135,7 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
-    from gansemble_lib import calibration as cal
+    from gansemble_lib.data import calibration as cal
 
     calibration = cal.load_calibration()
     held_out = cal.calibrate(args.rampp, files=(cal.VARIANTS[0],))  # freshwater only
@@ -196,7 +196,7 @@ def main() -> None:
     tstr = pd.DataFrame(tstr)
     # how hard each dataset is: the same classifiers cross-validated on real RaMPP spectra of
     # the shared polymers, on simulated ones in the same numbers, and on the paper's 10 classes
-    from gansemble_lib.simulate import SimulationConfig, simulate
+    from gansemble_lib.data.simulate import SimulationConfig, simulate
 
     counts = {p: int((test_y == p).sum()) for p in SHARED}
     same_counts = {

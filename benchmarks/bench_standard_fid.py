@@ -29,11 +29,11 @@ def main() -> None:
     parser.add_argument("--unit", default="rep00")
     args = parser.parse_args()
 
-    from gansemble_lib import extractors, fidelity
-    from gansemble_lib import symp_filter as sf
-    from gansemble_lib.config import load_params
-    from gansemble_lib.constants import FID, KID_MEAN, PRECISION, RECALL, TRAIN
-    from gansemble_lib.dataset import load_prepared
+    from gansemble_lib.core.config import load_params
+    from gansemble_lib.core.constants import FID, KID_MEAN, PRECISION, RECALL, TRAIN
+    from gansemble_lib.data.dataset import load_prepared
+    from gansemble_lib.evaluation import extractors, fidelity
+    from gansemble_lib.evaluation import symp_filter as sf
 
     unit = Path("folds") / args.unit
     params = load_params("params.yaml", "fidelity")

@@ -5,7 +5,8 @@ Usage: python benchmarks/bench_verify_false_alarms.py NAME=METRICS_DIR NAME=METR
 
 Three honest runs of the same design (e.g. the committed default results of two machines and a
 rerun kept by ``benchmarks/bench_numerics.py --keep``). For each way of choosing two of them,
-the rerun noise is estimated from that pair (:func:`gansemble_lib.verify.estimate_rerun_noise`)
+the rerun noise is estimated from that pair
+(:func:`gansemble_lib.reporting.verify.estimate_rerun_noise`)
 and the third run is verified against each of the two (calibrated tolerances, family-wise z):
 every number outside its tolerance and every changed statement there is a false alarm, since
 all three runs are honest. Numbers only one run records (newer code) are left out. Writes
@@ -25,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gansemble_lib import verify as vf  # noqa: E402
+from gansemble_lib.reporting import verify as vf  # noqa: E402
 
 
 def main() -> None:

@@ -11,18 +11,18 @@ numerical library loaded after it and for every process it starts (stages, fold 
 notebook kernels); ``GANSEMBLE_NUMERICS=native`` opts out.
 """
 
-from .numerics import pin as _pin
+from .core.numerics import pin as _pin
 
 _pin()
 
-from .augment import STRATEGIES, oversample, strategy_name
-from .config import load_params
-from .dataset import PreparedData, load_prepared
-from .errors import DataError, LoadReport
-from .images_io import load_image_folder
-from .polar import PolarGeometry, decode, render
-from .simulate import SimulationConfig
-from .spectra_io import load_spectra
+from .augment.images import STRATEGIES, oversample, strategy_name
+from .core.config import load_params
+from .core.errors import DataError, LoadReport
+from .data.dataset import PreparedData, load_prepared
+from .data.images_io import load_image_folder
+from .data.polar import PolarGeometry, decode, render
+from .data.simulate import SimulationConfig
+from .data.spectra_io import load_spectra
 
 __version__ = "0.1.0"
 

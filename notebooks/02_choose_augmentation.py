@@ -29,7 +29,7 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "choose"
 params = None
 paths = None
@@ -40,15 +40,22 @@ import time
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import chooser, figures, progress
-from gansemble_lib.augment import BASE_STRATEGIES, augment, meaning_table, oversample, strategy_name
-from gansemble_lib.classifiers import budget_statement
-from gansemble_lib.constants import SAMPLE_ID, TRAIN, VAL
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.io_utils import write_json
-from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.spectral_augment import SpectralSource
-from gansemble_lib.tables import save_table
+from gansemble_lib.augment.images import (
+    BASE_STRATEGIES,
+    augment,
+    meaning_table,
+    oversample,
+    strategy_name,
+)
+from gansemble_lib.augment.spectra import SpectralSource
+from gansemble_lib.core import figures, progress
+from gansemble_lib.core.constants import SAMPLE_ID, TRAIN, VAL
+from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.core.tables import save_table
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.evaluation import chooser
+from gansemble_lib.evaluation.classifiers import budget_statement
+from gansemble_lib.pipeline.inputs import notebook_inputs
 
 params, paths = notebook_inputs(stage, params, paths)
 data = load_prepared(paths.prepared_dir)
@@ -62,7 +69,7 @@ print("budget:", budget_statement(params.steps, params.epochs, params.batch_size
 # %% [markdown]
 # ## The four base strategies
 # Magnitudes are the paper's, expressed as fractions of the image width (see
-# `gansemble_lib/augment.py`), so they mean the same at this size as on the paper's
+# `gansemble_lib/augment/images.py`), so they mean the same at this size as on the paper's
 # 1167-pixel images.
 
 # %%

@@ -29,7 +29,7 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "train_cgan@mpcgan_aug"
 params = None
 paths = None
@@ -40,14 +40,16 @@ import time
 import pandas as pd
 from IPython.display import Image
 
-from gansemble_lib import cgan, cgan_stage, figures, gan_checks, gate, progress
-from gansemble_lib.cgan_models import count_parameters
-from gansemble_lib.constants import TRAIN, VAL
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.gan_training import CHECKPOINT_FILE
-from gansemble_lib.generators import load_generator
-from gansemble_lib.io_utils import write_json
-from gansemble_lib.pipeline import notebook_inputs
+from gansemble_lib.core import figures, progress
+from gansemble_lib.core.constants import TRAIN, VAL
+from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.evaluation import cgan_stage, gan_checks, gate
+from gansemble_lib.generators import cgan
+from gansemble_lib.generators.cgan_models import count_parameters
+from gansemble_lib.generators.gan_training import CHECKPOINT_FILE
+from gansemble_lib.generators.interface import load_generator
+from gansemble_lib.pipeline.inputs import notebook_inputs
 
 started = time.perf_counter()
 params, paths = notebook_inputs(stage, params, paths)
@@ -125,7 +127,7 @@ Image(filename=figures.save_figure(fig, f"{prefix}_nearest.png"))
 # class they were generated for, next to the same share with the labels shuffled (what a
 # generator that ignores its label reaches) and the share real validation data reach. Diversity
 # is the within-class spread of the samples relative to real data's. The margins are declared
-# in `gansemble_lib/gate.py`; a generator that fails keeps its rows in stage 06, marked.
+# in `gansemble_lib/evaluation/gate.py`; a generator that fails keeps its rows in stage 06, marked.
 
 # %%
 gate_result = cgan_stage.gate_record(samples, sample_labels, data,

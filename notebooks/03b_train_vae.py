@@ -30,7 +30,7 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "train_vae"
 params = None
 paths = None
@@ -45,11 +45,13 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import cgan_stage, figures, gate, progress, vae, vae_training
-from gansemble_lib.constants import TRAIN, VAL
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.io_utils import write_json
-from gansemble_lib.pipeline import notebook_inputs
+from gansemble_lib.core import figures, progress
+from gansemble_lib.core.constants import TRAIN, VAL
+from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.evaluation import cgan_stage, gate
+from gansemble_lib.generators import vae, vae_training
+from gansemble_lib.pipeline.inputs import notebook_inputs
 
 params, paths = notebook_inputs(stage, params, paths)
 GATE_SAMPLES_PER_CLASS = 20  # as stage 03's eval_per_class default: the same gate sample size
@@ -132,7 +134,8 @@ figures.save_figure(fig, f"{paths.figures_dir}/03b_prior_samples.png")
 
 # %% [markdown]
 # ## The gate: did the VAEs learn their classes, and their variety?
-# The same check as every cGAN of stage 03 (`gansemble_lib/gate.py`): validity of the samples
+# The same check as every cGAN of stage 03 (`gansemble_lib/evaluation/gate.py`): validity of the
+# samples
 # against a label-shuffled null and real validation data, and within-class diversity.
 
 # %%

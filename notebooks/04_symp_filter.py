@@ -19,7 +19,8 @@
 # three ways **on the same pools**, so the filters differ only in which images they keep:
 #
 # * `none` — the first `keep` images of each pool (a random subset: the control);
-# * `symp` — the paper's density ranking (density = ink, see `gansemble_lib/symp_filter.py`);
+# * `symp` — the paper's density ranking (density = ink, see
+#   `gansemble_lib/evaluation/symp_filter.py`);
 # * `strong` — a classifier of the real train split must recognise the conditioned class,
 #   and near-copies of training images and off-manifold outliers are rejected.
 #
@@ -33,7 +34,7 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "symp_filter"
 params = None
 paths = None
@@ -43,14 +44,16 @@ import time
 
 import matplotlib.pyplot as plt
 
-from gansemble_lib import figures, progress, sources
-from gansemble_lib import symp_filter as sf
-from gansemble_lib.classifiers import classification_scores, predict, resolve_device, to_tensor
-from gansemble_lib.constants import CLASS_INDEX, TRAIN, VAL
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.io_utils import atomic_dir, write_json
-from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.tables import save_table
+from gansemble_lib.core import figures, progress
+from gansemble_lib.core.constants import CLASS_INDEX, TRAIN, VAL
+from gansemble_lib.core.io_utils import atomic_dir, write_json
+from gansemble_lib.core.numerics import resolve_device
+from gansemble_lib.core.tables import save_table
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.evaluation import symp_filter as sf
+from gansemble_lib.evaluation.classifiers import classification_scores, predict, to_tensor
+from gansemble_lib.generators import sources
+from gansemble_lib.pipeline.inputs import notebook_inputs
 
 started = time.perf_counter()
 params, paths = notebook_inputs(stage, params, paths)
@@ -70,7 +73,8 @@ print(f"{len(named)} sources: {', '.join(named)}; per class {params.rounds} pool
 # The classifier sees only the real **train** split; its validation accuracy says how far its
 # confidence can be trusted. Thresholds come from real data: a near-copy is closer to a
 # training image than the `copy_quantile` quantile of train-to-train nearest-neighbour
-# distances (in pixels, downsampled: `gansemble_lib/neighbours.py`); an outlier is farther from
+# distances (in pixels, downsampled: `gansemble_lib/evaluation/neighbours.py`); an outlier is
+# farther from
 # every training image than the `outlier_quantile` quantile of validation-to-train distances in
 # the judge's own feature space (the input of its last layer). Pixels are the right space for
 # copies but the wrong one for outliers: a polar curve moved by a few pixels is as far from its

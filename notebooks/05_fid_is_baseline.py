@@ -34,7 +34,7 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "fidelity"
 params = None
 paths = None
@@ -44,10 +44,8 @@ import time
 
 import numpy as np
 
-from gansemble_lib import applicability, extractors, fidelity, progress, sources, validity
-from gansemble_lib import symp_filter as sf
-from gansemble_lib.classifiers import resolve_device
-from gansemble_lib.constants import (
+from gansemble_lib.core import applicability, progress
+from gansemble_lib.core.constants import (
     CLASS_INDEX,
     FID,
     FIDELITY_METRICS,
@@ -58,10 +56,14 @@ from gansemble_lib.constants import (
     TEST,
     TRAIN,
 )
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.io_utils import write_json
-from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.tables import save_table
+from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.core.numerics import resolve_device
+from gansemble_lib.core.tables import frame_record, save_table
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.evaluation import extractors, fidelity, validity
+from gansemble_lib.evaluation import symp_filter as sf
+from gansemble_lib.generators import sources
+from gansemble_lib.pipeline.inputs import notebook_inputs
 
 NULL_METRICS = (FID, KID_MEAN, PRECISION, RECALL)
 started = time.perf_counter()
@@ -105,7 +107,8 @@ settings = fidelity.MetricSettings(
 # (`null_n` says how many): that null is for a smaller set, so it is not what a perfect
 # generator would get at the set's size, only the best the real data can show here. The `note`
 # column says where a metric was adapted or left out because of the sample size (rules in
-# `gansemble_lib/fidelity.py`): with a few test images per class, per-class FID is flagged
+# `gansemble_lib/evaluation/fidelity.py`): with a few test images per class, per-class FID is
+# flagged
 # unreliable and KID is the number to read.
 
 # %%
@@ -217,15 +220,15 @@ record = {
                   "feature_dim": extractor.feature_dim, "notice": extractor.notice},
     "standard": None if standard_table is None else {
         "name": standard.name, "weights_sha256": standard.weights_sha256,
-        "overall": fidelity.frame_record(standard_table, [*fidelity.STANDARD_METRICS, "note"])},
-    "overall": fidelity.frame_record(overall, [
+        "overall": frame_record(standard_table, [*fidelity.STANDARD_METRICS, "note"])},
+    "overall": frame_record(overall, [
         *FIDELITY_METRICS, "n_generated", fidelity.NULL_N, "note",
         *(f"{m}_null_{s}" for m in NULL_METRICS for s in ("mean", "sd"))]),
     "overall_order": ["/".join(map(str, key)) for key in overall.index],
-    "paper_protocol": fidelity.frame_record(paper, fidelity.REPEAT_COLUMNS),
-    "chemical_validity": fidelity.frame_record(
+    "paper_protocol": frame_record(paper, fidelity.REPEAT_COLUMNS),
+    "chemical_validity": frame_record(
         chemistry, [c for c in (validity.OVERALL, applicability.NOTE) if c in chemistry]),
-    "near_copy_share": fidelity.frame_record(memory, ["near_copy_share", "distance_ratio"]),
+    "near_copy_share": frame_record(memory, ["near_copy_share", "distance_ratio"]),
 }
 write_json(paths.metrics_path, record)
 progress.summary(

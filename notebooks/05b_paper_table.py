@@ -18,14 +18,15 @@
 # SYMP-Filter. This stage does the same in one fold, with this run's own chooser ranking and
 # the cgan settings of `params.yaml`, in the paper's protocol: samples in the real class mix,
 # `paper_repeats` fresh draws, IS over `isc_splits` splits. Beside each generator stands its
-# gate (`gansemble_lib/gate.py`): an FID of a generator that ignores its labels says little.
+# gate (`gansemble_lib/evaluation/gate.py`): an FID of a generator that ignores its labels says
+# little.
 # Only the fold's train part trains; its held-out part is the reference of the scores and is
 # read after every generator has been trained.
 
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "paper_table"
 params = None
 paths = None
@@ -37,17 +38,19 @@ import time
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import cgan, cgan_stage, extractors, fidelity, gan_checks, gate, progress
-from gansemble_lib import paper_table as pt
-from gansemble_lib.classifiers import resolve_device
-from gansemble_lib.constants import CLASS_INDEX, TRAIN, VAL
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.gan_training import CHECKPOINT_FILE
-from gansemble_lib.generators import load_generator
-from gansemble_lib.io_utils import write_json
-from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.spectral_augment import SpectralSource
-from gansemble_lib.tables import frame_record, save_table
+from gansemble_lib.augment.spectra import SpectralSource
+from gansemble_lib.core import progress
+from gansemble_lib.core.constants import CLASS_INDEX, TRAIN, VAL
+from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.core.numerics import resolve_device
+from gansemble_lib.core.tables import frame_record, save_table
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.evaluation import cgan_stage, extractors, fidelity, gan_checks, gate
+from gansemble_lib.evaluation import paper_table as pt
+from gansemble_lib.generators import cgan
+from gansemble_lib.generators.gan_training import CHECKPOINT_FILE
+from gansemble_lib.generators.interface import load_generator
+from gansemble_lib.pipeline.inputs import notebook_inputs
 
 started = time.perf_counter()
 params, paths = notebook_inputs(stage, params, paths)

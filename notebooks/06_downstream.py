@@ -33,7 +33,7 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "downstream"
 params = None
 paths = None
@@ -46,20 +46,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import applicability, oracle, progress, report_figures
-from gansemble_lib import downstream as ds
-from gansemble_lib.classifiers import TrainSettings, budget_statement, resolve_device
-from gansemble_lib.constants import SAMPLE_ID, TRAIN
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.downstream import AUGMENTATION_ROW
-from gansemble_lib.figures import save_figure
-from gansemble_lib.io_utils import write_json, write_text
-from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.simulate import FRESH_START
-from gansemble_lib.sources import geometry_from_info
-from gansemble_lib.spectral_augment import SpectralSource
-from gansemble_lib.symp_filter import load_set_spectra, load_sets
-from gansemble_lib.tables import save_table
+from gansemble_lib.augment.spectra import SpectralSource
+from gansemble_lib.core import applicability, progress
+from gansemble_lib.core.constants import SAMPLE_ID, TRAIN
+from gansemble_lib.core.figures import save_figure
+from gansemble_lib.core.io_utils import write_json, write_text
+from gansemble_lib.core.numerics import resolve_device
+from gansemble_lib.core.tables import save_table
+from gansemble_lib.data.dataset import geometry_from_info, load_prepared
+from gansemble_lib.data.simulate import FRESH_START
+from gansemble_lib.evaluation import downstream as ds
+from gansemble_lib.evaluation import oracle
+from gansemble_lib.evaluation.classifiers import TrainSettings, budget_statement
+from gansemble_lib.evaluation.downstream import AUGMENTATION_ROW
+from gansemble_lib.evaluation.symp_filter import load_set_spectra, load_sets
+from gansemble_lib.pipeline.inputs import notebook_inputs
+from gansemble_lib.reporting import report_figures
 
 params, paths = notebook_inputs(stage, params, paths)
 data = load_prepared(paths.prepared_dir)

@@ -38,7 +38,7 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "evaluate"
 params = None
 paths = None
@@ -50,16 +50,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import crossval, gate, oracle, progress, report_figures
-from gansemble_lib import downstream as ds
-from gansemble_lib.applicability import mark_not_applicable
-from gansemble_lib.constants import FID, KID_MEAN, PRECISION, RECALL
-from gansemble_lib.dataset import read_prepared_info
-from gansemble_lib.figures import save_figure
-from gansemble_lib.folds import fold_names
-from gansemble_lib.io_utils import write_json
-from gansemble_lib.pipeline import VARIANTS, notebook_inputs, variants
-from gansemble_lib.tables import frame_record, json_ready, save_table
+from gansemble_lib.core import progress
+from gansemble_lib.core.applicability import mark_not_applicable
+from gansemble_lib.core.constants import FID, KID_MEAN, PRECISION, RECALL
+from gansemble_lib.core.figures import save_figure
+from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.core.tables import frame_record, json_ready, save_table
+from gansemble_lib.data.dataset import read_prepared_info
+from gansemble_lib.evaluation import crossval, gate, oracle
+from gansemble_lib.evaluation import downstream as ds
+from gansemble_lib.pipeline.folds import fold_names
+from gansemble_lib.pipeline.inputs import notebook_inputs
+from gansemble_lib.pipeline.stages import VARIANTS, variants
+from gansemble_lib.reporting import report_figures
 
 params, paths = notebook_inputs(stage, params, paths)
 info = read_prepared_info(paths.prepared_dir)
@@ -101,7 +104,8 @@ verdicts
 # %% [markdown]
 # ## The generator gate across folds
 # Did each generator learn its classes (validity against the label-shuffled null and real
-# validation data) and their variety (within-class diversity)? Rules: `gansemble_lib/gate.py`.
+# validation data) and their variety (within-class diversity)? Rules:
+# `gansemble_lib/evaluation/gate.py`.
 # A generator that failed in any fold is marked; its rows stay in every table, but the
 # conclusion lists them apart from the rows of working generators.
 

@@ -23,7 +23,7 @@
 # %% tags=["parameters"]
 # Run by `dvc repro`, `gansemble notebook` injects the stage name, its validated
 # params.yaml section and its paths; run by hand, they are read from params.yaml
-# and gansemble_lib/pipeline.py.
+# and gansemble_lib/pipeline/stages.py.
 stage = "report"
 params = None
 paths = None
@@ -35,10 +35,11 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from gansemble_lib import progress, report_document
-from gansemble_lib.colophon import colophon
-from gansemble_lib.pipeline import notebook_inputs
-from gansemble_lib.readme_results import what_folds_show
+from gansemble_lib.core import progress
+from gansemble_lib.pipeline.inputs import notebook_inputs
+from gansemble_lib.reporting import report_document
+from gansemble_lib.reporting.colophon import colophon
+from gansemble_lib.reporting.readme_results import what_folds_show
 
 _, paths = notebook_inputs(stage, params, paths)
 tables, figures, metrics = Path(paths.tables_dir), Path(paths.figures_dir), Path(paths.metrics_dir)

@@ -1,11 +1,11 @@
-"""Invariants of the data chooser's augmentations (gansemble_lib.augment)."""
+"""Invariants of the data chooser's augmentations (gansemble_lib.augment.images)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from gansemble_lib import augment as aug
+from gansemble_lib.augment import images as aug
 
 ALL = sorted(aug.STRATEGIES)
 BASE = list(aug.BASE_STRATEGIES.values())

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from gansemble_lib import calibration as cal
-from gansemble_lib.simulate import CALIBRATED, KNOWN_CLASSES, SimulationConfig, simulate
+from gansemble_lib.data import calibration as cal
+from gansemble_lib.data.simulate import CALIBRATED, KNOWN_CLASSES, SimulationConfig, simulate
 from tests.conftest import REPO
 
 RAMPP = REPO.parent / "shared" / "data" / "rampp"
@@ -67,7 +67,7 @@ def test_the_calibrated_model_keeps_the_real_nuisances_that_make_it_hard():
     template = cal.pseudo_voigt(grid, np.array(calibration["templates"][records[0]["polymer"]]))
 
     def mean_corr(calib):
-        from gansemble_lib.simulate import _calibrated_spectrum, _stream
+        from gansemble_lib.data.simulate import _calibrated_spectrum, _stream
 
         rows = [_calibrated_spectrum(_stream(0, records[0]["polymer"], i), grid,
                                      records[0]["polymer"], calib) for i in range(10)]

@@ -17,8 +17,13 @@ import numpy as np
 import pytest
 import torch
 
-from gansemble_lib import cgan, gan_checks, spectrum_gan
-from gansemble_lib.cgan_models import (
+from gansemble_lib.augment.diffaugment import DiffAugment, parse_policy, translation
+from gansemble_lib.core.config import CganParams, PrepareParams, from_mapping
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.polar import PolarGeometry, render_spectra
+from gansemble_lib.evaluation import gan_checks
+from gansemble_lib.generators import cgan, spectrum_gan
+from gansemble_lib.generators.cgan_models import (
     ConditionalBatchNorm,
     ModernGenerator,
     MpcganDiscriminator,
@@ -27,13 +32,14 @@ from gansemble_lib.cgan_models import (
     build_image_models,
     count_parameters,
 )
-from gansemble_lib.config import CganParams, PrepareParams, from_mapping
-from gansemble_lib.diffaugment import DiffAugment, parse_policy, translation
-from gansemble_lib.errors import DataError
-from gansemble_lib.gan_training import CHECKPOINT_FILE, GRIDS_DIR, TRAINING_CODE, update_ema
-from gansemble_lib.generators import load_generator
-from gansemble_lib.polar import PolarGeometry, render_spectra
-from gansemble_lib.training import load_checkpoint
+from gansemble_lib.generators.gan_training import (
+    CHECKPOINT_FILE,
+    GRIDS_DIR,
+    TRAINING_CODE,
+    update_ema,
+)
+from gansemble_lib.generators.interface import load_generator
+from gansemble_lib.generators.training import load_checkpoint
 from tests.conftest import REPO
 
 CLASSES = ("a", "b", "c")
@@ -162,8 +168,8 @@ def test_mpcgan_proj_uses_its_own_learning_rate_and_steps():
 
 def test_ablation_variants_each_train_a_few_steps():
     bench = importlib.import_module("benchmarks.bench_mpcgan_ablation")
-    from gansemble_lib.gan_training import GanSetup, acgan_step, mpcgan_step
-    from gansemble_lib.generators import from_uint8
+    from gansemble_lib.generators.gan_training import GanSetup, acgan_step, mpcgan_step
+    from gansemble_lib.generators.interface import from_uint8
 
     images, labels = tiny_images()
     x, y = from_uint8(images), torch.as_tensor(labels)
@@ -283,8 +289,9 @@ def test_an_edit_to_the_training_code_starts_afresh(tmp_path, monkeypatch):
     """The checkpoint folders persist between `dvc repro` runs: after an edit to a network,
     a loss, the loop or the data scaling, a finished run must be retrained, not reused. The
     edit is real: the fingerprint reads an edited copy of the module's source file."""
-    assert {"cgan", "cgan_models", "diffaugment", "gan_training", "generators", "spectrum_gan",
-            "training"} <= set(TRAINING_CODE)
+    assert {"generators.cgan", "generators.cgan_models", "augment.diffaugment",
+            "generators.gan_training", "generators.interface", "generators.spectrum_gan",
+            "generators.training"} <= set(TRAINING_CODE)
     short = replace(TINY, steps=2)
     assert train_tiny("modern", tmp_path, short, write_grids=False).steps_run == 2
     assert train_tiny("modern", tmp_path, short, write_grids=False).steps_run == 0  # no edit
@@ -375,9 +382,9 @@ def test_real_spectra_match_their_class_mean():
 RESUME_SCRIPT = """
 import sys, time
 import numpy as np
-import gansemble_lib.gan_training as loop
+import gansemble_lib.generators.gan_training as loop
 from gansemble_lib import cgan
-from gansemble_lib.config import CganParams
+from gansemble_lib.core.config import CganParams
 
 out, pause = sys.argv[1], float(sys.argv[2])
 if pause:  # hold still after the first checkpoint so the test can kill the run part-way

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gansemble_lib import chooser
-from gansemble_lib.config import ChooseParams
-from gansemble_lib.constants import SCORES
-from gansemble_lib.errors import DataError
+from gansemble_lib.core.config import ChooseParams
+from gansemble_lib.core.constants import SCORES
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.evaluation import chooser
 
 
 def _summary(rows):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from gansemble_lib.colophon import git_commit
+from gansemble_lib.reporting.colophon import git_commit
 
 
 def _git(root, *args):

@@ -2,9 +2,9 @@ import dataclasses
 
 import pytest
 
-from gansemble_lib.config import SECTIONS, PrepareParams, from_mapping, load_params
-from gansemble_lib.errors import DataError
-from gansemble_lib.profiles import PROFILES, profile_params, render_params
+from gansemble_lib.core.config import SECTIONS, PrepareParams, from_mapping, load_params
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.profiles import PROFILES, profile_params, render_params
 from tests.conftest import REPO
 
 
@@ -62,15 +62,3 @@ def test_every_field_is_documented():
     for cls in SECTIONS.values():
         for field in dataclasses.fields(cls):
             assert field.metadata.get("help"), f"{cls.__name__}.{field.name} has no help"
-
-
-def test_from_notebook_takes_the_section_fields_and_refuses_missing_ones():
-    from gansemble_lib.config import from_notebook
-
-    namespace = {"seed": 3, "images_per_class": 2, "np": object(), "other": "ignored"}
-    params = from_notebook("explore", namespace)
-    assert (params.seed, params.images_per_class) == (3, 2)
-    with pytest.raises(DataError, match="lacks explore.images_per_class"):
-        from_notebook("explore", {"seed": 3})
-    with pytest.raises(DataError, match="explore.seed = 'three' has the wrong type"):
-        from_notebook("explore", {**namespace, "seed": "three"})

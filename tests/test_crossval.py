@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gansemble_lib import crossval
-from gansemble_lib.constants import TEST, TRAIN, UNUSED, VAL
-from gansemble_lib.downstream import REAL_ONLY, ROW
-from gansemble_lib.errors import DataError
-from gansemble_lib.folds import fold_names, read_fold_table, write_fold_view
-from gansemble_lib.splits import outer_folds
+from gansemble_lib.core.constants import TEST, TRAIN, UNUSED, VAL
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.splits import outer_folds
+from gansemble_lib.evaluation import crossval
+from gansemble_lib.evaluation.downstream import REAL_ONLY, ROW
+from gansemble_lib.pipeline.folds import fold_names, read_fold_table, write_fold_view
 
 LABELS = np.repeat(["a", "b", "c", "d"], [30, 12, 7, 5])
 
@@ -63,10 +63,10 @@ def test_a_class_too_small_for_the_folds_is_named_with_the_fix():
 
 
 def test_the_fold_view_holds_that_folds_parts_and_the_same_arrays(tmp_path):
-    from gansemble_lib.dataset import load_prepared
-    from gansemble_lib.prepare import prepare
-    from gansemble_lib.profiles import profile_params
-    from gansemble_lib.simulate import SimulationConfig, write_dataset
+    from gansemble_lib.core.profiles import profile_params
+    from gansemble_lib.data.dataset import load_prepared
+    from gansemble_lib.data.prepare import prepare
+    from gansemble_lib.data.simulate import SimulationConfig, write_dataset
 
     raw = write_dataset(tmp_path / "raw", SimulationConfig(
         class_counts={"PE": 9, "PS": 7, "POM": 6}, points=300))

@@ -18,9 +18,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from gansemble_lib import cli, folds
-from gansemble_lib.errors import DataError
-from gansemble_lib.progress import CONSOLE_ENV
+from gansemble_lib import cli
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.progress import CONSOLE_ENV
+from gansemble_lib.pipeline import folds
 from tests.conftest import REPO
 
 # Three units of four stages: b and c read a, d reads b and c.
@@ -65,7 +66,7 @@ def _records(root: Path) -> dict[tuple[str, str], dict]:
 
 
 def test_the_fold_graph_lists_each_folds_stages_after_what_they_read():
-    from gansemble_lib.pipeline import fold_stages
+    from gansemble_lib.pipeline.stages import fold_stages
 
     stages = fold_stages("spectra", REPO / "params.yaml")
     graph = folds.schedule(["r0f0", "r0f1"], stages)
@@ -139,7 +140,7 @@ KILL_SCRIPT = """
 import time
 from pathlib import Path
 from gansemble_lib import folds
-from gansemble_lib.errors import DataError
+from gansemble_lib.core.errors import DataError
 from tests import test_dask_engine as t
 
 started = time.time()
@@ -189,7 +190,7 @@ def test_the_folds_command_passes_the_scheduler_on(monkeypatch):
 
 
 def test_ready_tasks_start_longest_remaining_chain_first():
-    from gansemble_lib.pipeline import fold_stages
+    from gansemble_lib.pipeline.stages import fold_stages
 
     stages = fold_stages("spectra", REPO / "params.yaml")
     graph = folds.schedule(["rep00", "rep01", "rep02"], stages, "replicates")

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from gansemble_lib import dataset_runs as dr
-from gansemble_lib.errors import DataError
-from gansemble_lib.io_utils import sha256_file
-from gansemble_lib.readme_results import render_results
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.io_utils import sha256_file
+from gansemble_lib.pipeline import dataset_runs as dr
+from gansemble_lib.reporting.readme_results import render_results
 from tests.conftest import COPY_IGNORE, REPO, run
 
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]

@@ -6,8 +6,8 @@ import pytest
 import torch
 from sklearn.metrics import f1_score
 
-from gansemble_lib import downstream as ds
-from gansemble_lib.classifiers import TrainSettings
+from gansemble_lib.evaluation import downstream as ds
+from gansemble_lib.evaluation.classifiers import TrainSettings
 
 
 def test_vectorised_macro_f1_matches_scikit_learn():
@@ -101,7 +101,7 @@ def test_spectrum_classifiers_separate_clean_spectra_with_and_without_synthetic_
 
 
 def test_synthetic_spectra_are_native_where_the_source_has_them_else_decoded():
-    from gansemble_lib.polar import PolarGeometry, render
+    from gansemble_lib.data.polar import PolarGeometry, render
 
     geometry = PolarGeometry(size=32)
     spectra = np.vstack([_peaks(0, 3), _peaks(1, 3)])
@@ -144,7 +144,7 @@ def test_rows_are_deterministic_per_seed():
 def test_resnet18_loads_a_local_state_dict_and_adapts_to_gray(tmp_path):
     from torchvision.models import resnet18
 
-    from gansemble_lib.classifiers import make_classifier
+    from gansemble_lib.evaluation.classifiers import make_classifier
 
     reference = resnet18(weights=None)
     path = tmp_path / "imagenet.pt"
@@ -165,7 +165,7 @@ class CountingSGD(torch.optim.SGD):
 
 @pytest.mark.parametrize("n_images", [10, 37, 300])
 def test_a_steps_budget_is_the_same_whatever_the_data_size(monkeypatch, n_images):
-    from gansemble_lib import classifiers
+    from gansemble_lib.evaluation import classifiers
 
     monkeypatch.setattr(classifiers.torch.optim, "SGD", CountingSGD)
     CountingSGD.calls = 0
@@ -179,7 +179,7 @@ def test_a_steps_budget_is_the_same_whatever_the_data_size(monkeypatch, n_images
 
 
 def test_an_epochs_budget_grows_with_the_data():
-    from gansemble_lib import classifiers
+    from gansemble_lib.evaluation import classifiers
 
     for n_images, expected in ((10, 3 * 2), (37, 3 * 5)):
         model = classifiers.LeNet(in_channels=1, n_classes=2, size=8)

@@ -12,9 +12,8 @@ import torch
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
-from gansemble_lib import extractors, fidelity
-from gansemble_lib.classifiers import make_classifier
-from gansemble_lib.constants import (
+from gansemble_lib.core import tables
+from gansemble_lib.core.constants import (
     EXTRACTOR,
     FID,
     IS_MEAN,
@@ -27,6 +26,8 @@ from gansemble_lib.constants import (
     RECALL,
     WEIGHTS_SHA256,
 )
+from gansemble_lib.evaluation import extractors, fidelity
+from gansemble_lib.evaluation.classifiers import make_classifier
 
 TINY = "test-tiny-identity"
 
@@ -328,7 +329,7 @@ def test_paper_protocol_table_is_empty_but_shaped_when_off():
 
 
 def test_json_ready_replaces_nan():
-    assert fidelity.json_ready({"a": float("nan"), "b": [np.float32(1.5)], "c": "x"}) == {
+    assert tables.json_ready({"a": float("nan"), "b": [np.float32(1.5)], "c": "x"}) == {
         "a": None, "b": [1.5], "c": "x"}
 
 

@@ -6,7 +6,7 @@ import shutil
 
 import yaml
 
-from gansemble_lib import folds
+from gansemble_lib.pipeline import folds
 from tests.conftest import REPO
 
 

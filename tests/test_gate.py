@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gansemble_lib import crossval, gate
-from gansemble_lib import paper_table as pt
+from gansemble_lib.evaluation import crossval, gate
+from gansemble_lib.evaluation import paper_table as pt
 
 LABELS = np.repeat(np.arange(10), 20)
 
@@ -120,7 +120,7 @@ def test_symp_generate_keeps_the_lowest_ink_of_each_pool():
                                 corner_fraction=0.25, direction="low")
     out = filtered(0, 5, seed=1)
     assert out.shape == (5, 1, 4, 4)
-    from gansemble_lib.symp_filter import pool_seed
+    from gansemble_lib.evaluation.symp_filter import pool_seed
 
     expected = []  # per pool of 10, the 2 lightest (low ink = high raw values), in pool order
     for r in range(3):
@@ -136,7 +136,7 @@ def test_mode_seeking_compares_each_image_with_its_partner_half_a_batch_on():
     4). The penalty is 1 / (mean(2/1, 2/2, 2/4) + 1e-5); the unpaired 7th image is left out."""
     import torch
 
-    from gansemble_lib import gan_training as gt
+    from gansemble_lib.generators import gan_training as gt
 
     generated = torch.zeros(7, 1, 2, 2)
     generated[3:6] = 2.0
@@ -162,7 +162,7 @@ def test_the_hinge_step_pairs_labels_for_the_mode_seeking_term(batch_size, monke
     import torch
     from torch import nn
 
-    from gansemble_lib import gan_training as gt
+    from gansemble_lib.generators import gan_training as gt
 
     class Recorder(nn.Module):  # a generator whose image says its label; records its inputs
         def __init__(self):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gansemble_lib.errors import DataError
-from gansemble_lib.images_io import load_image_folder
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.images_io import load_image_folder
 
 
 def _save(img: Image.Image, path: Path) -> Path:

@@ -8,12 +8,14 @@ import pytest
 import yaml
 from PIL import Image
 
-from gansemble_lib import cli, dataset_runs
-from gansemble_lib.config import PrepareParams
-from gansemble_lib.errors import DataError
-from gansemble_lib.prepare import prepare
-from gansemble_lib.raw_data import import_data, load_raw, read_descriptor
-from gansemble_lib.splits import check_class_sizes, min_per_class, outer_folds, small_classes
+from gansemble_lib import cli
+from gansemble_lib.core.config import PrepareParams
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.import_data import import_data
+from gansemble_lib.data.prepare import prepare
+from gansemble_lib.data.raw_data import load_raw, read_descriptor
+from gansemble_lib.data.splits import check_class_sizes, min_per_class, outer_folds, small_classes
+from gansemble_lib.pipeline import dataset_runs
 from tests.conftest import RAMPP, needs_rampp, run
 
 

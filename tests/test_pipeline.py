@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from gansemble_lib import cgan_stage, crossval, gate
-from gansemble_lib.constants import VAL
-from gansemble_lib.dataset import load_prepared
+from gansemble_lib.core.constants import VAL
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.evaluation import cgan_stage, crossval, gate
 from tests.conftest import run
 
 NOISE = ("papermill", "TCP without encryption", "git add", "dvc push", "Running stage",

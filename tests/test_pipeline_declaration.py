@@ -1,5 +1,6 @@
-"""The pipeline declared once (gansemble_lib/pipeline.py), the dvc.yaml made from it, the notebook
-runner and the readable repro log."""
+"""The pipeline declared once (gansemble_lib/pipeline/stages.py), the dvc.yaml made from it
+(pipeline/dvc_yaml.py, code deps from pipeline/code_deps.py), the notebook runner and the
+readable repro log."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import nbformat
 import pytest
 import yaml
 
-from gansemble_lib import pipeline
-from gansemble_lib.config import SECTIONS
-from gansemble_lib.errors import DataError
-from gansemble_lib.progress import SUMMARY_MARK
-from gansemble_lib.repro import readable
-from gansemble_lib.runner import find_summary
+from gansemble_lib.core.config import SECTIONS
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.progress import SUMMARY_MARK
+from gansemble_lib.pipeline import code_deps, dvc_yaml, inputs
+from gansemble_lib.pipeline import stages as pipeline
+from gansemble_lib.pipeline.repro import readable
+from gansemble_lib.pipeline.runner import find_summary
 from tests.conftest import REPO
 
 NOTEBOOK_STAGES = [s for s in pipeline.STAGES if s.notebook]
@@ -23,18 +25,18 @@ NOTEBOOK_STAGES = [s for s in pipeline.STAGES if s.notebook]
 
 def test_committed_dvc_yaml_is_the_generated_pipeline_for_the_default_spectra():
     committed = (REPO / "dvc.yaml").read_text(encoding="utf-8")
-    assert committed == pipeline.render_dvc_yaml("spectra"), (
+    assert committed == dvc_yaml.render_dvc_yaml("spectra"), (
         "dvc.yaml is out of date: run `gansemble pipeline --modality spectra`")
     assert " -p " not in committed  # parameters travel as a validated section, not per key
 
 
 def _stages(modality: str) -> dict:
-    return yaml.safe_load(pipeline.render_dvc_yaml(modality))["stages"]
+    return yaml.safe_load(dvc_yaml.render_dvc_yaml(modality))["stages"]
 
 
 def test_the_image_pipeline_has_no_spectrum_gan_and_no_spectra_dependency():
     spectra, images = _stages("spectra"), _stages("images")
-    assert "spectra.npz" not in pipeline.render_dvc_yaml("images")
+    assert "spectra.npz" not in dvc_yaml.render_dvc_yaml("images")
     assert "reports/figures/01_mean_images.png" in _outs(images["explore"])
     assert "reports/figures/01_mean_spectra.png" in _outs(spectra["explore"])
     assert images["prepare"]["cmd"].endswith("--modality images")
@@ -42,7 +44,7 @@ def test_the_image_pipeline_has_no_spectrum_gan_and_no_spectra_dependency():
     assert "train_cgan@spectrum" in pipeline.fold_stages("spectra", every)
     assert not [s for s in pipeline.fold_stages("images", every) if "spectrum" in s]
     with pytest.raises(DataError, match="unknown modality"):
-        pipeline.render_dvc_yaml("sounds")
+        dvc_yaml.render_dvc_yaml("sounds")
 
 
 def _outs(entry: dict) -> list[str]:
@@ -72,7 +74,7 @@ def test_the_learning_stages_run_inside_the_folds_stage_and_nowhere_else():
     folds = stages["folds"]
     assert folds["outs"] == [{"folds": {"persist": True}}]
     assert {f"notebooks/{s.notebook}.py" for s in inner} <= set(folds["deps"])
-    assert "gansemble_lib/folds.py" in folds["deps"]
+    assert "gansemble_lib/pipeline/folds.py" in folds["deps"]
     assert set(folds["params"]) == {"choose", "cgan", "vae", "symp_filter", "fidelity",
                                     "downstream", "evaluation.null_repeats",
                                     "evaluation.paper_table"}
@@ -152,14 +154,16 @@ def _declared_paths(stage: pipeline.Stage) -> set[str]:
 
 
 def test_code_deps_follow_imports_and_generator_kinds():
-    choose = pipeline.code_modules(pipeline.STAGE_BY_NAME["choose"])
-    assert {"chooser", "augment", "classifiers"} <= choose
-    assert "downstream" not in choose and not choose & pipeline.PLUMBING
-    symp = pipeline.code_modules(pipeline.STAGE_BY_NAME["symp_filter"])
+    choose = code_deps.code_modules(pipeline.STAGE_BY_NAME["choose"])
+    assert {"evaluation.chooser", "augment.images", "evaluation.classifiers"} <= choose
+    assert "evaluation.downstream" not in choose and not choose & code_deps.PLUMBING
+    symp = code_deps.code_modules(pipeline.STAGE_BY_NAME["symp_filter"])
     # load_generator imports generator modules by kind at run time: they are deps too
-    assert {"cgan", "spectrum_gan", "vae", "symp_filter"} <= symp
-    prepare = pipeline.code_modules(pipeline.STAGE_BY_NAME["prepare"])
-    assert {"prepare", "raw_data", "polar"} <= prepare and "classifiers" not in prepare
+    assert {"generators.cgan", "generators.spectrum_gan", "generators.vae",
+            "evaluation.symp_filter"} <= symp
+    prepare = code_deps.code_modules(pipeline.STAGE_BY_NAME["prepare"])
+    assert {"data.prepare", "data.raw_data", "data.polar"} <= prepare
+    assert not {m for m in prepare if not m.startswith(("data.", "core."))}
 
 
 def test_stage_names_and_variants_are_checked():
@@ -175,14 +179,14 @@ def test_notebook_inputs_validate_injected_values_and_split_borrowed_keys(tmp_pa
     params = pipeline.stage_params("fidelity", REPO / "params.yaml")
     assert "smote_neighbors" in params
     paths = {k: v for k, v in pipeline.STAGE_BY_NAME["fidelity"].paths.items()}
-    section, namespace = pipeline.notebook_inputs("fidelity", params, {**paths, "generators": {}})
+    section, namespace = inputs.notebook_inputs("fidelity", params, {**paths, "generators": {}})
     assert not hasattr(section, "smote_neighbors")
     assert namespace.smote_neighbors == params["smote_neighbors"]
     with pytest.raises(DataError, match="fidelity.kid_subsets = 0 is out of range"):
-        pipeline.notebook_inputs("fidelity", {**params, "kid_subsets": 0},
+        inputs.notebook_inputs("fidelity", {**params, "kid_subsets": 0},
                                  {**paths, "generators": {}})
     with pytest.raises(DataError, match="needs symp_filter.smote_neighbors"):
-        pipeline.notebook_inputs("fidelity", {k: v for k, v in params.items()
+        inputs.notebook_inputs("fidelity", {k: v for k, v in params.items()
                                               if k != "smote_neighbors"}, paths)
 
 
@@ -212,10 +216,10 @@ def test_the_repro_log_drops_bookkeeping_and_keeps_errors(line, shown):
 
 
 def test_prepare_refuses_data_of_the_other_modality_before_writing(tmp_path):
-    from gansemble_lib.config import PrepareParams
-    from gansemble_lib.prepare import prepare
-    from gansemble_lib.raw_data import import_data
-    from gansemble_lib.shapes import write_shapes
+    from gansemble_lib.core.config import PrepareParams
+    from gansemble_lib.data.import_data import import_data
+    from gansemble_lib.data.prepare import prepare
+    from gansemble_lib.data.shapes import write_shapes
 
     shapes = write_shapes(tmp_path / "shapes", size=24, counts={"circle": 3, "cross": 3})
     import_data([shapes], fmt="images", raw_dir=tmp_path / "raw", record=False)
@@ -231,7 +235,7 @@ def test_prepare_refuses_data_of_the_other_modality_before_writing(tmp_path):
 def test_spectrum_only_rows_are_marked_for_images_and_left_alone_for_spectra():
     import pandas as pd
 
-    from gansemble_lib.applicability import NOT_APPLICABLE, mark_not_applicable
+    from gansemble_lib.core.applicability import NOT_APPLICABLE, mark_not_applicable
 
     frame = pd.DataFrame({"fid": [1.5]}, index=pd.MultiIndex.from_tuples(
         [("vae", "none")], names=["source", "filter"]))

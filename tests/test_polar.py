@@ -1,4 +1,4 @@
-"""Tests for the polar spectrum <-> image conversion (gansemble_lib.polar)."""
+"""Tests for the polar spectrum <-> image conversion (gansemble_lib.data.polar)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from gansemble_lib.polar import PolarGeometry, angular_resolution, decode, render, resample_to
+from gansemble_lib.data.polar import PolarGeometry, angular_resolution, decode, render, resample_to
 
 M = 1000
 
@@ -251,7 +251,7 @@ def test_round_trip_at_64_correlates_with_a_looser_bound(make):
 
 
 def test_the_figures_key_says_where_the_axis_starts_and_which_way_it_runs():
-    from gansemble_lib.polar import key
+    from gansemble_lib.data.polar import key
 
     assert "400 cm$^{-1}$ at twelve o'clock, rising counter-clockwise to 1800" in key(400, 1800)
     geometry = PolarGeometry(size=64)

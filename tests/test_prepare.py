@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from gansemble_lib.config import PrepareParams
-from gansemble_lib.constants import LABEL, SPLIT, TEST, TRAIN, UNUSED, VAL
-from gansemble_lib.dataset import load_prepared
-from gansemble_lib.errors import DataError
-from gansemble_lib.prepare import prepare
-from gansemble_lib.raw_data import import_data
-from gansemble_lib.simulate import SimulationConfig, write_dataset
+from gansemble_lib.core.config import PrepareParams
+from gansemble_lib.core.constants import LABEL, SPLIT, TEST, TRAIN, UNUSED, VAL
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.data.import_data import import_data
+from gansemble_lib.data.prepare import prepare
+from gansemble_lib.data.simulate import SimulationConfig, write_dataset
 
 SMALL = {"Cellulosic": 6, "POM": 3, "PE": 9, "PS": 5}
 FAST = {"image_size": 32, "axis_points": 200, "baseline": "rolling_min"}
@@ -113,7 +113,7 @@ def test_image_folders_prepare_like_spectra(tmp_path):
 def test_atomic_writes_get_ordinary_file_modes(tmp_path):
     import os
 
-    from gansemble_lib.io_utils import write_text
+    from gansemble_lib.core.io_utils import write_text
 
     write_text(tmp_path / "x.txt", "hello")
     mask = os.umask(0)

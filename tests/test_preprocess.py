@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gansemble_lib.errors import DataError
-from gansemble_lib.preprocess import (
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.records import Spectrum
+from gansemble_lib.data.preprocess import (
     BASELINES,
     NORMALISATIONS,
     common_axis,
@@ -15,7 +16,6 @@ from gansemble_lib.preprocess import (
     remove_baseline,
     resample,
 )
-from gansemble_lib.records import Spectrum
 
 
 def spectrum(lo: float, hi: float, n: int = 200, source: str = "s", fn=np.sin) -> Spectrum:

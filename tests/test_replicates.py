@@ -9,15 +9,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from gansemble_lib import crossval
-from gansemble_lib.config import from_mapping
-from gansemble_lib.constants import SPLIT, TEST
-from gansemble_lib.errors import DataError
-from gansemble_lib.prepare import prepare
-from gansemble_lib.profiles import profile_params
-from gansemble_lib.replicates import draw_replicate
-from gansemble_lib.simulate import SimulationConfig, write_dataset
-from gansemble_lib.units import (
+from gansemble_lib.core.config import from_mapping
+from gansemble_lib.core.constants import SPLIT, TEST
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.profiles import profile_params
+from gansemble_lib.data.prepare import prepare
+from gansemble_lib.data.replicates import draw_replicate
+from gansemble_lib.data.simulate import SimulationConfig, write_dataset
+from gansemble_lib.data.units import (
     SEED_STRIDE,
     fresh_test_counts,
     replicate_names,
@@ -25,6 +24,7 @@ from gansemble_lib.units import (
     unit_seed,
     with_unit_seed,
 )
+from gansemble_lib.evaluation import crossval
 
 ROPE, DECISION = 0.02, 0.95
 

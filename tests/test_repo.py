@@ -46,11 +46,12 @@ def test_readme_leads_with_the_two_commands_and_ci_runs_the_tests():
 
 
 # Stages that make training decisions must never read the real test split.
-NO_TEST_ACCESS = ["gansemble_lib/chooser.py", "gansemble_lib/augment.py",
+NO_TEST_ACCESS = ["gansemble_lib/evaluation/chooser.py", "gansemble_lib/augment/images.py",
                   "notebooks/02_choose_augmentation.py",
-                  *[f"gansemble_lib/{m}.py" for m in ("cgan", "cgan_models", "cgan_stage",
-                                                      "diffaugment", "gan_training", "gan_checks",
-                                                      "spectrum_gan")],
+                  *[f"gansemble_lib/{m}.py" for m in (
+                      "generators/cgan", "generators/cgan_models", "evaluation/cgan_stage",
+                      "augment/diffaugment", "generators/gan_training", "evaluation/gan_checks",
+                      "generators/spectrum_gan")],
                   "notebooks/03_train_cgan.py"]
 
 

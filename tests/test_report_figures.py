@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gansemble_lib import crossval, report_figures
-from gansemble_lib.downstream import LOGREG_ROW, REAL_ONLY, ROW, SEED, Y_PRED, Y_TRUE
+from gansemble_lib.evaluation import crossval
+from gansemble_lib.evaluation.downstream import LOGREG_ROW, REAL_ONLY, ROW, SEED, Y_PRED, Y_TRUE
+from gansemble_lib.reporting import report_figures
 
 
 def _scores() -> pd.DataFrame:

@@ -9,8 +9,8 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from gansemble_lib import runner
-from gansemble_lib.errors import DataError
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.pipeline import runner
 from tests.conftest import REPO
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from gansemble_lib.errors import DataError
-from gansemble_lib.simulate import (
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.simulate import (
     PAPER_CLASS_COUNTS,
     SimulationConfig,
     simulate,
@@ -167,7 +167,7 @@ def test_atomic_write_replaces_own_refuses_foreign(tmp_path) -> None:
 
 
 def test_interrupted_write_leaves_old_dataset(tmp_path, monkeypatch) -> None:
-    import gansemble_lib.simulate as sim
+    import gansemble_lib.data.simulate as sim
 
     out = write_dataset(tmp_path / "raw", SimulationConfig(class_counts={"PS": 1}, points=20))
     before = _sha256(out / "spectra.csv")
@@ -184,7 +184,7 @@ def test_interrupted_write_leaves_old_dataset(tmp_path, monkeypatch) -> None:
 
 _DIGESTS = """
 import hashlib
-from gansemble_lib.simulate import SimulationConfig, _csv_bytes, column_names, simulate
+from gansemble_lib.data.simulate import SimulationConfig, _csv_bytes, column_names, simulate
 cfg = SimulationConfig()
 axis, x, _ = simulate(cfg)
 print(hashlib.sha256(x.tobytes()).hexdigest(), hashlib.sha256(_csv_bytes(axis, x,
@@ -202,7 +202,7 @@ def _digests(env: dict[str, str]) -> tuple[str, str]:
     import subprocess
     import sys
 
-    from gansemble_lib.numerics import NATIVE, NUMERICS_ENV, PINS
+    from gansemble_lib.core.numerics import NATIVE, NUMERICS_ENV, PINS
     from tests.conftest import REPO
 
     native = {k: v for k, v in os.environ.items() if k not in PINS} | {NUMERICS_ENV: NATIVE}
@@ -229,7 +229,7 @@ def test_float_noise_far_below_the_written_precision_leaves_the_bytes_alone(monk
     """The same, in process: every spectrum perturbed by a relative 1e-12 (a thousand times
     the rounding of one float operation), the written file unchanged; a perturbation at the
     written precision changes it (the control)."""
-    from gansemble_lib import simulate as sim
+    from gansemble_lib.data import simulate as sim
 
     cfg = SimulationConfig(class_counts={c: 4 for c in PAPER_CLASS_COUNTS})
     axis, x, _ = simulate(cfg)

@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gansemble_lib.config import PrepareParams
-from gansemble_lib.sources import (
-    AugmentationSource,
-    SmoteSource,
-    smote_spectra,
-)
+from gansemble_lib.core.config import PrepareParams
+from gansemble_lib.generators.sources import AugmentationSource, SmoteSource, smote_spectra
 
 
 def two_class_spectra() -> tuple[np.ndarray, np.ndarray]:

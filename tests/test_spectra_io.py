@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from gansemble_lib import cli
-from gansemble_lib.errors import DataError
-from gansemble_lib.spectra_io import FORMATS, clean_label, load_spectra, read_table
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.spectra_io import FORMATS, clean_label, load_spectra, read_table
 
 RAMPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "rampp"
 FW = "Microplasbial MP variants FW.CSV"

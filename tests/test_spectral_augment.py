@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gansemble_lib import augment as aug
-from gansemble_lib import spectral_augment as sa
-from gansemble_lib.config import PrepareParams
+from gansemble_lib.augment import images as aug
+from gansemble_lib.augment import spectra as sa
+from gansemble_lib.core.config import PrepareParams
 
 AXIS = np.linspace(400.0, 3200.0, 701)  # 4 cm^-1 per point
 
@@ -49,8 +49,8 @@ def test_mixup_mixes_spectra_of_the_same_class_only():
 
 
 def test_the_augmentation_source_of_stage_04_augments_spectra_for_a_spectral_pick():
-    from gansemble_lib.polar import render_spectra
-    from gansemble_lib.sources import AugmentationSource
+    from gansemble_lib.data.polar import render_spectra
+    from gansemble_lib.generators.sources import AugmentationSource
 
     spectra = np.stack([band(800.0 + 40 * i) for i in range(6)])
     labels = np.array([0, 0, 0, 1, 1, 1])
@@ -65,7 +65,7 @@ def test_the_augmentation_source_of_stage_04_augments_spectra_for_a_spectral_pic
 def test_oversample_renders_spectral_copies_like_the_real_images(strategy):
     spectra = np.stack([band(800.0 + 40 * i) for i in range(6)])
     labels = np.array([0, 0, 0, 1, 1, 1])
-    from gansemble_lib.polar import render_spectra
+    from gansemble_lib.data.polar import render_spectra
 
     images = render_spectra(spectra, PrepareParams(image_size=32))
     out, out_labels, parents = aug.oversample(images, labels, target=5, strategy=strategy,

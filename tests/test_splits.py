@@ -3,14 +3,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from gansemble_lib.constants import TEST, TRAIN, UNUSED, VAL
-from gansemble_lib.errors import DataError
-from gansemble_lib.splits import (
-    PAPER_COUNTS,
-    apply_profile,
-    profile_targets,
-    stratified_split,
-)
+from gansemble_lib.core.constants import PAPER_CLASS_COUNTS, TEST, TRAIN, UNUSED, VAL
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.data.splits import apply_profile, profile_targets, stratified_split
+
+PAPER_COUNTS = tuple(PAPER_CLASS_COUNTS.values())
 
 PAPER_LABELS = [f"c{k}" for k, n in enumerate(PAPER_COUNTS) for _ in range(n)]
 

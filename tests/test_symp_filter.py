@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from gansemble_lib import symp_filter as sf
-from gansemble_lib.constants import CLASS_INDEX
-from gansemble_lib.neighbours import pixel_features
+from gansemble_lib.core.constants import CLASS_INDEX
+from gansemble_lib.evaluation import symp_filter as sf
+from gansemble_lib.evaluation.neighbours import pixel_features
 from tests.conftest import REPO
 
 
@@ -163,7 +163,7 @@ def test_thresholds_come_from_real_train_and_validation_distances():
 
 @pytest.mark.parametrize("name, dim", [("lenet", 84), ("resnet", 64), ("resnet18", 512)])
 def test_embed_returns_what_the_last_linear_layer_sees(name, dim):
-    from gansemble_lib.classifiers import make_classifier
+    from gansemble_lib.evaluation.classifiers import make_classifier
 
     torch.manual_seed(0)
     model = make_classifier(name, in_channels=1, n_classes=3, size=32)
@@ -239,8 +239,9 @@ def test_sets_made_for_other_classes_are_refused(tmp_path):
         sf.load_sets(tmp_path, ("a", "c"))
 
 
-@pytest.mark.parametrize("path", ["gansemble_lib/symp_filter.py", "gansemble_lib/sources.py",
-                                  "gansemble_lib/neighbours.py", "notebooks/04_symp_filter.py"])
+@pytest.mark.parametrize("path", [
+    "gansemble_lib/evaluation/symp_filter.py", "gansemble_lib/generators/sources.py",
+    "gansemble_lib/evaluation/neighbours.py", "notebooks/04_symp_filter.py"])
 def test_the_filter_stage_never_reads_the_test_split(path):
     source = (REPO / path).read_text(encoding="utf-8")
     assert "test_for_evaluation" not in source and not re.findall(r"\bTEST\b", source)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from gansemble_lib.config import VaeParams, from_mapping
-from gansemble_lib.errors import DataError
-from gansemble_lib.generators import load_generator
-from gansemble_lib.training import load_checkpoint
-from gansemble_lib.vae import (
+from gansemble_lib.core.config import VaeParams, from_mapping
+from gansemble_lib.core.errors import DataError
+from gansemble_lib.generators.interface import load_generator
+from gansemble_lib.generators.training import load_checkpoint
+from gansemble_lib.generators.vae import (
     PRIOR,
     ConvVae,
     VaeEnsemble,
@@ -25,7 +25,7 @@ from gansemble_lib.vae import (
     kl_divergence,
     kl_weight,
 )
-from gansemble_lib.vae_training import (
+from gansemble_lib.generators.vae_training import (
     LOSS_COLUMNS,
     TRAINING_CODE,
     fingerprint,
@@ -228,7 +228,8 @@ def test_an_edit_to_the_training_code_retrains_instead_of_reusing(tmp_path, monk
     """models/vae persists between `dvc repro` runs: after an edit to the network, the loss or
     the loop, the finished checkpoint must not be re-used. The edit is real: the fingerprint
     reads an edited copy of the module's source file."""
-    assert {"vae", "vae_training", "training"} <= set(TRAINING_CODE)
+    assert {"generators.vae", "generators.vae_training",
+            "generators.training"} <= set(TRAINING_CODE)
     path = tmp_path / "vae.pt"
     assert _train(path, epochs=1).status == "trained from scratch"
     assert _train(path, epochs=1).status.startswith("re-used")  # no edit: no training
@@ -294,7 +295,7 @@ def test_alpha_range_and_bounds_are_validated():
 def _interpolation_weights(generator, monkeypatch, n: int) -> torch.Tensor:
     """The weights ``a`` of every code that ``generate`` would decode, n per class, recorded
     where sampling mixes the two posterior means (and checked to be what it returned)."""
-    import gansemble_lib.vae as vae_module
+    import gansemble_lib.generators.vae as vae_module
 
     seen = []
 
@@ -326,7 +327,8 @@ def test_alpha_min_and_max_bound_the_weights_that_sampling_uses(reference, tmp_p
         assert alphas.min() <= low + 0.01 and alphas.max() >= high - 0.01
 
 
-@pytest.mark.parametrize("path", ["gansemble_lib/vae.py", "gansemble_lib/vae_training.py",
+@pytest.mark.parametrize("path", [
+    "gansemble_lib/generators/vae.py", "gansemble_lib/generators/vae_training.py",
                                   "notebooks/03b_train_vae.py"])
 def test_the_vae_stage_never_reads_the_test_split(path):
     assert "test_for_evaluation" not in (REPO / path).read_text(encoding="utf-8")

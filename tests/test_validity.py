@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gansemble_lib import validity
-from gansemble_lib.constants import CLASS_INDEX, LABEL
-from gansemble_lib.polar import PolarGeometry, render
+from gansemble_lib.core.constants import CLASS_INDEX, LABEL
+from gansemble_lib.data.polar import PolarGeometry, render
+from gansemble_lib.evaluation import validity
 
 GEOMETRY = PolarGeometry(size=64)
 PEAKS = {0: (0.2, 0.55), 1: (0.4, 0.8)}  # band positions of the two made-up classes

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pytest
 
-from gansemble_lib import verify as vf
+from gansemble_lib.reporting import verify as vf
 from tests.conftest import REPO
 
 METRICS = "reports/metrics"
@@ -252,7 +252,7 @@ def test_a_calibrated_band_comes_from_the_tolerance_of_the_difference(pair):
     sd = 0.15
     from scipy.stats import t
 
-    from gansemble_lib.crossval import posterior_scale
+    from gansemble_lib.evaluation.crossval import posterior_scale
 
     scale = posterior_scale(sd, n, runs=runs, independent=independent)
     mean = rope + scale * t.ppf(0.96, n - 1)  # P(better) 0.96: 0.01 above the threshold
@@ -311,7 +311,7 @@ def test_a_changed_verdict_or_chosen_strategy_is_a_disagreement(pair):
 def test_a_gate_flip_far_from_its_thresholds_disagrees_one_near_them_is_borderline(pair):
     committed, mine = pair
     gates = _load(committed, "03_generators.json")["gate"]
-    from gansemble_lib.gate import DIVERSITY_MIN
+    from gansemble_lib.evaluation.gate import DIVERSITY_MIN
 
     # far: validity and diversity well above their thresholds in every fold it may have
     far = max(gates, key=lambda g: min(gates[g]["validity_mean"] - 0.55,
@@ -378,10 +378,10 @@ def test_an_untouched_checkout_says_nothing_was_rerun_and_exits_2(tmp_path, comm
 def test_a_rerun_in_a_checkout_is_compared_with_git(tmp_path, committed_source, monkeypatch):
     """After a rerun (the working tree's metrics differ from HEAD), verify reads the committed
     side from git: every file found, a move within tolerance agrees (0), outside it not (1)."""
-    import gansemble_lib.raw_data
+    import gansemble_lib.data.import_data
 
     project = _project(tmp_path, committed_source)
-    monkeypatch.setattr(gansemble_lib.raw_data, "dvc_data_clean", lambda *_: True)
+    monkeypatch.setattr(gansemble_lib.data.import_data, "dvc_data_clean", lambda *_: True)
     monkeypatch.setattr(vf, "params_changed", lambda *_: [])
     metrics = project / METRICS
     fid = _load(metrics, "05_fidelity.json")["overall"]["vae/none"]["fid_mean"]
