@@ -56,9 +56,10 @@ from gansemble_lib.core.tables import save_table
 from gansemble_lib.data.dataset import geometry_from_info, load_prepared
 from gansemble_lib.data.simulate import FRESH_START
 from gansemble_lib.evaluation import downstream as ds
-from gansemble_lib.evaluation import oracle
+from gansemble_lib.evaluation import oracle, worth
+from gansemble_lib.evaluation import rows as row_kinds
 from gansemble_lib.evaluation.classifiers import TrainSettings, budget_statement
-from gansemble_lib.evaluation.downstream import AUGMENTATION_ROW
+from gansemble_lib.evaluation.rows import AUGMENTATION_ROW, REAL_ONLY
 from gansemble_lib.evaluation.symp_filter import load_set_spectra, load_sets
 from gansemble_lib.pipeline.inputs import notebook_inputs
 from gansemble_lib.reporting import report_figures
@@ -70,9 +71,8 @@ test = data.test_for_evaluation()  # evaluation only: nothing below trains or se
 n_classes = len(data.classes)
 chosen = json.loads(open(f"{paths.augmented_dir}/chosen.json", encoding="utf-8").read())
 sets = load_sets(paths.synthetic_dir, data.classes)
-rows, synthetic_rows = ds.build_rows(sets, train.labels, chosen=chosen, n_classes=n_classes,
-                                     tstr_source=params.tstr_source,
-                                     combo_sources=params.combo_sources)
+rows = ds.build_rows(sets, train.labels, chosen=chosen, n_classes=n_classes,
+                     tstr_source=params.tstr_source, combo_sources=params.combo_sources)
 emptied = ds.empty_sets(sets)
 print("sets a filter left empty (no row):", ", ".join(emptied) or "none")
 
@@ -113,8 +113,8 @@ if oracle_record["simulated"]:
     print(f"oracle: + {', '.join(map(str, params.oracle_k))} fresh spectra per class; best "
           f"generator: {why}; fresh test set: {oracle_record.get('simulated_test_spectra', 0)}")
 else:
-    oracle_record["why_not"] = oracle.NOT_SIMULATED
-    print(oracle.NOT_SIMULATED)
+    oracle_record["why_not"] = worth.NOT_SIMULATED
+    print(worth.NOT_SIMULATED)
 run_seeds = list(range(params.seed, params.seed + params.seeds))
 print(f"{len(rows)} rows x {len(run_seeds)} seeds; train {len(train.labels)}, "
       f"test {len(test.labels)} real images; classifier {params.classifier}")
@@ -131,7 +131,7 @@ predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.la
                           source=SpectralSource.of(data, train), also_test=also_test,
                           also_scores=also_scores)
 if train.spectra is not None:  # the classifiers a chemist would use, on real + synthetic spectra
-    extra, undecodable = ds.spectrum_extra_sets(
+    extra, undecodable, extra_origin = ds.spectrum_extra_sets(
         sets, load_set_spectra(paths.synthetic_dir), geometry=geometry_from_info(data.info),
         points=train.spectra.shape[1], combo_sources=params.combo_sources)
     print("synthetic spectra for the spectrum classifiers:",
@@ -142,6 +142,11 @@ if train.spectra is not None:  # the classifiers a chemist would use, on real + 
         settings=settings, n_classes=n_classes, device=resolve_device(params.device))],
         ignore_index=True)
 print(f"trained {len(rows) * len(run_seeds)} classifiers in {time.perf_counter() - started:.0f} s")
+# what every row is, created with the row: the later stages read these fields, never the names
+records = {r.name: r.info for r in rows}
+if train.spectra is not None:
+    records.update({r.name: r for r in ds.spectrum_records(extra_origin)})
+synthetic_rows = row_kinds.generated_rows(records)
 # Kept for the across-fold stage: one line per (row, seed, held-out sample of this fold).
 ds.save_predictions(predictions, test.manifest[SAMPLE_ID].to_numpy(), paths.predictions_path)
 
@@ -152,7 +157,7 @@ ds.save_predictions(predictions, test.manifest[SAMPLE_ID].to_numpy(), paths.pred
 scores = ds.scores(predictions, n_classes)
 differences = ds.paired_bootstrap(predictions, n_classes=n_classes, n_boot=params.bootstrap,
                                   seed=params.seed)
-table = applicability.mark_not_applicable(scores.join(differences), ds.spectra_only_rows(),
+table = applicability.mark_not_applicable(scores.join(differences), row_kinds.spectra_only_rows(),
                                           modality=data.info["modality"])
 save_table(table, paths.tables_dir, "06_downstream")
 write_text(f"{paths.tables_dir}/06_downstream.tex", table.to_latex(float_format="%.3f"))
@@ -166,14 +171,14 @@ minority = [c for c, n in zip(data.classes, counts, strict=True) if n < np.media
 recall = ds.per_class_recall(predictions, data.classes)
 save_table(recall, paths.tables_dir, "06_per_class_recall")
 print("minority classes (train count below the median):", ", ".join(minority))
-save_figure(report_figures.forest_plot(differences, baseline=ds.REAL_ONLY),
+save_figure(report_figures.forest_plot(differences, baseline=REAL_ONLY),
             f"{paths.figures_dir}/06_forest.png")
 unit_title = f"this unit's held-out test part ({getattr(paths, 'fold', None) or 'one split'})"
 save_figure(report_figures.recall_heatmap(recall, minority=minority, failed_rows={},
                                           title=f"Per-class recall on {unit_title}"),
             f"{paths.figures_dir}/06_recall.png")
 save_figure(report_figures.confusion_grid(
-    predictions, data.classes, {ds.REAL_ONLY: "real data only",
+    predictions, data.classes, {REAL_ONLY: "real data only",
                                 **{r: "with synthetic data" for r in synthetic_rows[:2]}},
     title=f"Confusion matrices on {unit_title}"), f"{paths.figures_dir}/06_confusion.png")
 
@@ -181,8 +186,7 @@ save_figure(report_figures.confusion_grid(
 # ## Conclusion
 
 # %%
-classical = [r.name for r in rows if r.name not in synthetic_rows and r.name != ds.REAL_ONLY
-             and not oracle.is_oracle_row(r.name)]  # more real data is not a method
+classical = row_kinds.baseline_rows(records)  # oracle rows aside: more real data is not a method
 statement = ds.conclusion(differences, synthetic_rows=synthetic_rows, baseline_rows=classical)
 print(statement)
 budget = budget_statement(params.steps, params.epochs, params.batch_size)
@@ -190,7 +194,7 @@ print("budget:", budget)
 write_json(paths.metrics_path, ds.metrics_record(
     table, statement, minority=minority, seeds=run_seeds, classifier=params.classifier,
     emptied=emptied, budget=budget) | {
-        "oracle": oracle_record, "simulated_test": {
+        "row_records": row_kinds.to_json(records), "oracle": oracle_record, "simulated_test": {
             "spectra": oracle_record.get("simulated_test_spectra", 0),
             "rows": {row: {"macro_f1": float(line["macro_f1"]), "diff": float(line["diff"])}
                      for row, line in simulated_test.iterrows()}}})

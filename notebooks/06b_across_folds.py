@@ -57,9 +57,9 @@ from gansemble_lib.core.figures import save_figure
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.core.tables import frame_record, json_ready, save_table
 from gansemble_lib.data.dataset import read_prepared_info
-from gansemble_lib.evaluation import crossval, gate, oracle
-from gansemble_lib.evaluation import downstream as ds
-from gansemble_lib.pipeline.folds import fold_names
+from gansemble_lib.data.units import fold_names
+from gansemble_lib.evaluation import crossval, gate, worth
+from gansemble_lib.evaluation import rows as row_kinds
 from gansemble_lib.pipeline.inputs import notebook_inputs
 from gansemble_lib.pipeline.stages import VARIANTS, variants
 from gansemble_lib.reporting import report_figures
@@ -85,10 +85,14 @@ minority = crossval.minority_classes(paths.folds_dir, folds)
 all_scores = crossval.fold_scores(predictions, len(classes), minority)
 # Spectrum classifiers trained with synthetic spectra are judged against the same classifier on
 # real spectra (their own table below), not against the image CNN.
-families = ds.spectrum_family_rows(list(dict.fromkeys(all_scores[crossval.ROW])))
+# what every row is, as each unit's stage 06 recorded it (rows.py): nothing below reads names
+records = row_kinds.from_json(*(record.get("row_records") for record in in_fold.values()))
+unknown = sorted(set(all_scores[crossval.ROW]) - set(records))
+assert not unknown, f"rows without a record in the units' stage 06 metrics: {unknown}"
+families = row_kinds.spectrum_families(records)
 # more real data is not an augmentation method: the oracle rows get their own section
-in_families = {row for rows in families.values() for row in rows} | {
-    row for row in all_scores[crossval.ROW].unique() if oracle.is_oracle_row(row)}
+in_families = {row for rows in families.values() for row in rows} | set(
+    row_kinds.oracle_rows(records))
 scores = all_scores[~all_scores[crossval.ROW].isin(in_families)]
 predictions_main = predictions[~predictions[crossval.ROW].isin(in_families)]
 verdicts = crossval.verdict_table(scores, rope=params.rope, decision=params.decision,
@@ -97,7 +101,7 @@ if k == 1:  # one split: its paired bootstrap interval (seeds and test images) i
     in_split = in_fold[folds[0]]["rows"]
     for column in ("ci_low", "ci_high"):
         verdicts[column] = [in_split.get(row, {}).get(column) for row in verdicts.index]
-verdicts = mark_not_applicable(verdicts, ds.spectra_only_rows(), modality=modality)
+verdicts = mark_not_applicable(verdicts, row_kinds.spectra_only_rows(), modality=modality)
 save_table(verdicts, paths.tables_dir, "06_verdicts")
 verdicts
 
@@ -113,20 +117,20 @@ verdicts
 generators = [*VARIANTS, "vae"]  # every generator's name, whether or not it applies here
 gates = crossval.gate_table(paths.folds_dir, folds, generators)
 save_table(gates, paths.tables_dir, "03_gate")
-row_generator = {row: crossval.generator_of_row(row, generators)
-                 for row in dict.fromkeys(all_scores[crossval.ROW])}
+row_generator = {row: records[row].generator for row in dict.fromkeys(all_scores[crossval.ROW])}
 # a generator whose samples are in some row but that has no gate record is "not gated"
 failed = crossval.failed_generators(gates, sorted({g for g in row_generator.values() if g}))
 failed_rows = {row: failed[g] for row, g in row_generator.items() if g in failed}
 print(gate.rules())
 print("failed the gate:", failed or "none")
 verdicts.insert(0, "generator_gate", [
-    failed.get(row_generator.get(row), "passed") if row_generator.get(row) else ""
+    failed.get(row_generator.get(row), gate.PASSED) if row_generator.get(row) else ""
     for row in verdicts.index])
 gates
 
 # %%
-synthetic_rows, baseline_rows = crossval.row_groups(list(verdicts.index), generators)
+synthetic_rows = row_kinds.generated_rows(records, verdicts.index)
+baseline_rows = row_kinds.baseline_rows(records, verdicts.index)
 statement = crossval.conclusion(verdicts, synthetic_rows=synthetic_rows,
                                 baseline_rows=baseline_rows, rope=params.rope, folds=k,
                                 repeats=repeats, decision=params.decision,
@@ -145,8 +149,7 @@ print(statement)
 
 # %%
 simulated = bool(info.get("simulation"))
-ks = sorted({parsed[1] for parsed in map(oracle.parse_row, all_scores[crossval.ROW].unique())
-             if parsed and parsed[1] > 0})
+ks = sorted({records[row].k for row in row_kinds.oracle_rows(records) if records[row].k > 0})
 oracle_record = {"simulated": simulated}
 if simulated and ks:
     per_fold = {f: record["oracle"] for f, record in in_fold.items() if record.get("oracle")}
@@ -155,21 +158,22 @@ if simulated and ks:
         .assign(fold=f) for f in folds], ignore_index=True).dropna(subset=["macro_f1"])
     # the curves on both test sets: each fold's held-out part, and the fresh simulated one
     # (under the replicates design every unit's test part is a fresh simulated set)
-    own_test = oracle.FRESH_TEST if independent else oracle.HELD_OUT
-    curves = {own_test: oracle.learning_curve(all_scores, ks=tuple(ks))}
+    own_test = worth.FRESH_TEST if independent else worth.HELD_OUT
+    curves = {own_test: worth.learning_curve(all_scores, ks=tuple(ks))}
     if len(fresh_scores):
-        curves[oracle.FRESH_TEST] = oracle.learning_curve(fresh_scores, ks=tuple(ks))
+        curves[worth.FRESH_TEST] = worth.learning_curve(fresh_scores, ks=tuple(ks))
     curve = pd.concat([c.assign(test=name) for name, c in curves.items()], ignore_index=True)
-    real_rows = [ds.REAL_ONLY, *(oracle.row_name(oracle.REAL_ONLY, k) for k in ks)]
+    real_rows = [row_kinds.REAL_ONLY, *(worth.row_name(row_kinds.REAL_ONLY, k) for k in ks)]
     oracle_table = crossval.verdict_table(all_scores[all_scores[crossval.ROW].isin(real_rows)],
                                           rope=params.rope, decision=params.decision,
                                           runs=repeats, independent=independent).loc[real_rows]
-    other_classifiers = (ds.LOGREG_ROW, ds.CNN_ROW, ds.NN_ROW)  # not on the LeNet's curve
+    # not on the LeNet's curve
+    other_classifiers = (row_kinds.LOGREG_ROW, row_kinds.CNN_ROW, row_kinds.NN_ROW)
     # per unit: the row's score read off that unit's own curve; the median and 10-90 % range
-    unit_worth = oracle.worth_per_unit(all_scores, tuple(ks))
+    unit_worth = worth.worth_per_unit(all_scores, tuple(ks))
     verdicts.insert(len(verdicts.columns), "worth_real_per_class", [
-        "" if row in (*other_classifiers, ds.REAL_ONLY) or row not in unit_worth.index else
-        oracle.worth_summary(unit_worth.loc[row].to_numpy(float), max(ks))
+        "" if row in (*other_classifiers, row_kinds.REAL_ONLY) or row not in unit_worth.index else
+        worth.worth_summary(unit_worth.loc[row].to_numpy(float), max(ks))
         for row in verdicts.index])
     simulated_test = pd.DataFrame()
     if len(fresh_scores):  # every row but the baseline's and generator's curve points
@@ -180,7 +184,7 @@ if simulated and ks:
         order = [r for r in [*verdicts.index, *real_rows[1:]] if r in simulated_test.index]
         simulated_test = simulated_test.loc[order]
         simulated_test["worth_real_per_class"] = [
-            oracle.worth_text(oracle.worth(value, curves[oracle.FRESH_TEST]), max(ks))
+            worth.worth_text(worth.worth(value, curves[worth.FRESH_TEST]), max(ks))
             for value in simulated_test["macro_f1_mean"]]
     train_counts = [sum(json.loads(open(f"{paths.folds_dir}/{f}/data/prepared/info.json",
                                         encoding="utf-8").read())["counts"]["train"].values())
@@ -200,7 +204,7 @@ if simulated and ks:
                                     for r in per_fold.values()), default=0),
         test_part_is_fresh=independent)  # replicates: every unit's test part is fresh
 else:
-    reason = oracle.NOT_SIMULATED if not simulated else "no oracle rows were run"
+    reason = worth.NOT_SIMULATED if not simulated else "no oracle rows were run"
     oracle_record["why_not"] = reason
     curve = pd.DataFrame({"note": [reason]})
     oracle_table = simulated_test = pd.DataFrame({"note": [reason]})
@@ -226,7 +230,7 @@ spectrum_verdicts = crossval.family_verdicts(all_scores, families, rope=params.r
                                              independent=independent)
 if not spectrum_verdicts.empty:
     spectrum_verdicts.insert(0, "generator_gate", [
-        failed.get(row_generator.get(row), "passed") if row_generator.get(row) else ""
+        failed.get(row_generator.get(row), gate.PASSED) if row_generator.get(row) else ""
         for row in spectrum_verdicts.index])
     save_table(spectrum_verdicts, paths.tables_dir, "06_spectrum_classifiers")
 spectrum_statement = crossval.family_statement(spectrum_verdicts, failed_rows=failed_rows)
@@ -244,16 +248,17 @@ spectrum_verdicts
 # %%
 unit_word = "replicate" if independent else "fold"
 verdict_of = verdicts["verdict"].to_dict() if "verdict" in verdicts else {}  # none: one split
-image_rows = [r for r in verdicts.index if r != ds.REAL_ONLY and not r.startswith("TSTR")
-              and r not in crossval.REFERENCE_ROWS]
+image_rows = row_kinds.image_rows(records, (row_kinds.BASELINE, row_kinds.SYNTHETIC,
+                                           row_kinds.COMBO), verdicts.index)
+tstr_rows = row_kinds.image_rows(records, (row_kinds.TSTR,), verdicts.index)
 forest_panels = [
-    report_figures.ForestPanel("image CNN: augmentation and synthetic data", ds.REAL_ONLY,
+    report_figures.ForestPanel("image CNN: augmentation and synthetic data", row_kinds.REAL_ONLY,
                                image_rows, verdict_of),
-    report_figures.ForestPanel("image CNN: train on synthetic only (own scale)", ds.REAL_ONLY,
-                               [r for r in verdicts.index if r.startswith("TSTR")],
+    report_figures.ForestPanel("image CNN: train on synthetic only (own scale)",
+                               row_kinds.REAL_ONLY, tstr_rows,
                                verdict_of, scale="own"),
     report_figures.ForestPanel("other classifiers on real spectra only (own scale)",
-                               ds.REAL_ONLY, [r for r in crossval.REFERENCE_ROWS[1:]
+                               row_kinds.REAL_ONLY, [r for r in row_kinds.REFERENCE_ROWS[1:]
                                               if r in verdicts.index], verdict_of,
                                scale="own"),
     *(report_figures.ForestPanel(f"{base}: with synthetic spectra", base, rows,
@@ -276,7 +281,8 @@ save_figure(report_figures.recall_heatmap(recall, minority=minority_names,
                                           failed_rows=failed_rows,
                                           title=f"Per-class recall, {pooled}"),
             f"{paths.figures_dir}/06_recall.png")
-shown = crossval.confusion_rows(verdicts, synthetic_rows=synthetic_rows,
+shown = crossval.confusion_rows(verdicts, synthetic_rows=[r for r in synthetic_rows
+                                                         if r not in tstr_rows],
                                 baseline_rows=baseline_rows, failed_rows=failed_rows)
 save_figure(report_figures.confusion_grid(predictions_main, classes, shown,
                                           title=f"Confusion matrices, {pooled}",
@@ -301,7 +307,7 @@ save_table(kept, paths.tables_dir, "04_filter_folds")
 fidelity = crossval.fidelity_across_folds(paths.folds_dir, folds,
                                           (FID, KID_MEAN, PRECISION, RECALL))
 fidelity.insert(0, "generator_gate", [  # a set's FID means little if its generator failed
-    failed.get(source, "passed") if source in generators else ""
+    failed.get(source, gate.PASSED) if source in generators else ""
     for source in (key.split("/")[0] for key in fidelity.index)])
 save_table(fidelity, paths.tables_dir, "05_fidelity_folds")
 display(choices, generator_table)  # noqa: F821 (IPython)
@@ -335,8 +341,9 @@ design = {"design": info.get("design", "cv"), "folds": k, "repeats": repeats,
           "fold_names": folds, "rope": params.rope, "decision": params.decision}
 write_json(f"{paths.metrics_dir}/06_downstream.json", {
     **design, "rows": frame_record(verdicts), "row_order": list(verdicts.index),
+    "row_records": row_kinds.to_json(records),
     "synthetic_rows": synthetic_rows, "baseline_rows": baseline_rows,
-    "conclusion": statement, "baseline": ds.REAL_ONLY, "emptied_by_filter": emptied,
+    "conclusion": statement, "baseline": row_kinds.REAL_ONLY, "emptied_by_filter": emptied,
     "failed_generator_rows": failed_rows,
     "oracle": {**oracle_record, "rows": frame_record(oracle_table),
                "row_order": list(oracle_table.index) if "note" not in oracle_table else [],
@@ -380,5 +387,5 @@ counts = verdicts["verdict"].value_counts().to_dict() if "verdict" in verdicts e
 progress.summary(
     f"{len(verdicts)} rows over {len(folds)} {'replicate' if independent else 'fold'}(s); "
     "real-only macro-F1 "
-    f"{verdicts.loc[ds.REAL_ONLY, 'macro_f1_mean']:.3f}; verdicts: "
+    f"{verdicts.loc[row_kinds.REAL_ONLY, 'macro_f1_mean']:.3f}; verdicts: "
     + (", ".join(f"{v} {n}" for v, n in counts.items()) or "none (one split)"))

@@ -11,9 +11,10 @@ import pytest
 from gansemble_lib.core.constants import TEST, TRAIN, UNUSED, VAL
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.data.splits import outer_folds
-from gansemble_lib.evaluation import crossval
+from gansemble_lib.data.units import fold_names, read_fold_table
+from gansemble_lib.evaluation import crossval, rows
 from gansemble_lib.evaluation.downstream import REAL_ONLY, ROW
-from gansemble_lib.pipeline.folds import fold_names, read_fold_table, write_fold_view
+from gansemble_lib.pipeline.folds import write_fold_view
 
 LABELS = np.repeat(["a", "b", "c", "d"], [30, 12, 7, 5])
 
@@ -151,7 +152,12 @@ def test_the_conclusion_names_verdicts_and_the_strongest_baseline():
                                                                               0.14, 0.13]},
                      BASE)
     table = crossval.verdict_table(scores, rope=0.02, decision=0.95, runs=1)
-    synthetic, baselines = crossval.row_groups(list(table.index), ["vae"])
+    records = {REAL_ONLY: rows.RowRecord(REAL_ONLY, rows.REAL),
+               "random oversampling": rows.RowRecord("random oversampling", rows.BASELINE),
+               "vae (no filter)": rows.RowRecord("vae (no filter)", rows.SYNTHETIC,
+                                                 source="vae", filter="none")}
+    synthetic = rows.generated_rows(records, table.index)
+    baselines = rows.baseline_rows(records, table.index)
     assert synthetic == ["vae (no filter)"] and baselines == ["random oversampling"]
     text = crossval.conclusion(table, synthetic_rows=synthetic, baseline_rows=baselines,
                                rope=0.02, folds=5, repeats=1, decision=0.95)

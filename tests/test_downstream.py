@@ -7,6 +7,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from gansemble_lib.evaluation import downstream as ds
+from gansemble_lib.evaluation import rows as row_kinds
 from gansemble_lib.evaluation.classifiers import TrainSettings
 
 
@@ -95,9 +96,12 @@ def test_spectrum_classifiers_separate_clean_spectra_with_and_without_synthetic_
         "correlation")]
     assert (logreg[ds.Y_PRED] == logreg[ds.Y_TRUE]).all()
     assert preds.groupby(ds.ROW)["n_train"].first()["1-D CNN (spectra) + copies"] == 18
-    assert ds.spectrum_family_rows(sorted(rows)) == {
+    records = {r.name: r for r in ds.spectrum_records({"copies": ("vae", "none")})}
+    assert set(records) == rows  # every row the classifiers scored has its record
+    assert row_kinds.spectrum_families(records) == {
         "logistic regression (spectra)": ["logistic regression (spectra) + copies"],
         "1-D CNN (spectra)": ["1-D CNN (spectra) + copies"]}
+    assert records["1-D CNN (spectra) + copies"].generator == "vae"
 
 
 def test_synthetic_spectra_are_native_where_the_source_has_them_else_decoded():
@@ -112,9 +116,12 @@ def test_synthetic_spectra_are_native_where_the_source_has_them_else_decoded():
             ("augmentation", "none"): (images, labels), ("spectrum", "none"): (images[:0],
                                                                                labels[:0])}
     native = {("smote", "none"): spectra}
-    out, dropped = ds.spectrum_extra_sets(sets, native, geometry=geometry, points=50,
-                                          combo_sources=("mpcgan_aug__symp",))
+    out, dropped, origin = ds.spectrum_extra_sets(sets, native, geometry=geometry, points=50,
+                                                  combo_sources=("mpcgan_aug__symp",))
     assert dropped == {}
+    assert origin == {"SMOTE spectra": ("smote", "none"),
+                      "vae (no filter), decoded": ("vae", "none"),
+                      "mpcgan_aug + symp filter, decoded": ("mpcgan_aug", "symp")}
     assert set(out) == {"SMOTE spectra", "vae (no filter), decoded",
                         "mpcgan_aug + symp filter, decoded"}  # no augmentation, no empty set
     np.testing.assert_allclose(out["SMOTE spectra"][0], ds.unit_spectra(spectra))

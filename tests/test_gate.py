@@ -85,8 +85,21 @@ def test_across_folds_a_generator_passes_only_when_it_passed_in_every_fold(tmp_p
     ("1-D CNN (spectra) + SMOTE spectra", None), ("real only", None),
     ("spectral augmentation (the chooser's best of 16-18)", None)])
 def test_every_row_knows_whose_samples_it_uses(row, generator):
-    generators = ["mpcgan_noaug", "mpcgan_aug", "modern_aug", "modern_spec", "spectrum", "vae"]
-    assert crossval.generator_of_row(row, generators) == generator
+    """The record made with each row (stage 06) names the generator whose samples it uses."""
+    from gansemble_lib.evaluation import downstream as ds
+
+    images, labels = np.zeros((4, 1, 8, 8), np.uint8), np.array([0, 1, 0, 1])
+    sets = {key: (images, labels) for key in (
+        ("augmentation", "none"), ("smote", "none"), ("mpcgan_aug", "none"),
+        ("mpcgan_aug", "symp"), ("modern_spec", "none"), ("vae", "none"))}
+    chosen = {"strategy": 1, "n": 4, "spectral": {"strategy": 16, "n": 4}}
+    rows = ds.build_rows(sets, labels, chosen=chosen, n_classes=2,
+                         tstr_source="mpcgan_aug__symp", combo_sources=("mpcgan_aug__symp",))
+    records = {r.name: r.info for r in rows}
+    records |= {r.name: r for r in ds.spectrum_records({
+        "SMOTE spectra": ("smote", "none"), "vae (no filter), decoded": ("vae", "none"),
+        "mpcgan_aug + symp filter, decoded": ("mpcgan_aug", "symp")})}
+    assert records[row].generator == generator
 
 
 def test_the_conclusion_speaks_apart_about_rows_of_failed_generators():

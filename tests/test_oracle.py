@@ -20,7 +20,7 @@ from gansemble_lib.data.simulate import (
     simulate,
     write_dataset,
 )
-from gansemble_lib.evaluation import oracle
+from gansemble_lib.evaluation import oracle, rows, worth
 from gansemble_lib.evaluation.downstream import training_data
 
 SMALL = {"PE": 6, "PS": 5, "Silica": 4}
@@ -35,10 +35,11 @@ def simulated(tmp_path_factory):
     return load_prepared(root / "prepared")
 
 
-def test_row_names_round_trip():
-    name = oracle.row_name(oracle.BEST_BASELINE, 10)
-    assert oracle.is_oracle_row(name) and oracle.parse_row(name) == (oracle.BEST_BASELINE, 10)
-    assert oracle.parse_row("real only") is None and not oracle.is_oracle_row("vae (no filter)")
+def test_an_oracle_row_carries_its_curve_and_k():
+    record = worth.record(worth.BEST_BASELINE, 10)
+    assert record.name == worth.row_name(worth.BEST_BASELINE, 10)
+    assert (record.kind, record.curve, record.k) == (rows.ORACLE, worth.BEST_BASELINE, 10)
+    assert record.generator is None  # more real data, not a generator's samples
 
 
 def test_fresh_spectra_come_from_the_same_process_but_not_the_dataset():
@@ -95,25 +96,26 @@ def test_real_data_have_no_oracle(tmp_path, simulated):
 def test_rows_add_fresh_spectra_to_each_curve(simulated):
     fresh = oracle.fresh_set(simulated, 3, first=FRESH_START)
     generated = (np.zeros((2, *simulated.images.shape[1:]), np.uint8), np.array([0, 1]))
-    rows = oracle.rows(fresh, (1, 3), chosen={"strategy": 7, "n": 8},
+    made = oracle.rows(fresh, (1, 3), chosen={"strategy": 7, "n": 8},
                        generator_set=generated)
-    names = [r.name for r in rows]
-    assert oracle.row_name(oracle.REAL_ONLY, 0) not in names  # that one is real-only itself
-    assert {oracle.parse_row(n) for n in names} == {
-        (oracle.REAL_ONLY, 1), (oracle.REAL_ONLY, 3), *((curve, k) for k in (0, 1, 3) for
-                                                        curve in (oracle.BEST_BASELINE,
-                                                                  oracle.BEST_GENERATOR))}
-    by_name = dict(zip(names, rows, strict=True))
-    generator_3 = by_name[oracle.row_name(oracle.BEST_GENERATOR, 3)]
+    names = [r.name for r in made]
+    assert worth.row_name(rows.REAL_ONLY, 0) not in names  # that one is real-only itself
+    assert all(r.info.name == r.name and r.info.kind == rows.ORACLE for r in made)
+    assert {(r.info.curve, r.info.k) for r in made} == {
+        (rows.REAL_ONLY, 1), (rows.REAL_ONLY, 3), *((curve, k) for k in (0, 1, 3) for
+                                                        curve in (worth.BEST_BASELINE,
+                                                                  worth.BEST_GENERATOR))}
+    by_name = dict(zip(names, made, strict=True))
+    generator_3 = by_name[worth.row_name(worth.BEST_GENERATOR, 3)]
     assert len(generator_3.extra_labels) == 2 + 9
-    baseline = by_name[oracle.row_name(oracle.BEST_BASELINE, 1)]
+    baseline = by_name[worth.row_name(worth.BEST_BASELINE, 1)]
     assert baseline.augment_strategy == 7 and len(baseline.extra_labels) == 3
     train_x = simulated.images[:4]
     train_y = np.array([0, 0, 1, 2])
-    x, y = training_data(by_name[oracle.row_name(oracle.REAL_ONLY, 1)], train_x, train_y, seed=0)
+    x, y = training_data(by_name[worth.row_name(rows.REAL_ONLY, 1)], train_x, train_y, seed=0)
     assert len(y) == 4 + 3 and (x[:4] == train_x).all()
     without = oracle.rows(fresh, (1,), chosen={"strategy": 0, "n": 8}, generator_set=None)
-    assert not any(oracle.BEST_GENERATOR in r.name for r in without)
+    assert not any(worth.BEST_GENERATOR in r.name for r in without)
 
 
 def _gate(path, status, validity):
@@ -133,33 +135,33 @@ def test_best_generator_is_the_most_valid_that_passed(tmp_path):
 
 
 def _curve(levels):
-    return pd.DataFrame({"curve": oracle.REAL_ONLY, "k": [0, 5, 10, 20],
+    return pd.DataFrame({"curve": rows.REAL_ONLY, "k": [0, 5, 10, 20],
                          "macro_f1_mean": levels})
 
 
 def test_worth_reads_the_real_only_curve_backwards():
     curve = _curve([0.80, 0.85, 0.90, 0.90])
-    assert oracle.worth(0.875, curve) == pytest.approx(7.5)
-    assert oracle.worth(0.80, curve) == 0.0
-    assert oracle.worth(0.90, curve) == 10.0
-    assert oracle.worth(0.79, curve) == float("-inf")
-    assert oracle.worth(0.95, curve) == float("inf")
+    assert worth.worth(0.875, curve) == pytest.approx(7.5)
+    assert worth.worth(0.80, curve) == 0.0
+    assert worth.worth(0.90, curve) == 10.0
+    assert worth.worth(0.79, curve) == float("-inf")
+    assert worth.worth(0.95, curve) == float("inf")
     # a dip is read on the isotonic fit: 0.86 and 0.83 pool to 0.845 at k = 5 and 10
-    assert oracle.worth(0.84, _curve([0.80, 0.86, 0.83, 0.92])) == pytest.approx(
+    assert worth.worth(0.84, _curve([0.80, 0.86, 0.83, 0.92])) == pytest.approx(
         5 * 0.04 / 0.045)
-    assert oracle.worth_text(float("-inf"), 20) == "below real-only"
-    assert oracle.worth_text(float("inf"), 20) == "more than +20"
-    assert oracle.worth_text(7.5, 20) == "+7.5"
+    assert worth.worth_text(float("-inf"), 20) == "below real-only"
+    assert worth.worth_text(float("inf"), 20) == "more than +20"
+    assert worth.worth_text(7.5, 20) == "+7.5"
 
 
 def test_learning_curve_and_simulated_test_table():
     scores = pd.DataFrame([
         {"fold": f, "row": row, "macro_f1": value + 0.01 * i}
         for i, f in enumerate(("a", "b"))
-        for row, value in (("real only", 0.8), (oracle.row_name(oracle.REAL_ONLY, 5), 0.85),
-                           (oracle.row_name(oracle.BEST_BASELINE, 0), 0.82),
-                           (oracle.row_name(oracle.BEST_BASELINE, 5), 0.86))])
-    curve = oracle.learning_curve(scores, ks=(5,))
+        for row, value in (("real only", 0.8), (worth.row_name(rows.REAL_ONLY, 5), 0.85),
+                           (worth.row_name(worth.BEST_BASELINE, 0), 0.82),
+                           (worth.row_name(worth.BEST_BASELINE, 5), 0.86))])
+    curve = worth.learning_curve(scores, ks=(5,))
     assert curve[["curve", "k"]].values.tolist() == [
         ["real only", 0], ["real only", 5], ["best baseline", 0], ["best baseline", 5]]
     assert curve["macro_f1_mean"].tolist() == pytest.approx([0.805, 0.855, 0.825, 0.865])

@@ -2,8 +2,10 @@
 
 import json
 
+import pytest
 import yaml
 
+from gansemble_lib.core.errors import DataError
 from gansemble_lib.reporting.readme_results import (
     DEFAULT_SIMULATED,
     _downstream,
@@ -140,9 +142,18 @@ def test_the_answer_counts_verdicts_per_family():
                        "random oversampling": {"verdict": "undecided"}}}
     result["row_order"] = ["random oversampling", "vae (no filter)", "vae + symp filter",
                            "TSTR: vae only"]
-    assert _family_rows(result, ("vae ",)) == ["vae (no filter)", "vae + symp filter"]
-    assert _family_cell(result, _family_rows(result, ("vae ",))) == "better 1, equivalent 1"
-    assert _family_cell(result, _family_rows(result, ("TSTR",))) == "worse 1"
+    result["row_records"] = {  # what stage 06 recorded: the family comes from here, not names
+        "random oversampling": {"kind": "baseline"},
+        "vae (no filter)": {"kind": "synthetic", "source": "vae", "filter": "none"},
+        "vae + symp filter": {"kind": "synthetic", "source": "vae", "filter": "symp"},
+        "TSTR: vae only": {"kind": "tstr", "source": "vae", "filter": "none"}}
+    vae = _family_rows(result, None, ("vae",))
+    assert vae == ["vae (no filter)", "vae + symp filter"]
+    assert _family_cell(result, vae) == "better 1, equivalent 1"
+    assert _family_cell(result, _family_rows(result, "tstr", ())) == "worse 1"
+    assert _family_rows(result, "baseline", ()) == ["random oversampling"]
+    with pytest.raises(DataError, match="no row records"):
+        _family_rows({k: v for k, v in result.items() if k != "row_records"}, "tstr", ())
     assert _family_cell({**result, "folds": 1}, ["vae (no filter)"]) == "one split: no verdict"
     result["rows"]["spectrum (no filter)"] = {"note": "not applicable to images"}
     assert _family_cell(result, ["spectrum (no filter)"]) == "not applicable to images"
@@ -154,7 +165,8 @@ def _project(tmp_path, *, simulated, descriptor):
     metrics.mkdir(parents=True)
     rows = {"real only": {"macro_f1_mean": 0.8, "macro_f1_sd": 0.05}}
     downstream = {"folds": 5, "repeats": 1, "rope": 0.02, "decision": 0.95, "rows": rows,
-                  "row_order": ["real only"], "conclusion": "c.", "classifier": "lenet",
+                  "row_order": ["real only"], "row_records": {"real only": {"kind": "real"}},
+                  "conclusion": "c.", "classifier": "lenet",
                   "seeds": [0], "budget": "300 steps"}
     if simulated is not None:
         downstream["oracle"] = {"simulated": simulated, "why_not": "none drawn in this test"}

@@ -21,10 +21,14 @@ pool rounds), always below :data:`SEED_STRIDE`, so the seed ranges of two units 
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from ..core.constants import FOLDS_FILE, PREPARED_INFO_FILE, SAMPLE_ID
 from ..core.errors import DataError
 
 CV, REPLICATES, AUTO = "cv", "replicates", "auto"
@@ -84,3 +88,22 @@ def fresh_test_counts(class_counts: dict[str, int], smallest: int) -> dict[str, 
     """Fresh test spectra per class: the dataset's proportions, the smallest class ``smallest``."""
     low = min(class_counts.values())
     return {c: int(np.ceil(n * smallest / low)) for c, n in class_counts.items()}
+
+
+PREPARED = "data/prepared"
+
+
+def read_fold_table(prepared_dir: str | Path = PREPARED) -> pd.DataFrame:
+    path = Path(prepared_dir) / FOLDS_FILE
+    if not path.is_file():
+        raise DataError(f"{FOLDS_FILE} is missing", path=prepared_dir,
+                        fix="re-run the prepare stage (`dvc repro prepare`)")
+    return pd.read_csv(path)
+
+
+def fold_names(prepared_dir: str | Path = PREPARED) -> list[str]:
+    """The units: outer folds (``r0f0`` ...) or simulated replicates (``rep00`` ...)."""
+    info = json.loads((Path(prepared_dir) / PREPARED_INFO_FILE).read_text(encoding="utf-8"))
+    if info.get("design") == "replicates":
+        return list(info["folds"])
+    return [c for c in read_fold_table(prepared_dir).columns if c != SAMPLE_ID]

@@ -36,15 +36,21 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import f1_score, recall_score
 
-from .downstream import CNN_ROW, LOGREG_ROW, NN_ROW, REAL_ONLY, ROW, SEED, Y_PRED, Y_TRUE
-
-# real-only rows of every classifier: the image CNN's first (the baseline of the methods)
-REFERENCE_ROWS = (REAL_ONLY, LOGREG_ROW, NN_ROW, CNN_ROW)
+from .rows import (
+    BETTER,
+    EQUIVALENT,
+    MISSING,
+    REAL_ONLY,
+    ROW,
+    SEED,
+    UNDECIDED,
+    VERDICTS,
+    WORSE,
+    Y_PRED,
+    Y_TRUE,
+)
 
 FOLD = "fold"
-BETTER, EQUIVALENT, WORSE, UNDECIDED = ("better", "practically equivalent", "worse",
-                                        "undecided")
-MISSING = "missing in some folds"
 MINORITY_RECALL = "minority_recall"
 
 
@@ -272,7 +278,7 @@ def conclusion(table: pd.DataFrame, *, synthetic_rows: list[str], baseline_rows:
             continue
         counts = present["verdict"].value_counts()
         listing = "; ".join(f"{v}: {', '.join(present.index[present['verdict'] == v])}"
-                            for v in (BETTER, EQUIVALENT, WORSE, UNDECIDED, MISSING)
+                            for v in VERDICTS
                             if counts.get(v))
         parts.append(f"{group} - {listing}.")
     base = table.loc[[r for r in baseline_rows if r in table.index and
@@ -371,15 +377,6 @@ def gate_table(folds_dir: str | Path, folds: list[str], generators: list[str]) -
     return pd.DataFrame(lines).set_index("generator")
 
 
-def generator_of_row(row: str, generators: list[str]) -> str | None:
-    """Which generator's samples a downstream row uses (None: none)."""
-    for name in sorted(generators, key=len, reverse=True):  # modern_spec before modern
-        if row.startswith(f"{name} ") or f"+ {name} (" in row or f"+ {name} +" in row \
-                or (row.startswith("TSTR: ") and row[6:].startswith(f"{name} ")):
-            return name
-    return None
-
-
 def failed_generators(gates: pd.DataFrame, generators: list[str] | None = None
                       ) -> dict[str, str]:
     """{generator: status} for every generator that did not pass the gate in every fold; a
@@ -424,7 +421,7 @@ def family_statement(table: pd.DataFrame, *, failed_rows: dict[str, str]) -> str
                 return f"{row} [generator failed the gate]" if row in failed_rows else row
             listing = "; ".join(
                 f"{v}: " + ", ".join(named(r) for r in others.index[others["verdict"] == v])
-                for v in (BETTER, EQUIVALENT, WORSE, UNDECIDED, MISSING)
+                for v in VERDICTS
                 if (others["verdict"] == v).any())
         parts.append(f"{base}: {real:.3f} on real spectra; with synthetic spectra - {listing}.")
     return " ".join(parts)
@@ -465,7 +462,8 @@ def confusion_rows(verdicts: pd.DataFrame, *, synthetic_rows: list[str],
                    baseline_rows: list[str], failed_rows: dict[str, str]) -> dict[str, str]:
     """{row: what it is} for the confusion figure: real-only, the baseline with the highest
     mean difference, and the generator row with the highest one among generators that passed
-    the gate (train-on-synthetic rows aside); a group with no such row is left out."""
+    the gate (``synthetic_rows``: the caller leaves train-on-synthetic rows out); a group with
+    no such row is left out."""
     def best(rows: list[str]) -> str | None:
         rows = [r for r in rows if r in verdicts.index and pd.notna(verdicts.loc[r, "diff_mean"])]
         return max(rows, key=lambda r: verdicts.loc[r, "diff_mean"]) if rows else None
@@ -474,24 +472,10 @@ def confusion_rows(verdicts: pd.DataFrame, *, synthetic_rows: list[str],
     baseline = best(baseline_rows)
     if baseline:
         shown[baseline] = "best baseline (no generator)"
-    passing = best([r for r in synthetic_rows if r not in failed_rows
-                    and not r.startswith("TSTR")])
+    passing = best([r for r in synthetic_rows if r not in failed_rows])
     if passing:
         shown[passing] = "best row of a generator that passed the gate"
     return shown
-
-
-def row_groups(rows: list[str], generators: list[str]) -> tuple[list[str], list[str]]:
-    """(rows that use generated data, data-only baselines without a generator).
-
-    The chemist's reference rows (another classifier on the spectra) are in neither group.
-    """
-    references = REFERENCE_ROWS
-    synthetic = [r for r in rows if r.startswith("TSTR") or
-                 any(r.startswith(f"{g} ") for g in generators)]
-    baselines = [r for r in rows if r not in synthetic and r not in references
-                 and not any(r.startswith(f"{c} + ") for c in references)]
-    return synthetic, baselines
 
 
 # The first unit's per-stage figures, committed so that a fresh clone shows what each

@@ -29,9 +29,31 @@ from .classifiers import (
     to_tensor,
     train_classifier,
 )
+from .rows import (
+    AUGMENTATION_ROW,
+    BASELINE,
+    CNN_ROW,
+    COMBO,
+    LOGREG_ROW,
+    NN_ROW,
+    REAL,
+    REAL_ONLY,
+    REFERENCE,
+    ROW,
+    SAMPLE,
+    SEED,
+    SMOTE_ROW,
+    SPECTRAL_AUG_ROW,
+    SPECTRUM_CLASSIFIERS,
+    SYNTHETIC,
+    TSTR,
+    Y_PRED,
+    Y_TRUE,
+    RowRecord,
+    set_row_name,
+    spectrum_row_name,
+)
 
-REAL_ONLY = "real only"
-ROW, SEED, Y_TRUE, Y_PRED, SAMPLE = "row", "seed", "y_true", "y_pred", "test_index"
 DOWNSTREAM_SCORES = (ACCURACY, BALANCED_ACCURACY, MACRO_F1)
 
 
@@ -41,7 +63,7 @@ class Row:
 
     ``real=False`` trains on ``extra`` alone (train on synthetic, test on real: TSTR).
     ``augment_strategy`` applies an ordinary augmentation to the real images on top (a
-    generator + ordinary augmentation row).
+    generator + ordinary augmentation row). ``info`` says what the row is (:mod:`.rows`).
     """
 
     name: str
@@ -51,68 +73,57 @@ class Row:
     real: bool = True
     augment_strategy: int | None = None
     augment_target: int = 0
+    info: RowRecord | None = None
 
 
 BASELINE_SOURCES = ("augmentation", "smote")  # stage 04 sources that are not generators
-SMOTE_ROW = "SMOTE on spectra (rendered)"
-LOGREG_ROW = "logistic regression (spectra)"
-NN_ROW = "correlation 1-NN (spectra)"
-# One name whatever the chooser picked, so that the row pairs across folds (each fold's chooser
-# may pick another strategy; stage 02's record in each fold says which).
-AUGMENTATION_ROW = "ordinary augmentation (the chooser's pick)"
-SPECTRAL_AUG_ROW = "spectral augmentation (the chooser's best of 16-18)"
-
-
-def set_row_name(source: str, filter_name: str) -> str:
-    return f"{source} + {filter_name} filter" if filter_name != "none" else f"{source} (no filter)"
 
 
 def build_rows(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], train_y: np.ndarray,
                *, chosen: dict, n_classes: int, tstr_source: str,
-               combo_sources: tuple[str, ...]) -> tuple[list[Row], list[str]]:
-    """Every row of the comparison, and the names of the rows that use generated data.
+               combo_sources: tuple[str, ...]) -> list[Row]:
+    """Every row of the comparison, each with its record (``Row.info``).
 
     ``sets`` are stage 04's filtered sets keyed by (source, filter); ``chosen`` is stage 02's
     choice (strategy and N), which defines ordinary augmentation.
     """
     largest = int(np.bincount(train_y, minlength=n_classes).max())
-    rows = [Row(REAL_ONLY), Row("class-weighted loss", class_weighted=True),
-            Row("random oversampling", augment_strategy=0, augment_target=largest),
+    rows = [Row(REAL_ONLY, info=RowRecord(REAL_ONLY, REAL)),
+            Row("class-weighted loss", class_weighted=True,
+                info=RowRecord("class-weighted loss", BASELINE)),
+            Row("random oversampling", augment_strategy=0, augment_target=largest,
+                info=RowRecord("random oversampling", BASELINE)),
             Row(AUGMENTATION_ROW, augment_strategy=int(chosen["strategy"]),
-                augment_target=int(chosen["n"]))]
+                augment_target=int(chosen["n"]),
+                info=RowRecord(AUGMENTATION_ROW, BASELINE, source="augmentation"))]
     if chosen.get("spectral"):  # the best label-preserving candidate, whatever won overall
         rows.append(Row(SPECTRAL_AUG_ROW, augment_strategy=int(chosen["spectral"]["strategy"]),
-                        augment_target=int(chosen["spectral"]["n"])))
+                        augment_target=int(chosen["spectral"]["n"]),
+                        info=RowRecord(SPECTRAL_AUG_ROW, BASELINE, source="augmentation")))
     if ("smote", "none") in sets:
-        rows.append(Row(SMOTE_ROW, *sets[("smote", "none")]))
-    synthetic = []
+        rows.append(Row(SMOTE_ROW, *sets[("smote", "none")],
+                        info=RowRecord(SMOTE_ROW, BASELINE, source="smote", filter="none")))
     for (source, filter_name), (images, labels) in sets.items():
         if source in BASELINE_SOURCES or len(images) == 0:
             continue  # an empty set would only repeat real-only; listed by empty_sets()
-        rows.append(Row(set_row_name(source, filter_name), images, labels))
-        synthetic.append(rows[-1].name)
-    for key, kind in (*((c, "combo") for c in combo_sources), (tstr_source, "tstr")):
+        name = set_row_name(source, filter_name)
+        rows.append(Row(name, images, labels, info=RowRecord(name, SYNTHETIC, source=source,
+                                                             filter=filter_name)))
+    for key, kind in (*((c, COMBO) for c in combo_sources), (tstr_source, TSTR)):
         source, _, filter_name = key.partition("__")
         if (source, filter_name) not in sets:
             raise ValueError(f"{kind} source {key!r} is not among the stage-04 sets "
                              f"{sorted('__'.join(k) for k in sets)}")
         images, labels = sets[(source, filter_name)]
         name = set_row_name(source, filter_name)
-        if kind == "combo":
-            rows.append(Row(f"{name} + ordinary augmentation", images, labels,
-                            augment_strategy=int(chosen["strategy"]),
-                            augment_target=int(chosen["n"])))
+        name = f"{name} + ordinary augmentation" if kind == COMBO else f"TSTR: {name} only"
+        info = RowRecord(name, kind, source=source, filter=filter_name)
+        if kind == COMBO:
+            rows.append(Row(name, images, labels, augment_strategy=int(chosen["strategy"]),
+                            augment_target=int(chosen["n"]), info=info))
         else:
-            rows.append(Row(f"TSTR: {name} only", images, labels, real=False))
-        synthetic.append(rows[-1].name)
-    return rows, synthetic
-
-
-def spectra_only_rows(filters: tuple[str, ...] = ("none", "symp", "strong")) -> list[str]:
-    """Rows that need spectra: SMOTE, the spectrum GAN's and modern_spec's sets, the spectrum
-    classifiers' real-only rows (their synthetic rows exist only for spectra anyway)."""
-    return [SMOTE_ROW, *(set_row_name(g, f) for g in ("spectrum", "modern_spec")
-                         for f in filters), LOGREG_ROW, CNN_ROW, NN_ROW]
+            rows.append(Row(name, images, labels, real=False, info=info))
+    return rows
 
 
 def empty_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]) -> list[str]:
@@ -185,8 +196,6 @@ def run_rows(rows: list[Row], train_x: np.ndarray, train_y: np.ndarray, test_x: 
     return pd.concat(frames, ignore_index=True)
 
 
-CNN_ROW = "1-D CNN (spectra)"
-SPECTRUM_CLASSIFIERS = (LOGREG_ROW, CNN_ROW)  # each trained on real spectra, then + synthetic
 CNN_POINTS = 256  # the 1-D CNN sees spectra resampled to this many points
 
 
@@ -201,9 +210,10 @@ def unit_spectra(spectra: np.ndarray) -> np.ndarray:
 def spectrum_extra_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
                         native: dict[tuple[str, str], np.ndarray], *, geometry, points: int,
                         combo_sources: tuple[str, ...]
-                        ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, int]]:
-    """Synthetic spectra for the spectrum classifiers, by name, and how many images of each
-    set had to be left out.
+                        ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, int],
+                                   dict[str, tuple[str, str]]]:
+    """Synthetic spectra for the spectrum classifiers, by name; how many images of each set had
+    to be left out; and the (source, filter) of each name.
 
     A source's own spectra where it has them (SMOTE, the spectrum GAN: "native"), else its
     images read back to spectra (:func:`polar.decode`: "decoded"). Every generator's unfiltered
@@ -215,6 +225,7 @@ def spectrum_extra_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray
 
     out = {}
     dropped = {}
+    origin = {}
     for (source, filter_name), (images, labels) in sets.items():
         key = f"{source}__{filter_name}"
         if source == "augmentation" or not len(images) or (
@@ -231,13 +242,24 @@ def spectrum_extra_sets(sets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray
             f", {how}"
         keep = ~np.isnan(spectra).any(axis=1)
         out[name] = (unit_spectra(spectra[keep]), np.asarray(labels)[keep])
+        origin[name] = (source, filter_name)
         if not keep.all():
             dropped[name] = int((~keep).sum())
-    return out, dropped
+    return out, dropped, origin
 
 
-def spectrum_row_name(classifier: str, extra: str | None) -> str:
-    return classifier if extra is None else f"{classifier} + {extra}"
+def spectrum_records(origin: dict[str, tuple[str, str]]) -> list[RowRecord]:
+    """The records of the spectrum classifiers' rows: each classifier on real spectra, and each
+    of logistic regression and the 1-D CNN + every synthetic set of ``origin`` (the third
+    result of :func:`spectrum_extra_sets`)."""
+    records = [RowRecord(base, REFERENCE, classifier=base) for base in (LOGREG_ROW, CNN_ROW,
+                                                                      NN_ROW)]
+    for base in SPECTRUM_CLASSIFIERS:
+        for extra, (source, filter_name) in origin.items():
+            kind = BASELINE if source in BASELINE_SOURCES else SYNTHETIC
+            records.append(RowRecord(spectrum_row_name(base, extra), kind, classifier=base,
+                                     source=source, filter=filter_name, baseline=base))
+    return records
 
 
 def _cnn_predictions(x: np.ndarray, y: np.ndarray, test: np.ndarray, *, seed: int,
@@ -295,12 +317,6 @@ def spectrum_classifier_rows(train_spectra: np.ndarray, train_y: np.ndarray,
     for seed in seeds:
         add(NN_ROW, seed, train_y[corr.argmax(1)], len(train_y), 0.0)
     return pd.concat(frames, ignore_index=True)
-
-
-def spectrum_family_rows(rows: list[str]) -> dict[str, list[str]]:
-    """{spectrum classifier's real-only row: its rows with synthetic spectra}."""
-    return {base: [r for r in rows if r.startswith(f"{base} + ")]
-            for base in SPECTRUM_CLASSIFIERS}
 
 
 def save_predictions(predictions: pd.DataFrame, sample_ids: np.ndarray, path: str) -> None:

@@ -60,25 +60,9 @@ from ..core.errors import DataError
 from ..core.io_utils import atomic_dir, write_json, write_text
 from ..core.progress import CONSOLE_ENV
 from ..data.splits import split_counts
+from ..data.units import PREPARED, fold_names, read_fold_table
 
-PREPARED = "data/prepared"
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
-def read_fold_table(prepared_dir: str | Path = PREPARED) -> pd.DataFrame:
-    path = Path(prepared_dir) / FOLDS_FILE
-    if not path.is_file():
-        raise DataError(f"{FOLDS_FILE} is missing", path=prepared_dir,
-                        fix="re-run the prepare stage (`dvc repro prepare`)")
-    return pd.read_csv(path)
-
-
-def fold_names(prepared_dir: str | Path = PREPARED) -> list[str]:
-    """The units: outer folds (``r0f0`` ...) or simulated replicates (``rep00`` ...)."""
-    info = json.loads((Path(prepared_dir) / PREPARED_INFO_FILE).read_text(encoding="utf-8"))
-    if info.get("design") == "replicates":
-        return list(info["folds"])
-    return [c for c in read_fold_table(prepared_dir).columns if c != SAMPLE_ID]
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

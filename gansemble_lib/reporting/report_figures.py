@@ -15,7 +15,7 @@ import seaborn as sns  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
 from ..evaluation.crossval import FOLD  # noqa: E402
-from ..evaluation.downstream import ROW, SEED, Y_PRED, Y_TRUE  # noqa: E402
+from ..evaluation.rows import BETTER, EQUIVALENT, ROW, SEED, UNDECIDED, WORSE, Y_PRED, Y_TRUE  # noqa: E402
 
 
 def forest_plot(differences: pd.DataFrame, *, baseline: str) -> plt.Figure:
@@ -123,7 +123,7 @@ def fold_forest(scores: pd.DataFrame, panels: list[ForestPanel], *, rope: float,
     heights = [len(p.rows) * 0.36 + 1.1 for p in panels]
     fig, axes = plt.subplots(len(panels), 1, figsize=(8.5, sum(heights) + 0.8), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
-    colors = {"better": "tab:green", "worse": "tab:red", "practically equivalent": "tab:blue"}
+    colors = {BETTER: "tab:green", WORSE: "tab:red", EQUIVALENT: "tab:blue"}
     shared = [ax for ax, p in zip(axes[:, 0], panels, strict=True) if p.scale == "shared"]
     for ax, panel in zip(axes[:, 0], panels, strict=True):
         diffs = wide[[r for r in panel.rows if r in wide]].sub(wide[panel.baseline], axis=0)
@@ -131,7 +131,7 @@ def fold_forest(scores: pd.DataFrame, panels: list[ForestPanel], *, rope: float,
         ax.axvspan(-rope, rope, color="0.9", zorder=0, label=f"ROPE ±{rope}")
         ax.axvline(0, color="k", linewidth=0.8)
         for k, row in enumerate(rows):
-            verdict = panel.verdicts.get(row) or "undecided"
+            verdict = panel.verdicts.get(row) or UNDECIDED
             color = colors.get(verdict, "0.4")
             values = diffs[row].dropna()
             ax.plot(values, np.full(len(values), k), "o", color=color, alpha=0.4, ms=4)
