@@ -164,7 +164,7 @@ def _cmd_profile(args: argparse.Namespace) -> None:
 
 
 def _cmd_update_readme(args: argparse.Namespace) -> None:
-    from .reporting.readme_results import results_path, update_readme
+    from .reporting.readme import results_path, update_readme
 
     changed = update_readme(args.readme, args.metrics, results_file=args.results)
     print(f"{results_path(args.readme, args.results)} (results) and {args.readme} (answer): "

@@ -59,7 +59,7 @@ from gansemble_lib.core.constants import (
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.core.numerics import resolve_device
 from gansemble_lib.core.tables import frame_record, save_table
-from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.data.dataset import geometry_from_info, load_prepared
 from gansemble_lib.evaluation import extractors, fidelity, validity
 from gansemble_lib.evaluation import symp_filter as sf
 from gansemble_lib.generators import sources
@@ -195,7 +195,7 @@ reference_row = {("real test", "-"): (test.images, test.labels)}
 if applicability.applies(data.info["modality"]):
     chemistry = validity.validity_table({**reference_row, **synthetic},
                                         (train.images, train.labels), data.classes,
-                                        geometry=sources.geometry_from_info(data.info))
+                                        geometry=geometry_from_info(data.info))
 else:
     chemistry = applicability.whole_table_not_applicable("chemical validity")
 save_table(chemistry, paths.tables_dir, "05_chemical_validity")

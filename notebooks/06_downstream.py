@@ -56,8 +56,10 @@ from gansemble_lib.core.tables import save_table
 from gansemble_lib.data.dataset import geometry_from_info, load_prepared
 from gansemble_lib.data.simulate import FRESH_START
 from gansemble_lib.evaluation import downstream as ds
+from gansemble_lib.evaluation import downstream_scores as scoring
 from gansemble_lib.evaluation import oracle, worth
 from gansemble_lib.evaluation import rows as row_kinds
+from gansemble_lib.evaluation import spectrum_rows as spectra_rows
 from gansemble_lib.evaluation.classifiers import TrainSettings, budget_statement
 from gansemble_lib.evaluation.rows import AUGMENTATION_ROW, REAL_ONLY
 from gansemble_lib.evaluation.symp_filter import load_set_spectra, load_sets
@@ -131,13 +133,13 @@ predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.la
                           source=SpectralSource.of(data, train), also_test=also_test,
                           also_scores=also_scores)
 if train.spectra is not None:  # the classifiers a chemist would use, on real + synthetic spectra
-    extra, undecodable, extra_origin = ds.spectrum_extra_sets(
+    extra, undecodable, extra_origin = spectra_rows.spectrum_extra_sets(
         sets, load_set_spectra(paths.synthetic_dir), geometry=geometry_from_info(data.info),
         points=train.spectra.shape[1], combo_sources=params.combo_sources)
     print("synthetic spectra for the spectrum classifiers:",
           {name: len(y) for name, (_, y) in extra.items()})
     print("images without ink, left out (nothing to read back):", undecodable or "none")
-    predictions = pd.concat([predictions, ds.spectrum_classifier_rows(
+    predictions = pd.concat([predictions, spectra_rows.spectrum_classifier_rows(
         train.spectra, train.labels, test.spectra, test.labels, seeds=run_seeds, extra=extra,
         settings=settings, n_classes=n_classes, device=resolve_device(params.device))],
         ignore_index=True)
@@ -145,17 +147,17 @@ print(f"trained {len(rows) * len(run_seeds)} classifiers in {time.perf_counter()
 # what every row is, created with the row: the later stages read these fields, never the names
 records = {r.name: r.info for r in rows}
 if train.spectra is not None:
-    records.update({r.name: r for r in ds.spectrum_records(extra_origin)})
+    records.update({r.name: r for r in spectra_rows.spectrum_records(extra_origin)})
 synthetic_rows = row_kinds.generated_rows(records)
 # Kept for the across-fold stage: one line per (row, seed, held-out sample of this fold).
-ds.save_predictions(predictions, test.manifest[SAMPLE_ID].to_numpy(), paths.predictions_path)
+scoring.save_predictions(predictions, test.manifest[SAMPLE_ID].to_numpy(), paths.predictions_path)
 
 # %% [markdown]
 # ## Scores (mean ± sd over seeds) and differences from real-only
 
 # %%
-scores = ds.scores(predictions, n_classes)
-differences = ds.paired_bootstrap(predictions, n_classes=n_classes, n_boot=params.bootstrap,
+scores = scoring.scores(predictions, n_classes)
+differences = scoring.paired_bootstrap(predictions, n_classes=n_classes, n_boot=params.bootstrap,
                                   seed=params.seed)
 table = applicability.mark_not_applicable(scores.join(differences), row_kinds.spectra_only_rows(),
                                           modality=data.info["modality"])
@@ -168,7 +170,7 @@ table
 # %%
 counts = np.bincount(train.labels, minlength=n_classes)
 minority = [c for c, n in zip(data.classes, counts, strict=True) if n < np.median(counts)]
-recall = ds.per_class_recall(predictions, data.classes)
+recall = scoring.per_class_recall(predictions, data.classes)
 save_table(recall, paths.tables_dir, "06_per_class_recall")
 print("minority classes (train count below the median):", ", ".join(minority))
 save_figure(report_figures.forest_plot(differences, baseline=REAL_ONLY),
@@ -187,15 +189,15 @@ save_figure(report_figures.confusion_grid(
 
 # %%
 classical = row_kinds.baseline_rows(records)  # oracle rows aside: more real data is not a method
-statement = ds.conclusion(differences, synthetic_rows=synthetic_rows, baseline_rows=classical)
+statement = scoring.conclusion(differences, synthetic_rows=synthetic_rows, baseline_rows=classical)
 print(statement)
 budget = budget_statement(params.steps, params.epochs, params.batch_size)
 print("budget:", budget)
-write_json(paths.metrics_path, ds.metrics_record(
+write_json(paths.metrics_path, scoring.metrics_record(
     table, statement, minority=minority, seeds=run_seeds, classifier=params.classifier,
     emptied=emptied, budget=budget) | {
         "row_records": row_kinds.to_json(records), "oracle": oracle_record, "simulated_test": {
             "spectra": oracle_record.get("simulated_test_spectra", 0),
             "rows": {row: {"macro_f1": float(line["macro_f1"]), "diff": float(line["diff"])}
                      for row, line in simulated_test.iterrows()}}})
-progress.summary(ds.stage_summary(table))
+progress.summary(scoring.stage_summary(table))

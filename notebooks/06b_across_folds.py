@@ -58,7 +58,7 @@ from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.core.tables import frame_record, json_ready, save_table
 from gansemble_lib.data.dataset import read_prepared_info
 from gansemble_lib.data.units import fold_names
-from gansemble_lib.evaluation import crossval, gate, worth
+from gansemble_lib.evaluation import across_units, crossval, gate, worth
 from gansemble_lib.evaluation import rows as row_kinds
 from gansemble_lib.pipeline.inputs import notebook_inputs
 from gansemble_lib.pipeline.stages import VARIANTS, variants
@@ -115,11 +115,11 @@ verdicts
 
 # %%
 generators = [*VARIANTS, "vae"]  # every generator's name, whether or not it applies here
-gates = crossval.gate_table(paths.folds_dir, folds, generators)
+gates = across_units.gate_table(paths.folds_dir, folds, generators)
 save_table(gates, paths.tables_dir, "03_gate")
 row_generator = {row: records[row].generator for row in dict.fromkeys(all_scores[crossval.ROW])}
 # a generator whose samples are in some row but that has no gate record is "not gated"
-failed = crossval.failed_generators(gates, sorted({g for g in row_generator.values() if g}))
+failed = across_units.failed_generators(gates, sorted({g for g in row_generator.values() if g}))
 failed_rows = {row: failed[g] for row, g in row_generator.items() if g in failed}
 print(gate.rules())
 print("failed the gate:", failed or "none")
@@ -295,16 +295,16 @@ recall.round(3)
 # `reports/figures/first_unit/` so that a fresh clone shows what each generator draws.
 
 # %%
-copied = crossval.copy_unit_figures(paths.folds_dir, folds[0],
+copied = across_units.copy_unit_figures(paths.folds_dir, folds[0],
                                    f"{paths.figures_dir}/first_unit")
 print(f"{len(copied)} figures of {folds[0]} copied to {paths.figures_dir}/first_unit")
-choices = crossval.chooser_choices(paths.folds_dir, folds)
+choices = across_units.chooser_choices(paths.folds_dir, folds)
 save_table(choices, paths.tables_dir, "02_choices")
-generator_table = crossval.generator_checks(paths.folds_dir, folds, list(variants(modality)))
+generator_table = across_units.generator_checks(paths.folds_dir, folds, list(variants(modality)))
 save_table(generator_table, paths.tables_dir, "03_generators")
-kept = crossval.filter_kept(paths.folds_dir, folds)
+kept = across_units.filter_kept(paths.folds_dir, folds)
 save_table(kept, paths.tables_dir, "04_filter_folds")
-fidelity = crossval.fidelity_across_folds(paths.folds_dir, folds,
+fidelity = across_units.fidelity_across_folds(paths.folds_dir, folds,
                                           (FID, KID_MEAN, PRECISION, RECALL))
 fidelity.insert(0, "generator_gate", [  # a set's FID means little if its generator failed
     failed.get(source, gate.PASSED) if source in generators else ""

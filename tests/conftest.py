@@ -18,8 +18,16 @@ needs_rampp = pytest.mark.skipif(
            "checkout; users' clones do not have it)")
 
 # What a project copy needs: the tracked sources, not outputs or the environment.
-COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "reports", "models", "__pycache__",
-                                     "*.egg-info", ".pytest_cache", ".ruff_cache", "cache", "tmp")
+_ANYWHERE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache",
+                                   "cache", "tmp")
+_AT_THE_TOP = {".venv", ".git", "data", "reports", "models", "folds", "runs"}
+
+
+def COPY_IGNORE(directory: str, names: list[str]) -> set[str]:  # noqa: N802
+    """What a copy of the project leaves out: outputs and environments at its top, caches
+    anywhere (``gansemble_lib/data`` is code, only the top-level ``data/`` is output)."""
+    top = _AT_THE_TOP & set(names) if Path(directory).resolve() == REPO.resolve() else set()
+    return set(_ANYWHERE(directory, names)) | top
 
 
 def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:

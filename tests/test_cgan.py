@@ -383,7 +383,7 @@ RESUME_SCRIPT = """
 import sys, time
 import numpy as np
 import gansemble_lib.generators.gan_training as loop
-from gansemble_lib import cgan
+from gansemble_lib.generators import cgan
 from gansemble_lib.core.config import CganParams
 
 out, pause = sys.argv[1], float(sys.argv[2])

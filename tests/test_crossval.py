@@ -12,8 +12,9 @@ from gansemble_lib.core.constants import TEST, TRAIN, UNUSED, VAL
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.data.splits import outer_folds
 from gansemble_lib.data.units import fold_names, read_fold_table
-from gansemble_lib.evaluation import crossval, rows
-from gansemble_lib.evaluation.downstream import REAL_ONLY, ROW
+from gansemble_lib.evaluation import crossval
+from gansemble_lib.evaluation import rows as row_kinds
+from gansemble_lib.evaluation.rows import REAL_ONLY, ROW
 from gansemble_lib.pipeline.folds import write_fold_view
 
 LABELS = np.repeat(["a", "b", "c", "d"], [30, 12, 7, 5])
@@ -152,12 +153,13 @@ def test_the_conclusion_names_verdicts_and_the_strongest_baseline():
                                                                               0.14, 0.13]},
                      BASE)
     table = crossval.verdict_table(scores, rope=0.02, decision=0.95, runs=1)
-    records = {REAL_ONLY: rows.RowRecord(REAL_ONLY, rows.REAL),
-               "random oversampling": rows.RowRecord("random oversampling", rows.BASELINE),
-               "vae (no filter)": rows.RowRecord("vae (no filter)", rows.SYNTHETIC,
-                                                 source="vae", filter="none")}
-    synthetic = rows.generated_rows(records, table.index)
-    baselines = rows.baseline_rows(records, table.index)
+    record = row_kinds.RowRecord
+    records = {REAL_ONLY: record(REAL_ONLY, row_kinds.REAL),
+               "random oversampling": record("random oversampling", row_kinds.BASELINE),
+               "vae (no filter)": record("vae (no filter)", row_kinds.SYNTHETIC, source="vae",
+                                         filter="none")}
+    synthetic = row_kinds.generated_rows(records, table.index)
+    baselines = row_kinds.baseline_rows(records, table.index)
     assert synthetic == ["vae (no filter)"] and baselines == ["random oversampling"]
     text = crossval.conclusion(table, synthetic_rows=synthetic, baseline_rows=baselines,
                                rope=0.02, folds=5, repeats=1, decision=0.95)
@@ -178,3 +180,14 @@ def test_one_split_gets_scores_but_no_verdict():
                                    runs=1)
     assert table.loc["x", "diff_mean"] == pytest.approx(0.1)
     assert "verdict" not in table and "p_better" not in table
+
+
+def test_a_row_no_unit_trained_belongs_to_no_group():
+    """Image data: the spectra-only rows stand in the tables as "not applicable" lines, with no
+    record; they are neither baselines nor generated rows."""
+    record = row_kinds.RowRecord
+    records = {"vae (no filter)": record("vae (no filter)", row_kinds.SYNTHETIC, source="vae",
+                                         filter="none")}
+    names = ["vae (no filter)", row_kinds.SMOTE_ROW, "spectrum (no filter)"]
+    assert row_kinds.generated_rows(records, names) == ["vae (no filter)"]
+    assert row_kinds.baseline_rows(records, names) == []

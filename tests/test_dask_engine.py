@@ -139,7 +139,7 @@ def test_a_stage_error_keeps_its_message_and_says_where_it_started():
 KILL_SCRIPT = """
 import time
 from pathlib import Path
-from gansemble_lib import folds
+from gansemble_lib.pipeline import folds
 from gansemble_lib.core.errors import DataError
 from tests import test_dask_engine as t
 

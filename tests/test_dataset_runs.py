@@ -13,7 +13,7 @@ import pytest
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.core.io_utils import sha256_file
 from gansemble_lib.pipeline import dataset_runs as dr
-from gansemble_lib.reporting.readme_results import render_results
+from gansemble_lib.reporting.results_md import render_results
 from tests.conftest import COPY_IGNORE, REPO, run
 
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]

@@ -7,7 +7,9 @@ import torch
 from sklearn.metrics import f1_score
 
 from gansemble_lib.evaluation import downstream as ds
+from gansemble_lib.evaluation import downstream_scores as scoring
 from gansemble_lib.evaluation import rows as row_kinds
+from gansemble_lib.evaluation import spectrum_rows as spectra_rows
 from gansemble_lib.evaluation.classifiers import TrainSettings
 
 
@@ -18,7 +20,7 @@ def test_vectorised_macro_f1_matches_scikit_learn():
     y_pred[1] = y_true
     expected = [f1_score(y_true, p, labels=list(range(6)), average="macro", zero_division=0)
                 for p in y_pred]
-    np.testing.assert_allclose(ds.macro_f1_rows(y_true, y_pred, 6), expected)
+    np.testing.assert_allclose(scoring.macro_f1_rows(y_true, y_pred, 6), expected)
 
 
 def _predictions(rows, y_true, seeds=(0, 1, 2)):
@@ -34,12 +36,12 @@ def test_bootstrap_identical_rows_differ_by_zero_and_better_rows_exclude_zero():
              for s in range(3)}
     preds = _predictions({ds.REAL_ONLY: lambda s: noisy[s], "same": lambda s: noisy[s],
                           "perfect": lambda s: y}, y)
-    table = ds.paired_bootstrap(preds, n_classes=4, n_boot=300)
+    table = scoring.paired_bootstrap(preds, n_classes=4, n_boot=300)
     assert table.loc["same", "diff_macro_f1"] == 0
     assert table.loc["same", ["ci_low", "ci_high"]].tolist() == [0, 0]
     assert not table.loc["same", "excludes_zero"]
     assert table.loc["perfect", "excludes_zero"] and table.loc["perfect", "ci_low"] > 0
-    text = ds.conclusion(table, synthetic_rows=["same", "perfect"])
+    text = scoring.conclusion(table, synthetic_rows=["same", "perfect"])
     assert "Significant macro-F1 gains over real-only: perfect" in text
 
 
@@ -47,10 +49,10 @@ def test_conclusion_says_no_significant_gain_when_there_is_none():
     table = pd.DataFrame({"diff_macro_f1": [0.01, -0.2], "ci_low": [-0.05, -0.3],
                           "ci_high": [0.07, -0.1], "excludes_zero": [False, True]},
                          index=pd.Index(["cgan", "vae"], name=ds.ROW))
-    text = ds.conclusion(table, synthetic_rows=["cgan", "vae"])
+    text = scoring.conclusion(table, synthetic_rows=["cgan", "vae"])
     assert "no significant gain" in text and "Significantly worse than real-only: vae" in text
     table.loc["oversampling"] = [0.005, -0.02, 0.03, False]
-    text = ds.conclusion(table, synthetic_rows=["cgan", "vae"], baseline_rows=["oversampling"])
+    text = scoring.conclusion(table, synthetic_rows=["cgan", "vae"], baseline_rows=["oversampling"])
     assert "best data-only baseline without a generator is oversampling (+0.005)" in text
     assert "larger point estimate: cgan" in text
 
@@ -86,9 +88,9 @@ def test_spectrum_classifiers_separate_clean_spectra_with_and_without_synthetic_
     test = np.vstack([_peaks(0, 3), _peaks(1, 3)])
     extra = {"copies": (np.vstack([_peaks(0, 4), _peaks(1, 4)]), np.repeat([0, 1], 4))}
     settings = TrainSettings(epochs=1, steps=60, batch_size=8, lr=0.01)
-    preds = ds.spectrum_classifier_rows(train, np.repeat([0, 1], 5), test, np.repeat([0, 1], 3),
-                                        seeds=[0, 1], extra=extra, settings=settings,
-                                        n_classes=2, device=torch.device("cpu"), progress=False)
+    preds = spectra_rows.spectrum_classifier_rows(
+        train, np.repeat([0, 1], 5), test, np.repeat([0, 1], 3), seeds=[0, 1], extra=extra,
+        settings=settings, n_classes=2, device=torch.device("cpu"), progress=False)
     rows = {"logistic regression (spectra)", "correlation 1-NN (spectra)", "1-D CNN (spectra)",
             "logistic regression (spectra) + copies", "1-D CNN (spectra) + copies"}
     assert set(preds[ds.ROW]) == rows
@@ -96,7 +98,7 @@ def test_spectrum_classifiers_separate_clean_spectra_with_and_without_synthetic_
         "correlation")]
     assert (logreg[ds.Y_PRED] == logreg[ds.Y_TRUE]).all()
     assert preds.groupby(ds.ROW)["n_train"].first()["1-D CNN (spectra) + copies"] == 18
-    records = {r.name: r for r in ds.spectrum_records({"copies": ("vae", "none")})}
+    records = {r.name: r for r in spectra_rows.spectrum_records({"copies": ("vae", "none")})}
     assert set(records) == rows  # every row the classifiers scored has its record
     assert row_kinds.spectrum_families(records) == {
         "logistic regression (spectra)": ["logistic regression (spectra) + copies"],
@@ -109,22 +111,22 @@ def test_synthetic_spectra_are_native_where_the_source_has_them_else_decoded():
 
     geometry = PolarGeometry(size=32)
     spectra = np.vstack([_peaks(0, 3), _peaks(1, 3)])
-    images = render(ds.unit_spectra(spectra), geometry=geometry)
+    images = render(spectra_rows.unit_spectra(spectra), geometry=geometry)
     labels = np.repeat([0, 1], 3)
     sets = {("smote", "none"): (images, labels), ("vae", "none"): (images, labels),
             ("vae", "symp"): (images, labels), ("mpcgan_aug", "symp"): (images, labels),
             ("augmentation", "none"): (images, labels), ("spectrum", "none"): (images[:0],
                                                                                labels[:0])}
     native = {("smote", "none"): spectra}
-    out, dropped, origin = ds.spectrum_extra_sets(sets, native, geometry=geometry, points=50,
-                                                  combo_sources=("mpcgan_aug__symp",))
+    out, dropped, origin = spectra_rows.spectrum_extra_sets(
+        sets, native, geometry=geometry, points=50, combo_sources=("mpcgan_aug__symp",))
     assert dropped == {}
     assert origin == {"SMOTE spectra": ("smote", "none"),
                       "vae (no filter), decoded": ("vae", "none"),
                       "mpcgan_aug + symp filter, decoded": ("mpcgan_aug", "symp")}
     assert set(out) == {"SMOTE spectra", "vae (no filter), decoded",
                         "mpcgan_aug + symp filter, decoded"}  # no augmentation, no empty set
-    np.testing.assert_allclose(out["SMOTE spectra"][0], ds.unit_spectra(spectra))
+    np.testing.assert_allclose(out["SMOTE spectra"][0], spectra_rows.unit_spectra(spectra))
     decoded = out["vae (no filter), decoded"][0]
     assert decoded.shape == (6, 50)
     # read back from the picture, the peak is where it was
@@ -142,9 +144,9 @@ def test_rows_are_deterministic_per_seed():
     a = ds.run_rows(rows, x, y, x, y, **kwargs)
     b = ds.run_rows(rows, x, y, x, y, **kwargs)
     assert (a[ds.Y_PRED] == b[ds.Y_PRED]).all()
-    table = ds.scores(a, 2)
+    table = scoring.scores(a, 2)
     assert list(table.index) == [ds.REAL_ONLY, "weighted"]
-    recall = ds.per_class_recall(a, ("a", "b"))
+    recall = scoring.per_class_recall(a, ("a", "b"))
     assert recall.shape == (2, 2) and ((recall >= 0) & (recall <= 1)).all().all()
 
 
@@ -199,5 +201,5 @@ def test_an_epochs_budget_grows_with_the_data():
 def test_metrics_record_keeps_the_table_order_that_json_would_sort_away():
     table = pd.DataFrame({"macro_f1_mean": [0.5, 0.6, 0.7]},
                          index=pd.Index(["real only", "zeta", "alpha"], name=ds.ROW))
-    record = ds.metrics_record(table, "none", minority=[], seeds=[0], classifier="lenet")
+    record = scoring.metrics_record(table, "none", minority=[], seeds=[0], classifier="lenet")
     assert record["row_order"] == ["real only", "zeta", "alpha"]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gansemble_lib.evaluation import crossval, gate
+from gansemble_lib.evaluation import across_units, crossval, gate
 from gansemble_lib.evaluation import paper_table as pt
 
 LABELS = np.repeat(np.arange(10), 20)
@@ -48,9 +48,9 @@ def test_a_gate_without_samples_or_reference_data_says_it_cannot_measure():
 
 def test_a_generator_with_rows_but_no_gate_record_is_not_gated_rather_than_passed(tmp_path):
     _fold_gate(tmp_path, "r0f0", "vae", gate.PASSED, 0.95)
-    table = crossval.gate_table(tmp_path, ["r0f0", "r0f1"], ["vae", "spectrum"])
+    table = across_units.gate_table(tmp_path, ["r0f0", "r0f1"], ["vae", "spectrum"])
     assert table.loc["vae", "status"] == f"{gate.NOT_GATED} in 1 of 2 folds"
-    failed = crossval.failed_generators(table, ["vae", "spectrum"])
+    failed = across_units.failed_generators(table, ["vae", "spectrum"])
     assert failed["spectrum"] == gate.NOT_GATED and "vae" in failed
 
 
@@ -67,11 +67,11 @@ def test_across_folds_a_generator_passes_only_when_it_passed_in_every_fold(tmp_p
     for fold, status in (("r0f0", gate.PASSED), ("r0f1", gate.NO_CLASSES)):
         _fold_gate(tmp_path, fold, "mpcgan_aug", status, 0.2)
         _fold_gate(tmp_path, fold, "vae", gate.PASSED, 0.95)
-    table = crossval.gate_table(tmp_path, ["r0f0", "r0f1"], ["mpcgan_aug", "modern_aug", "vae"])
+    table = across_units.gate_table(tmp_path, ["r0f0", "r0f1"], ["mpcgan_aug", "modern_aug", "vae"])
     assert list(table.index) == ["mpcgan_aug", "vae"]  # modern_aug was not trained
     assert table.loc["mpcgan_aug", "status"] == f"{gate.NO_CLASSES} (1 of 2 units)"
     assert table.loc["vae", "status"] == gate.PASSED and table.loc["vae", "folds_passed"] == 2
-    assert crossval.failed_generators(table) == {"mpcgan_aug": table.loc["mpcgan_aug",
+    assert across_units.failed_generators(table) == {"mpcgan_aug": table.loc["mpcgan_aug",
                                                                          "status"]}
 
 
@@ -87,6 +87,7 @@ def test_across_folds_a_generator_passes_only_when_it_passed_in_every_fold(tmp_p
 def test_every_row_knows_whose_samples_it_uses(row, generator):
     """The record made with each row (stage 06) names the generator whose samples it uses."""
     from gansemble_lib.evaluation import downstream as ds
+    from gansemble_lib.evaluation import spectrum_rows as spectra_rows
 
     images, labels = np.zeros((4, 1, 8, 8), np.uint8), np.array([0, 1, 0, 1])
     sets = {key: (images, labels) for key in (
@@ -96,7 +97,7 @@ def test_every_row_knows_whose_samples_it_uses(row, generator):
     rows = ds.build_rows(sets, labels, chosen=chosen, n_classes=2,
                          tstr_source="mpcgan_aug__symp", combo_sources=("mpcgan_aug__symp",))
     records = {r.name: r.info for r in rows}
-    records |= {r.name: r for r in ds.spectrum_records({
+    records |= {r.name: r for r in spectra_rows.spectrum_records({
         "SMOTE spectra": ("smote", "none"), "vae (no filter), decoded": ("vae", "none"),
         "mpcgan_aug + symp filter, decoded": ("mpcgan_aug", "symp")})}
     assert records[row].generator == generator

@@ -13,7 +13,8 @@ import yaml
 
 from gansemble_lib.core.constants import VAL
 from gansemble_lib.data.dataset import load_prepared
-from gansemble_lib.evaluation import cgan_stage, crossval, gate
+from gansemble_lib.evaluation import cgan_stage, gate
+from gansemble_lib.evaluation import rows as row_kinds
 from tests.conftest import run
 
 NOISE = ("papermill", "TCP without encryption", "git add", "dvc push", "Running stage",
@@ -94,8 +95,8 @@ def _check_gate_consequences(downstream: dict, across: dict, passed_in_fold: dic
     failed are marked, each fold's best generator is the most valid of those that passed
     there (none when none did), and the conclusion speaks of failed generators when any."""
     failed = {name for name, record in across.items() if record[gate.STATUS] != gate.PASSED}
-    marked = {crossval.generator_of_row(row, list(across))
-              for row in downstream["failed_generator_rows"]}
+    records = row_kinds.from_json(downstream["row_records"])
+    marked = {records[row].generator for row in downstream["failed_generator_rows"]}
     assert marked == failed
     oracle = downstream["oracle"]
     for fold, passed in passed_in_fold.items():

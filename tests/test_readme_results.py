@@ -6,15 +6,9 @@ import pytest
 import yaml
 
 from gansemble_lib.core.errors import DataError
-from gansemble_lib.reporting.readme_results import (
-    DEFAULT_SIMULATED,
-    _downstream,
-    readme_section,
-    render_answer,
-    render_results,
-    results_section,
-    update_readme,
-)
+from gansemble_lib.reporting.answer import render_answer
+from gansemble_lib.reporting.readme import readme_section, results_section, update_readme
+from gansemble_lib.reporting.results_md import DEFAULT_SIMULATED, _downstream, render_results
 from tests.conftest import REPO
 
 
@@ -100,7 +94,7 @@ def test_every_dataset_folder_gets_a_section_with_its_provenance(tmp_path):
 
 
 def test_fold_results_show_verdicts_and_the_design(tmp_path):
-    from gansemble_lib.reporting.readme_results import render_dataset
+    from gansemble_lib.reporting.results_md import render_dataset
 
     rows = {"real only": {"macro_f1_mean": 0.8, "macro_f1_sd": 0.05},
             "vae (no filter)": {"macro_f1_mean": 0.85, "macro_f1_sd": 0.04, "diff_mean": 0.05,
@@ -120,7 +114,8 @@ def test_fold_results_show_verdicts_and_the_design(tmp_path):
 
 
 def test_the_readme_opens_with_the_answer_from_the_committed_metrics():
-    from gansemble_lib.reporting.readme_results import answer_section, render_answer
+    from gansemble_lib.reporting.answer import render_answer
+    from gansemble_lib.reporting.readme import answer_section
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert readme.index("## The answer so far") < readme.index("## Run it on your own data")
@@ -131,7 +126,7 @@ def test_the_readme_opens_with_the_answer_from_the_committed_metrics():
 
 
 def test_the_answer_counts_verdicts_per_family():
-    from gansemble_lib.reporting.readme_results import _family_cell, _family_rows
+    from gansemble_lib.reporting.answer import _family_cell, _family_rows
 
     result = {"folds": 5, "synthetic_rows": ["vae (no filter)", "vae + symp filter",
                                              "TSTR: vae only"],

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from gansemble_lib.evaluation import crossval
-from gansemble_lib.evaluation.downstream import LOGREG_ROW, REAL_ONLY, ROW, SEED, Y_PRED, Y_TRUE
+from gansemble_lib.evaluation.rows import LOGREG_ROW, REAL_ONLY, ROW, SEED, Y_PRED, Y_TRUE
 from gansemble_lib.reporting import report_figures
 
 

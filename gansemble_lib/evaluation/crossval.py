@@ -39,6 +39,7 @@ from sklearn.metrics import f1_score, recall_score
 from .rows import (
     BETTER,
     EQUIVALENT,
+    FOLD,
     MISSING,
     REAL_ONLY,
     ROW,
@@ -50,7 +51,6 @@ from .rows import (
     Y_TRUE,
 )
 
-FOLD = "fold"
 MINORITY_RECALL = "minority_recall"
 
 
@@ -291,105 +291,6 @@ def conclusion(table: pd.DataFrame, *, synthetic_rows: list[str], baseline_rows:
     return " ".join(parts)
 
 
-# --------------------------------------------------------------------------- other stages
-
-def _fold_json(folds_dir: str | Path, fold: str, name: str) -> dict | None:
-    path = Path(folds_dir) / fold / "reports" / "metrics" / name
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def chooser_choices(folds_dir: str | Path, folds: list[str]) -> pd.DataFrame:
-    """Stage 02's pick in every fold (strategy, N, its validation macro-F1, ties)."""
-    rows = []
-    for fold in folds:
-        chosen = _fold_json(folds_dir, fold, "02_chosen.json") or {}
-        rows.append({FOLD: fold, "strategy": chosen.get("name"), "n": chosen.get("n"),
-                     "val_macro_f1": chosen.get("scores", {}).get("macro_f1_mean"),
-                     "tied_candidates": chosen.get("overlapping_candidates"),
-                     "candidates": chosen.get("candidates")})
-    return pd.DataFrame(rows).set_index(FOLD)
-
-
-GENERATOR_COLUMNS = {"class_mean_match": ("spectral_check", "class_mean_match"),
-                     "class_mean_match_val": ("spectral_check", "class_mean_match_val"),
-                     "share_nn_same_class": ("nearest_neighbour", "share_nn_same_class"),
-                     "within_class_spread_ratio": ("nearest_neighbour",
-                                                   "within_class_spread_ratio"),
-                     "train_seconds": ("train_seconds",)}
-
-
-def generator_checks(folds_dir: str | Path, folds: list[str], variants: list[str]
-                     ) -> pd.DataFrame:
-    """Stage 03's checks of every generator variant: mean and sd across folds."""
-    records = []
-    for fold in folds:
-        for variant in variants:
-            record = _fold_json(folds_dir, fold, f"03_{variant}.json") or {}
-            line = {FOLD: fold, "generator": variant}
-            for column, keys in GENERATOR_COLUMNS.items():
-                value = record
-                for key in keys:
-                    value = value.get(key) if isinstance(value, dict) else None
-                line[column] = value
-            records.append(line)
-    frame = pd.DataFrame(records)
-    numeric = [c for c in GENERATOR_COLUMNS if frame[c].notna().any()]
-    table = frame.groupby("generator", sort=False)[numeric].agg(["mean", "std"])
-    table.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in table.columns]
-    return table
-
-
-def _gate_record(folds_dir: str | Path, fold: str, generator: str) -> dict | None:
-    name = "03b_vae.json" if generator == "vae" else f"03_{generator}.json"
-    return (_fold_json(folds_dir, fold, name) or {}).get("gate")
-
-
-def gate_table(folds_dir: str | Path, folds: list[str], generators: list[str]) -> pd.DataFrame:
-    """The gate of every generator across folds: validity, its label-shuffled null, real data's
-    level, diversity (mean and sd), how many folds it passed, and one status.
-
-    The status is ``passed`` only when the generator passed in every fold; otherwise the
-    failure seen most often, with the count of failing folds.
-    """
-    from . import gate
-
-    lines = []
-    for generator in generators:
-        records = [r for r in (_gate_record(folds_dir, f, generator) for f in folds) if r]
-        if not records:
-            continue
-        frame = pd.DataFrame(records)
-        failed = frame[frame[gate.STATUS] != gate.PASSED]
-        status = gate.PASSED if failed.empty else (
-            f"{failed[gate.STATUS].mode().iloc[0]} ({len(failed)} of {len(frame)} units)")
-        if failed.empty and len(frame) < len(folds):  # passed where gated, but not everywhere
-            status = f"{gate.NOT_GATED} in {len(folds) - len(frame)} of {len(folds)} folds"
-        line = {"generator": generator}
-        for column in (gate.VALIDITY, gate.NULL, gate.REFERENCE, gate.DIVERSITY):
-            values = pd.to_numeric(frame[column], errors="coerce")
-            line[f"{column}_mean"] = values.mean()
-            line[f"{column}_sd"] = values.std() if len(frame) > 1 else np.nan
-        line.update(folds_passed=int(len(frame) - len(failed)), folds_gated=int(len(frame)),
-                    status=status, judge=frame[gate.JUDGE].iloc[0])
-        lines.append(line)
-    if not lines:
-        return pd.DataFrame(columns=["status"]).rename_axis("generator")
-    return pd.DataFrame(lines).set_index("generator")
-
-
-def failed_generators(gates: pd.DataFrame, generators: list[str] | None = None
-                      ) -> dict[str, str]:
-    """{generator: status} for every generator that did not pass the gate in every fold; a
-    generator of ``generators`` with no gate record at all is "not gated", never "passed"."""
-    from . import gate
-
-    out = {} if gates.empty else {g: s for g, s in gates["status"].items() if s != gate.PASSED}
-    for name in generators or []:
-        if gates.empty or name not in gates.index:
-            out.setdefault(name, gate.NOT_GATED)
-    return out
-
-
 def family_verdicts(scores: pd.DataFrame, families: dict[str, list[str]], *, rope: float,
                     decision: float, runs: int, independent: bool = False) -> pd.DataFrame:
     """Verdicts of each spectrum classifier with synthetic spectra against the same classifier
@@ -427,37 +328,6 @@ def family_statement(table: pd.DataFrame, *, failed_rows: dict[str, str]) -> str
     return " ".join(parts)
 
 
-def filter_kept(folds_dir: str | Path, folds: list[str]) -> pd.DataFrame:
-    """Images each filter kept per source, per fold (stage 04)."""
-    kept = {fold: (_fold_json(folds_dir, fold, "04_filter.json") or {}).get("kept", {})
-            for fold in folds}
-    return pd.DataFrame(kept).rename_axis("source/filter")
-
-
-def fidelity_across_folds(folds_dir: str | Path, folds: list[str],
-                          metrics: tuple[str, ...]) -> pd.DataFrame:
-    """Stage 05's overall metrics and their real-vs-real null: mean and sd across folds."""
-    records = []
-    for fold in folds:
-        overall = (_fold_json(folds_dir, fold, "05_fidelity.json") or {}).get("overall", {})
-        for key, values in overall.items():
-            line = {FOLD: fold, "set": key, "n_generated": values.get("n_generated"),
-                    "null_n": values.get("null_n")}
-            for metric in metrics:
-                line[metric] = values.get(metric)
-                line[f"{metric}_null"] = values.get(f"{metric}_null_mean")
-            line["note"] = values.get("note")
-            records.append(line)
-    frame = pd.DataFrame(records)
-    numeric = [c for c in frame.columns if c not in (FOLD, "set", "note")]
-    frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
-    table = frame.groupby("set", sort=False)[numeric].agg(["mean", "std"])
-    table.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in table.columns]
-    table = table.dropna(axis=1, how="all")
-    notes = frame.groupby("set", sort=False)["note"].first()
-    return table.join(notes)
-
-
 def confusion_rows(verdicts: pd.DataFrame, *, synthetic_rows: list[str],
                    baseline_rows: list[str], failed_rows: dict[str, str]) -> dict[str, str]:
     """{row: what it is} for the confusion figure: real-only, the baseline with the highest
@@ -476,32 +346,3 @@ def confusion_rows(verdicts: pd.DataFrame, *, synthetic_rows: list[str],
     if passing:
         shown[passing] = "best row of a generator that passed the gate"
     return shown
-
-
-# The first unit's per-stage figures, committed so that a fresh clone shows what each
-# generator draws and what the chooser scored (every unit's figures stay under folds/).
-UNIT_FIGURES = ("02_chooser_heatmap.png", "03_*_samples.png", "03b_samples.png",
-                "04_filter/*.png")
-
-
-def copy_unit_figures(folds_dir: str | Path, unit: str, dest: str | Path) -> list[str]:
-    """Copy ``UNIT_FIGURES`` of ``unit`` into ``dest`` (emptied first); their names there."""
-    import shutil
-
-    source, dest = Path(folds_dir) / unit / "reports" / "figures", Path(dest)
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    copied = []
-    for pattern in UNIT_FIGURES:
-        for path in sorted(source.glob(pattern)):
-            name = path.relative_to(source).as_posix().replace("/", "__")
-            shutil.copyfile(path, dest / name)
-            copied.append(name)
-    lines = [f"# Figures of unit {unit}", "",
-             f"Copied from `{source.as_posix()}` by stage 06b (every unit writes its own under "
-             "`folds/`): the chooser's scores (02), each generator's samples, one row per "
-             "class (03, 03b), and what each filter kept (04).", ""]
-    lines += [f"- [{name}]({name})" for name in copied]
-    (dest / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return copied

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 REAL_ONLY = "real only"
 ROW, SEED, Y_TRUE, Y_PRED, SAMPLE = "row", "seed", "y_true", "y_pred", "test_index"
+FOLD = "fold"  # the unit a score or prediction comes from (a fold or a replicate)
 
 # verdicts of a row against its baseline (crossval.verdict)
 BETTER, EQUIVALENT, WORSE, UNDECIDED = ("better", "practically equivalent", "worse",
@@ -98,9 +99,9 @@ def spectra_only_rows(filters: tuple[str, ...] = ("none", "symp", "strong")) -> 
                          for f in filters), LOGREG_ROW, CNN_ROW, NN_ROW]
 
 
-def to_json(records: Iterable[RowRecord]) -> dict[str, dict]:
+def to_json(records: dict[str, RowRecord]) -> dict[str, dict]:
     """{row name: its fields}, in the rows' order (for a metrics file)."""
-    return {r.name: r.as_json() for r in records}
+    return {name: r.as_json() for name, r in records.items()}
 
 
 def from_json(*maps: dict[str, dict]) -> dict[str, RowRecord]:
@@ -119,9 +120,10 @@ def from_json(*maps: dict[str, dict]) -> dict[str, RowRecord]:
 def image_rows(records: dict[str, RowRecord], kinds: tuple[str, ...],
                names: Iterable[str] | None = None) -> list[str]:
     """The image CNN's rows of these kinds, in the order of ``names`` (default: the records')
-    and only those among them."""
-    return [n for n in (records if names is None else names)
-            if records[n].classifier == IMAGE_CNN and records[n].kind in kinds]
+    and only those among them; a name without a record is a row no unit trained (a table's
+    "not applicable to images" line) and belongs to no kind."""
+    return [n for n in (records if names is None else names) if n in records
+            and records[n].classifier == IMAGE_CNN and records[n].kind in kinds]
 
 
 def generated_rows(records: dict[str, RowRecord], names: Iterable[str] | None = None

@@ -30,7 +30,7 @@ from .gan_training import (
     sync_grids,
     train_gan,
 )
-from .interface import check_class_index, from_uint8, to_uint8
+from .interface import class_noise, from_uint8, to_uint8
 from .training import seed_everything
 
 KIND = "cgan"
@@ -73,13 +73,12 @@ class CganGenerator:
     @torch.no_grad()
     def sample(self, class_index: int, n: int, seed: int) -> torch.Tensor:
         """Raw network output in [-1, 1], (n, C, H, W); noise drawn on the CPU from ``seed``."""
-        check_class_index(class_index, self.classes)
         self.network.eval()
-        z = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(seed))
-        parts = []
-        for chunk in z.split(SAMPLE_CHUNK):
-            labels = torch.full((len(chunk),), class_index, dtype=torch.long, device=self.device)
-            parts.append(self.network(chunk.to(self.device), labels).cpu())
+        z, labels = class_noise(class_index, n, seed, classes=self.classes, z_dim=self.z_dim,
+                                device=self.device)
+        parts = [self.network(chunk.to(self.device), part).cpu()
+                 for chunk, part in zip(z.split(SAMPLE_CHUNK), labels.split(SAMPLE_CHUNK),
+                                        strict=True)]
         return torch.cat(parts) if parts else torch.empty(0, *self.image_shape)
 
     def generate(self, class_index: int, n: int, seed: int) -> np.ndarray:

@@ -46,6 +46,15 @@ def check_class_index(class_index: int, classes: tuple[str, ...]) -> None:
                          f"{len(classes)} classes (0..{len(classes) - 1})")
 
 
+def class_noise(class_index: int, n: int, seed: int, *, classes: tuple[str, ...], z_dim: int,
+                device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """(noise, labels) to sample ``n`` of class ``class_index``: the noise drawn on the CPU
+    from ``seed`` (the same on every device), the labels on ``device``."""
+    check_class_index(class_index, classes)
+    z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    return z, torch.full((n,), class_index, dtype=torch.long, device=device)
+
+
 def load_generator(path: str | Path, *, device: str | torch.device = "cpu") -> Generator:
     """Load any generator checkpoint written by the training stages."""
     checkpoint = load_checkpoint(path, device=device)

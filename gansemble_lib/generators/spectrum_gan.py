@@ -39,7 +39,7 @@ from .gan_training import (
     sync_grids,
     train_gan,
 )
-from .interface import check_class_index
+from .interface import class_noise
 from .training import seed_everything
 
 KIND = "spectrum_gan"
@@ -96,10 +96,9 @@ class SpectrumGenerator:
     @torch.no_grad()
     def generate_spectra(self, class_index: int, n: int, seed: int) -> np.ndarray:
         """``n`` spectra (n, points) in [0, 1] of class ``class_index``, before rendering."""
-        check_class_index(class_index, self.classes)
         self.network.eval()
-        z = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(seed))
-        labels = torch.full((n,), class_index, dtype=torch.long, device=self.device)
+        z, labels = class_noise(class_index, n, seed, classes=self.classes, z_dim=self.z_dim,
+                                device=self.device)
         out = self.network(z.to(self.device), labels)[:, 0].double().cpu().numpy()
         return (out + 1) / 2
 

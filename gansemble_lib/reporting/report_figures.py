@@ -14,8 +14,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
-from ..evaluation.crossval import FOLD  # noqa: E402
-from ..evaluation.rows import BETTER, EQUIVALENT, ROW, SEED, UNDECIDED, WORSE, Y_PRED, Y_TRUE  # noqa: E402
+from ..evaluation.rows import BETTER, EQUIVALENT, FOLD, ROW, SEED, UNDECIDED, WORSE, Y_PRED, Y_TRUE  # noqa: E402
 
 
 def forest_plot(differences: pd.DataFrame, *, baseline: str) -> plt.Figure:
