@@ -18,6 +18,7 @@ import sys
 import numpy as np
 import pytest
 
+from gansemble_lib.core.errors import DataError
 from gansemble_lib.reporting import verify as vf
 from tests.conftest import REPO
 
@@ -448,3 +449,19 @@ def test_the_command_estimates_the_rerun_noise(tmp_path, committed_source):
     folds = _load(a, "05_fidelity.json")["folds"] * _load(a, "05_fidelity.json")["repeats"]
     pairs = sigma["pairs"]  # one row moved by 1, the others not
     assert sigma["sigma"] == pytest.approx(math.sqrt(folds / 2 / pairs))
+
+
+def test_verify_reads_its_settings_from_params_yaml(tmp_path):
+    """alpha and the declared bands are params.yaml's `verify` section (one place per
+    parameter); a checkout without the file, or without the section, gets the defaults."""
+    assert vf.verify_settings(tmp_path) == vf.DEFAULTS
+    (tmp_path / "params.yaml").write_text("evaluation:\n  rope: 0.02\n", encoding="utf-8")
+    assert vf.verify_settings(tmp_path) == vf.DEFAULTS
+    (tmp_path / "params.yaml").write_text("verify:\n  alpha: 0.01\n  gate_band: 0.05\n",
+                                          encoding="utf-8")
+    settings = vf.verify_settings(tmp_path)
+    assert (settings.alpha, settings.p_band, settings.gate_band) == (0.01, 0.03, 0.05)
+    assert vf.z_familywise(100, settings.alpha) > vf.z_familywise(100, vf.DEFAULTS.alpha)
+    (tmp_path / "params.yaml").write_text("verify:\n  alpha: 2\n", encoding="utf-8")
+    with pytest.raises(DataError, match="verify.alpha"):
+        vf.verify_settings(tmp_path)

@@ -395,11 +395,29 @@ class EvaluationParams:
                               "paper's layout (on in the full and paper profiles)")
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VerifyParams:
+    """`gansemble verify`: how a rerun is compared with the committed results (no stage).
+
+    No stage reads this section, so changing it reruns nothing."""
+
+    alpha: float = param(0.05, "family-wise false-alarm rate of one verify run: each of m numbers "
+                         "gets z = Phi^-1(1 - alpha/(2m)) sds of a rerun's difference",
+                         gt=0, lt=1)
+    p_band: float = param(0.03, "a verdict is borderline when a posterior probability lies within "
+                          "this of evaluation.decision (where the rerun noise cannot give the "
+                          "band)", gt=0, lt=0.5)
+    gate_band: float = param(0.03, "a gate status is borderline when one unit's validity or "
+                             "diversity may lie within this of its threshold (where the rerun "
+                             "noise cannot give the band)", gt=0, lt=0.5)
+
+
 SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams,
                              "choose": ChooseParams, "cgan": CganParams, "vae": VaeParams,
                              "symp_filter": FilterParams, "fidelity": FidelityParams,
                              "downstream": DownstreamParams,
-                             "evaluation": EvaluationParams}
+                             "evaluation": EvaluationParams, "verify": VerifyParams}
+COMMAND_SECTIONS = ("verify",)  # read by a command, not by a pipeline stage (not a DVC param)
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:

@@ -69,13 +69,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.config import VerifyParams, load_params
 from ..core.errors import DataError
 
-# Family-wise false-alarm rate of one verify run (a candidate for params.yaml, `verify.alpha`).
-ALPHA = 0.05
-# Declared bands of "borderline", used where they cannot be derived from calibrated noise:
-P_BAND = 0.03  # a posterior probability within 0.03 of the decision threshold
-GATE_BAND = 0.03  # one fold's validity or diversity within 0.03 of its gate threshold
+# params.yaml's `verify` section (its defaults when a checkout has none): the family-wise
+# false-alarm rate and the declared bands of "borderline", used where they cannot be derived
+# from calibrated noise.
+DEFAULTS = VerifyParams()
+ALPHA, P_BAND, GATE_BAND = DEFAULTS.alpha, DEFAULTS.p_band, DEFAULTS.gate_band
 NOISE_FILE = "rerun_noise.json"
 PAPER_TABLE = "05b_paper_table.json"
 NOT_GIT = ("not a git checkout: verify compares with the results committed in git; use "
@@ -367,6 +368,7 @@ class _Context:
     tolerance: dict[str, float]  # key -> tolerance of that number (this comparison)
     noise: Noise
     z: float
+    settings: VerifyParams = DEFAULTS
 
 
 def _verdict_margin(row: dict, data: dict, path: str, ctx: _Context) -> tuple[float, float,
@@ -379,7 +381,7 @@ def _verdict_margin(row: dict, data: dict, path: str, ctx: _Context) -> tuple[fl
         return None
     nearest = min(probs, key=lambda k: abs(probs[k] - decision))
     margin = abs(probs[nearest] - decision)
-    band, how = P_BAND, "declared band"
+    band, how = ctx.settings.p_band, "declared band"
     mean, sd, n = row.get("diff_mean"), row.get("diff_sd"), row.get("folds_scored")
     runs = data.get("repeats", 1)
     rope = data.get("rope")
@@ -419,7 +421,7 @@ def _gate_margin(record: dict, data: dict, path: str, ctx: _Context) -> tuple[fl
     def band(key: str) -> tuple[float, str]:
         unit = ctx.noise.unit(ctx.name, f"{path}/{key}") if ctx.noise else None
         if unit is None:
-            return GATE_BAND, "declared band"
+            return ctx.settings.gate_band, "declared band"
         return ctx.z * math.sqrt(2) * unit, "band from one fold's calibrated noise"
 
     found = []
@@ -541,7 +543,7 @@ class _Pending:
     def m(self) -> int:
         return sum(isinstance(i, _Numeric) for _, _, _, items in self.files for i in items)
 
-    def checks(self, z: float) -> list[Check]:
+    def checks(self, z: float, settings: VerifyParams = DEFAULTS) -> list[Check]:
         out = []
         for name, old, new, items in self.files:
             if old is None or new is None:
@@ -550,7 +552,8 @@ class _Pending:
             done = [i.check(z) if isinstance(i, _Numeric) else i for i in items]
             tolerance = {c.metric.split(":", 1)[1]: c.tolerance for c in done
                          if c.tolerance is not None}
-            out += done + statements(name, old, new, _Context(name, tolerance, self.noise, z))
+            out += done + statements(name, old, new, _Context(name, tolerance, self.noise, z,
+                                                              settings))
         return out
 
 
@@ -791,6 +794,12 @@ def _basis(noises: list[Noise], checks: list[Check]) -> str:
     return "; ".join(parts) or "no numbers with a tolerance"
 
 
+def verify_settings(root: str | Path = ".") -> VerifyParams:
+    """The `verify` section of ``root``'s params.yaml; its defaults when the file has none."""
+    path = Path(root) / "params.yaml"
+    return load_params(path, "verify") if path.is_file() else DEFAULTS
+
+
 def verify(*, ref: str = "HEAD", root: str | Path = ".", committed_dir: str | Path | None = None,
            show_all: bool = False, out=sys.stdout) -> int:
     """Check the default result set and every rerun dataset result set.
@@ -839,16 +848,18 @@ def verify(*, ref: str = "HEAD", root: str | Path = ".", committed_dir: str | Pa
     pending = [(title, _against_pending(d, Path(committed_dir)) if committed_dir is not None
                 else _metrics_pending(d, ref=ref, root=root)) for title, d in sets]
     m = sum(p.m for _, p in pending)
-    z = z_familywise(m)
+    settings = verify_settings(root)
+    z = z_familywise(m, settings.alpha)
     everything: list[Check] = []
     for title, p in pending:
-        checks = p.checks(z)
+        checks = p.checks(z, settings)
         everything += checks
         print_table(title, checks, only_disagreeing=not show_all, out=out)
         ok &= not any(c.disagrees for c in checks)
     print(f"\nverify: {'AGREES' if ok else 'DISAGREES'} with the committed results: "
           f"{summary(everything)}", file=out)
-    print(f"tolerance: z = {z:.2f} (family-wise, alpha = {ALPHA:g} over {m} numbers) x the sd "
+    print(f"tolerance: z = {z:.2f} (family-wise, alpha = {settings.alpha:g} over {m} numbers) "
+          "x the sd "
           f"a rerun's difference can have, at least one held-out sample; basis: "
           f"{_basis([p.noise for _, p in pending], everything)}", file=out)
     return 0 if ok else 1
