@@ -53,6 +53,7 @@ import pandas as pd
 from gansemble_lib.core import progress
 from gansemble_lib.core.applicability import mark_not_applicable
 from gansemble_lib.core.constants import FID, KID_MEAN, PRECISION, RECALL
+from gansemble_lib.core.errors import DataError
 from gansemble_lib.core.figures import save_figure
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.core.tables import frame_record, json_ready, save_table
@@ -86,9 +87,15 @@ all_scores = crossval.fold_scores(predictions, len(classes), minority)
 # Spectrum classifiers trained with synthetic spectra are judged against the same classifier on
 # real spectra (their own table below), not against the image CNN.
 # what every row is, as each unit's stage 06 recorded it (rows.py): nothing below reads names
-records = row_kinds.from_json(*(record.get("row_records") for record in in_fold.values()))
+try:
+    records = row_kinds.from_json(*(record.get("row_records") for record in in_fold.values()))
+except ValueError as error:
+    raise DataError(str(error), path=paths.folds_dir,
+                    fix="rerun the units' stages with one version of the code") from None
 unknown = sorted(set(all_scores[crossval.ROW]) - set(records))
-assert not unknown, f"rows without a record in the units' stage 06 metrics: {unknown}"
+if unknown:  # units run before stage 06 recorded its rows (2026-12-04)
+    raise DataError(f"rows without a record in the units' stage 06 metrics: {unknown}",
+                    path=paths.folds_dir, fix="rerun the folds stage (`dvc repro folds`)")
 families = row_kinds.spectrum_families(records)
 # more real data is not an augmentation method: the oracle rows get their own section
 in_families = {row for rows in families.values() for row in rows} | set(
