@@ -10,7 +10,7 @@ KERNEL := gansemble
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data reproduce reproduce-rampp reproduce-shapes reproduce-paper inception verify test test-fast bench lint format clean
+.PHONY: help setup data reproduce reproduce-rampp reproduce-shapes reproduce-paper reproduce-decisive inception verify test test-fast bench lint format clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' \
@@ -45,6 +45,10 @@ reproduce-rampp: $(STAMP) ## the whole pipeline on the real RaMPP spectra (RAMPP
 reproduce-shapes: $(STAMP) ## the whole pipeline on a generated drawn-shapes image set -> reports/datasets/shapes
 	$(PY) -m gansemble_lib shapes runs/shapes_input --overwrite
 	$(PY) -m gansemble_lib run-dataset shapes runs/shapes_input --format images
+	$(PY) -m gansemble_lib update-readme
+
+reproduce-decisive: $(STAMP) ## the headline verdicts at 40 simulated replicates (~1.5 h on 2 cores) -> reports/datasets/decisive
+	$(PY) -m gansemble_lib run-dataset decisive --profile decisive
 	$(PY) -m gansemble_lib update-readme
 
 reproduce-paper: data ## switch params.yaml to the paper profile and run (GPU advised)

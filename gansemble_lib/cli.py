@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run-dataset", help="run the whole pipeline on another dataset in "
                                            "runs/NAME; keep results in reports/datasets/NAME")
     p.add_argument("name", help="short name for the result set, e.g. rampp")
-    p.add_argument("src", nargs="+", help="file(s) or one folder, as for import-data")
+    p.add_argument("src", nargs="*", help="file(s) or one folder, as for import-data (none: "
+                   "the embedded default data, e.g. at another --profile)")
     p.add_argument("--format", default="auto", choices=ALL_FORMATS)
     p.add_argument("--profile", choices=sorted(PROFILES),
                    help="parameter profile for this run (default: params.yaml as committed)")

@@ -147,3 +147,10 @@ def test_run_dataset_end_to_end_on_the_smoke_profile(tmp_path):
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
                             capture_output=True, text=True, check=True).stdout.splitlines()
     assert status and all(line.startswith("?? reports/datasets/mine/") for line in status), status
+
+
+def test_import_options_without_a_source_are_refused_before_cloning(tmp_path):
+    """No source = the embedded default data; an import option then has nothing to act on."""
+    with pytest.raises(DataError, match="need\\(s\\) a file to import"):
+        dr.run_dataset("decisive", [], repo=tmp_path, import_options=("--drop-small-classes",))
+    assert not (tmp_path / dr.RUNS_DIR).exists()

@@ -1,14 +1,16 @@
 """Run the whole pipeline on another dataset and keep its results beside the default ones.
 
 ``gansemble run-dataset NAME SOURCE... [--format F] [--profile P]`` (``make reproduce-rampp`` is
-one such call):
+one such call; without a SOURCE it runs the embedded default data, e.g. at another profile,
+as ``make reproduce-decisive`` does):
 
 1. clones the current commit into ``runs/NAME`` (git- and DVC-ignored), or moves an existing
    clone there to the current commit, so a second run only reruns what changed (DVC's run cache
    also restores stages whose inputs it has seen before);
 2. writes a named parameter profile there if one is asked for, then imports the sources with
    ``import-data`` (same validation and messages; a class is checked against the profile's
-   evaluation.folds, the design its prepare stage will use);
+   evaluation.folds, the design its prepare stage will use), or, without sources, materialises
+   the embedded default data with ``fetch-data`` (offline, verified against ``data.dvc``);
 3. runs ``dvc repro`` there, streaming its output and timing each stage;
 4. copies the results into ``reports/datasets/NAME/`` of this checkout, all at once: metrics,
    tables, the HTML report, the downstream figures, the clone's ``dvc.lock``, ``params.yaml``
@@ -214,6 +216,10 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
     check_name(name)
     repo = Path(repo).resolve()
     described = describe_sources(sources)  # a wrong path fails before anything is cloned
+    if import_options and not sources:
+        raise DataError(f"{' '.join(import_options)} need(s) a file to import",
+                        fix="name the file(s) to import, or leave the option out to run the "
+                            "embedded default data")
     commit = current_commit(repo)
     clone = repo / RUNS_DIR / name
     echo(f"[{name}] clone of {commit[:12]} in {clone}")
@@ -222,8 +228,11 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
     python = [sys.executable, "-m", "gansemble_lib"]
     if profile:  # first: import-data checks the classes against its evaluation.folds
         _run([*python, "profile", profile], clone, env, echo=echo)
-    _run([*python, "import-data", *[str(Path(s).resolve()) for s in sources], "--format", fmt,
-          *import_options], clone, env, echo=echo)
+    if sources:
+        _run([*python, "import-data", *[str(Path(s).resolve()) for s in sources], "--format",
+              fmt, *import_options], clone, env, echo=echo)
+    else:  # the embedded default data: the clone's data.dvc is the committed one
+        _run([*python, "fetch-data"], clone, env, echo=echo)
     clock = StageClock()
     started = datetime.now(UTC)
     tick = time.perf_counter()
@@ -239,7 +248,7 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
                     "python": platform.python_version()},
         "packages": package_versions(),
         "command": "gansemble run-dataset " + " ".join(
-            [name, *(f'"{s}"' for s in sources), "--format", fmt,
+            [name, *(f'"{s}"' for s in sources), *(["--format", fmt] if sources else []),
              *(["--profile", profile] if profile else []), *import_options]),
     }
     record["data_dvc"] = yaml.safe_load((clone / "data.dvc").read_text(encoding="utf-8"))
