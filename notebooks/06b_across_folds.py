@@ -245,6 +245,23 @@ print(spectrum_statement)
 spectrum_verdicts
 
 # %% [markdown]
+# ## The first look (replicates design)
+# With more replicates than `evaluation.interim`, the verdicts over the first N replicates as
+# well: a look planned before the run, reported beside the verdicts over all of them. The gate
+# marks are those of all the replicates.
+
+# %%
+interim = params.interim if independent and 0 < params.interim < len(folds) else 0
+interim_record = crossval.first_look(all_scores, folds[:interim], excluded=in_families,
+                                     families=families, rope=params.rope,
+                                     decision=params.decision) if interim else {}
+if interim_record:
+    print(f"first {interim} of {len(folds)} replicates:",
+          pd.Series([r.get("verdict") for r in interim_record["rows"].values()])
+          .value_counts().to_dict())
+interim_record
+
+# %% [markdown]
 # ## The verdicts at a glance
 # Figure: each row's difference from its own baseline in every unit (dots) and the mean
 # (marker, coloured by verdict). Look for markers outside the grey band (the region of
@@ -366,6 +383,7 @@ write_json(f"{paths.metrics_dir}/06_downstream.json", {
     "spectrum_classifiers": {"rows": frame_record(spectrum_verdicts),
                              "row_order": list(spectrum_verdicts.index),
                              "conclusion": spectrum_statement},
+    "interim": interim_record,
     "classifier": in_fold[folds[0]]["classifier"], "budget": in_fold[folds[0]]["budget"],
     "seeds": in_fold[folds[0]]["seeds"],
     "primary_endpoint": "macro-F1 (mean over classifier seeds) on each "

@@ -203,3 +203,60 @@ def test_only_data_the_simulator_made_are_called_the_simulated_default(tmp_path)
     # nothing known: no claim either way
     metrics = _project(tmp_path / "unknown", simulated=None, descriptor=None)
     assert render_results(metrics, None).startswith("### Default dataset (`make reproduce`)")
+
+
+def test_a_default_data_run_shows_its_first_look_and_leads_the_answer(tmp_path):
+    """run-dataset without a source (the embedded data at another profile, e.g. 40
+    replicates): its provenance names the default data, its first look is a table beside the
+    verdicts over all replicates, and the answer shows both first, before the laptop run."""
+    records = {"real only": {"kind": "real"},
+               "SMOTE": {"kind": "baseline"},
+               "vae (no filter)": {"kind": "synthetic", "source": "vae", "filter": "none"}}
+    rows = {"real only": {"macro_f1_mean": 0.88, "macro_f1_sd": 0.03},
+            "SMOTE": {"macro_f1_mean": 0.87, "diff_mean": -0.01, "diff_sd": 0.01,
+                      "verdict": "practically equivalent"},
+            "vae (no filter)": {"macro_f1_mean": 0.86, "diff_mean": -0.02, "diff_sd": 0.02,
+                                "verdict": "worse"}}
+    first = {"real only": {"macro_f1_mean": 0.881, "macro_f1_sd": 0.03},
+             "SMOTE": {"diff_mean": -0.012, "diff_sd": 0.011, "p_better": 0.0,
+                       "p_equivalent": 0.97, "p_worse": 0.03, "smallest_decidable": 0.026,
+                       "verdict": "practically equivalent"},
+             "vae (no filter)": {"diff_mean": -0.018, "diff_sd": 0.02, "p_better": 0.0,
+                                 "p_equivalent": 0.6, "p_worse": 0.4,
+                                 "smallest_decidable": 0.031, "verdict": "undecided"}}
+    downstream = {"design": "replicates", "folds": 40, "repeats": 1, "rope": 0.02,
+                  "decision": 0.95, "rows": rows, "row_order": list(rows),
+                  "row_records": records, "conclusion": "c.", "classifier": "lenet",
+                  "seeds": [0], "budget": "300 steps", "baseline": "real only",
+                  "oracle": {"simulated": True, "why_not": "no oracle rows were run"},
+                  "failed_generator_rows": {"vae (no filter)": "collapsed within classes"},
+                  "interim": {"replicates": 20, "units": [f"rep{i:02d}" for i in range(20)],
+                              "rows": first, "spectrum_classifiers": {"rows": {}}}}
+    laptop = {**downstream, "folds": 5, "interim": {}}
+    default, other = tmp_path / "metrics", tmp_path / "datasets" / "decisive" / "metrics"
+    for folder, result in ((default, laptop), (other, downstream)):
+        folder.mkdir(parents=True)
+        (folder / "06_downstream.json").write_text(json.dumps(result))
+    run = {"sources": [], "format": "auto", "profile": "decisive", "commit": "f" * 40,
+           "command": "gansemble run-dataset decisive --profile decisive",
+           "dvc_repro_seconds": 5400.0, "machine": {"cpus": 2}, "stage_seconds": {},
+           "data_dvc": {"outs": [{"md5": "0123456789abcdef.dir", "path": "data/raw"}]}}
+    (other.parent / "run.json").write_text(json.dumps(run))
+    text = render_results(default, tmp_path / "datasets")
+    laptop_part, decisive_part = text.split("### Dataset `decisive`")
+    assert "first look" not in laptop_part.lower()
+    assert "embedded default (simulated) data, `data.dvc` md5 `0123456789ab…`" in decisive_part
+    assert "verdicts over the first 20 of the 40 replicates" in decisive_part
+    assert ("| SMOTE | -0.012 ± 0.011 | 0.00 | 0.97 | 0.03 | practically equivalent | 0.026 | "
+            "practically equivalent |") in decisive_part
+    assert "| vae (no filter) (**generator collapsed within classes**) | -0.018" \
+        in decisive_part
+    answer = render_answer(default, tmp_path / "datasets")
+    header = next(line for line in answer.splitlines() if line.startswith("| method family"))
+    assert header == ("| method family | default (simulated), 40 replicates (`decisive`) | "
+                      "same, first 20 replicates | default (simulated) |")
+    no_generator = next(line for line in answer.splitlines() if line.startswith("| no gen"))
+    assert no_generator.endswith("| equivalent 1 | equivalent 1 | equivalent 1 |")
+    vae = next(line for line in answer.splitlines() if line.startswith("| class VAEs"))
+    assert "| worse 1 — **1 of 1" in vae and "| undecided 1 — **1 of 1" in vae
+    assert "`make verify` checks" in answer

@@ -190,3 +190,28 @@ def test_drawing_a_replicate_is_reproducible(replicates, tmp_path):
     pd.testing.assert_frame_equal(first[1], second[1])
     with pytest.raises(DataError, match="no replicate"):
         draw_replicate("rep07", root / "prepared", tmp_path / "rep07")
+
+
+def test_the_first_look_judges_only_the_first_replicates():
+    """40 replicates whose first 20 show a clear gain and whose last 20 show none: the first
+    look says better, the whole run does not; rows left out stay out."""
+    diffs = np.concatenate([_exact(0.06, 0.01, 20), _exact(-0.06, 0.01, 20, seed=2)])
+    scores = _scores(diffs)
+    oracle = scores[scores[crossval.ROW] == "method"].assign(**{crossval.ROW: "oracle"})
+    scores = pd.concat([scores, oracle], ignore_index=True)
+    units = [f"rep{i:02d}" for i in range(20)]
+    look = crossval.first_look(scores, units, excluded={"oracle"}, families={}, rope=ROPE,
+                               decision=DECISION)
+    assert look["replicates"] == 20 and look["units"] == units
+    assert look["rows"]["method"]["verdict"] == crossval.BETTER
+    assert look["rows"]["method"]["diff_mean"] == pytest.approx(0.06)
+    assert "oracle" not in look["rows"] and look["spectrum_classifiers"]["rows"] == {}
+    whole = crossval.verdict_table(scores[scores[crossval.ROW] != "oracle"], rope=ROPE,
+                                   decision=DECISION, runs=1, independent=True)
+    assert whole.loc["method", "verdict"] != crossval.BETTER  # the control
+    with pytest.raises(ValueError, match="cannot judge"):
+        crossval.first_look(scores, units[:1], excluded=set(), families={}, rope=ROPE,
+                            decision=DECISION)
+    with pytest.raises(ValueError, match="rep99"):
+        crossval.first_look(scores, ["rep00", "rep99"], excluded=set(), families={},
+                            rope=ROPE, decision=DECISION)

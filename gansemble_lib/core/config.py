@@ -386,6 +386,9 @@ class EvaluationParams:
     decision: float = param(0.95, "posterior probability a verdict needs (better, practically "
                             "equivalent or worse); below it the verdict is undecided",
                             gt=0.5, lt=1)
+    interim: int = param(20, "replicates design: also give the verdicts over the first N "
+                         "replicates when more ran, a look planned before the run (0 = none; "
+                         "the laptop's 5 replicates have none)", ge=0, le=200)
     null_repeats: int = param(5, "stage 05 real-vs-real null: disjoint real draws per size",
                               ge=1)
     workers: int = param(2, "folds run at the same time, one CPU thread each (results do not "

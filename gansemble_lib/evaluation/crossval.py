@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import f1_score, recall_score
 
+from ..core.tables import frame_record
 from .rows import (
     BETTER,
     EQUIVALENT,
@@ -304,6 +305,26 @@ def family_verdicts(scores: pd.DataFrame, families: dict[str, list[str]], *, rop
                               independent=independent)
         blocks.append(table.assign(classifier=base))
     return pd.concat(blocks) if blocks else pd.DataFrame()
+
+
+def first_look(scores: pd.DataFrame, units: list[str], *, excluded: set[str],
+               families: dict[str, list[str]], rope: float, decision: float) -> dict:
+    """The verdicts over the first replicates only (``units``), a look planned before the run:
+    the image rows (without ``excluded``: the spectrum classifiers' and oracle rows) against
+    real-only, and each spectrum classifier's rows against itself on real spectra; the test
+    for independent units. Needs at least two units."""
+    if len(units) < 2:
+        raise ValueError(f"a look at {len(units)} unit(s) cannot judge anything; use >= 2")
+    missing = sorted(set(units) - set(scores[FOLD]))
+    if missing:
+        raise ValueError(f"no scores for the unit(s) {', '.join(missing)}")
+    looked = scores[scores[FOLD].isin(units)]
+    images = verdict_table(looked[~looked[ROW].isin(excluded)], rope=rope, decision=decision,
+                           runs=1, independent=True)
+    spectra = family_verdicts(looked, families, rope=rope, decision=decision, runs=1,
+                              independent=True)
+    return {"replicates": len(units), "units": list(units), "rows": frame_record(images),
+            "spectrum_classifiers": {"rows": frame_record(spectra)}}
 
 
 def family_statement(table: pd.DataFrame, *, failed_rows: dict[str, str]) -> str:

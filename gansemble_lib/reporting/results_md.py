@@ -227,6 +227,39 @@ def _spectrum_classifiers(result: dict) -> list[str]:
     return [*lines, "", f"**Conclusion (spectrum classifiers):** {family.get('conclusion', '')}"]
 
 
+def _first_look(result: dict) -> list[str]:
+    """The verdicts over the first ``interim`` replicates beside those over all of them."""
+    look = result.get("interim") or {}
+    if not look.get("rows"):
+        return []
+    n, total = look["replicates"], result["folds"]
+    lines = [f"**The first look: verdicts over the first {n} of the {total} replicates** "
+             "(planned before the run, `evaluation.interim`; the same test and ROPE; the "
+             "generator-gate marks are those of all the replicates), beside the verdicts over "
+             f"all {total}. Spectrum-classifier rows are judged against the same classifier "
+             "on real spectra.", "",
+             f"| training data | difference (first {n}) | P(better) | P(equiv.) | P(worse) | "
+             f"verdict (first {n}) | decidable (first {n}) | verdict (all {total}) |",
+             "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
+    failed = result.get("failed_generator_rows") or {}
+    spectrum = result.get("spectrum_classifiers") or {}
+    for rows, first, order in ((result["rows"], look["rows"], result.get("row_order")),
+                               (spectrum.get("rows") or {},
+                                (look.get("spectrum_classifiers") or {}).get("rows") or {},
+                                spectrum.get("row_order"))):
+        for name, row in _ordered(first, order):
+            if row.get("diff_mean") is None:
+                continue  # a baseline
+            mark = f" (**generator {failed[name]}**)" if name in failed else ""
+            lines.append(
+                f"| {name}{mark} | {_pm(row, 'diff', sign=True)} | "
+                f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
+                f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} | "
+                f"{_fmt(row.get('smallest_decidable'), 3)} | "
+                f"{(rows.get(name) or {}).get('verdict') or '—'} |")
+    return lines
+
+
 def _fidelity_folds(result: dict) -> list[str]:
     extractor = result["extractor"]
     lines = [f"Fidelity (stage 05) against each fold's held-out real samples, mean ± sd "
@@ -467,7 +500,9 @@ def _render_folds(metrics_dir: Path, downstream: dict) -> list[str]:
     root = len(parts) - 1 - parts[::-1].index("reports") if "reports" in parts else 0
     figure = Path(*parts[root:], "figures", "06_learning_curve.png").as_posix()
     oracle = _oracle(downstream, figure)
-    return [*lines, "", *_downstream_folds(downstream), *(["", *oracle] if oracle else []), "",
+    first_look = _first_look(downstream)
+    return [*lines, "", *_downstream_folds(downstream), *(["", *first_look] if first_look else []),
+            *(["", *oracle] if oracle else []), "",
             *_spectrum_classifiers(downstream), "", what_folds_show(downstream)]
 
 
@@ -476,7 +511,11 @@ MAX_LISTED_SOURCES = 5
 
 def _provenance(folder: Path) -> list[str]:
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    if len(run["sources"]) > MAX_LISTED_SOURCES:  # a folder of images: count, not list
+    if not run["sources"]:  # run-dataset without a source: the embedded default data
+        md5 = ((run.get("data_dvc") or {}).get("outs") or [{}])[0].get("md5", "?")
+        files = f"the embedded default (simulated) data, `data.dvc` md5 `{md5[:12]}…`"
+        run = {**run, "format": "simulated"}
+    elif len(run["sources"]) > MAX_LISTED_SOURCES:  # a folder of images: count, not list
         folders = sorted({str(Path(s["path"]).parent.parent) for s in run["sources"]})
         files = (f"{len(run['sources'])} files under " + ", ".join(f"`{f}`" for f in folders)
                  + " (each file's sha256 in run.json)")
