@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gansemble_lib.reporting import verify as vf  # noqa: E402
+from gansemble_lib.reporting import verify_numbers as vn  # noqa: E402
 
 
 def main() -> None:
@@ -43,12 +44,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         for pair in combinations(names, 2):
             third = next(n for n in names if n not in pair)
-            noise = vf.estimate_rerun_noise(runs[pair[0]], runs[pair[1]])
+            noise = vn.estimate_rerun_noise(runs[pair[0]], runs[pair[1]])
             for committed_name in pair:
                 committed = Path(work) / "committed"
                 shutil.rmtree(committed, ignore_errors=True)
                 shutil.copytree(runs[committed_name], committed)
-                (committed / vf.NOISE_FILE).write_text(json.dumps(noise), encoding="utf-8")
+                (committed / vn.NOISE_FILE).write_text(json.dumps(noise), encoding="utf-8")
                 checks = vf.verify_against(runs[third], committed)
                 numbers = [c for c in checks if not c.statement and c.reproduced != "missing"]
                 said = [c for c in checks if c.statement]

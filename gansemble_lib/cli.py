@@ -115,7 +115,8 @@ def _cmd_fold(args: argparse.Namespace) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> None:
-    from .reporting.verify import NOISE_FILE, estimate_rerun_noise, verify
+    from .reporting.verify import verify
+    from .reporting.verify_numbers import NOISE_FILE, estimate_rerun_noise
 
     if args.estimate_noise:
         target = args.noise_out or f"reports/metrics/{NOISE_FILE}"

@@ -20,6 +20,8 @@ import pytest
 
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.reporting import verify as vf
+from gansemble_lib.reporting import verify_numbers as vn
+from gansemble_lib.reporting import verify_statements as vs
 from tests.conftest import REPO
 
 METRICS = "reports/metrics"
@@ -61,7 +63,7 @@ def pair(tmp_path, committed_source):
     shutil.copytree(committed_source, committed)
     shutil.copytree(committed_source, mine)
     for folder in (committed, mine):
-        (folder / vf.NOISE_FILE).unlink(missing_ok=True)
+        (folder / vn.NOISE_FILE).unlink(missing_ok=True)
     return committed, mine
 
 
@@ -90,10 +92,10 @@ def test_the_family_wise_z_keeps_the_expected_false_alarms_at_alpha():
     from scipy.stats import norm
 
     for m in (1, 10, 1300):
-        z = vf.z_familywise(m)
-        assert m * 2 * norm.sf(z) == pytest.approx(vf.ALPHA)  # expected false alarms = alpha
-    assert vf.z_familywise(1) == pytest.approx(1.95996, abs=1e-4)
-    assert 4.0 < vf.z_familywise(1300) < 4.2  # not the old 3 sd: ~3.5 false alarms per run
+        z = vn.z_familywise(m)
+        assert m * 2 * norm.sf(z) == pytest.approx(vn.ALPHA)  # expected false alarms = alpha
+    assert vn.z_familywise(1) == pytest.approx(1.95996, abs=1e-4)
+    assert 4.0 < vn.z_familywise(1300) < 4.2  # not the old 3 sd: ~3.5 false alarms per run
 
 
 def test_a_move_of_half_the_tolerance_passes_and_one_and_a_half_fails(pair):
@@ -105,7 +107,7 @@ def test_a_move_of_half_the_tolerance_passes_and_one_and_a_half_fails(pair):
     row = max((r for r, v in rows.items() if v.get("macro_f1_sd")),
               key=lambda r: rows[r]["macro_f1_sd"])
     checks = vf.verify_against(mine, committed)
-    z = vf.z_familywise(_m(checks))
+    z = vn.z_familywise(_m(checks))
     assert z > 3.9  # the family-wise correction over ~1,000 numbers, not a fixed 3
     folds = downstream["folds"] * downstream["repeats"]
     n = _load(committed, "01_explore.json")["n_samples"]
@@ -121,7 +123,7 @@ def test_a_move_of_half_the_tolerance_passes_and_one_and_a_half_fails(pair):
     bad = _disagreeing(vf.verify_against(mine, committed))
     assert [c.metric for c in bad] == [f"06_downstream.json:rows/{row}/macro_f1_mean"]
     assert bad[0].tolerance == pytest.approx(tol)
-    assert bad[0].basis == vf.UNCALIBRATED
+    assert bad[0].basis == vn.UNCALIBRATED
 
 
 def test_a_calibrated_tolerance_comes_from_the_rerun_noise_file(pair):
@@ -130,11 +132,11 @@ def test_a_calibrated_tolerance_comes_from_the_rerun_noise_file(pair):
     committed, mine = pair
     kind = "06_downstream.json:rows/*/macro_f1_mean"
     sigma_unit = 0.02
-    (committed / vf.NOISE_FILE).write_text(json.dumps({"sigma_unit": {kind: sigma_unit}}))
+    (committed / vn.NOISE_FILE).write_text(json.dumps({"sigma_unit": {kind: sigma_unit}}))
     downstream = _load(committed, "06_downstream.json")
     rows, folds = downstream["rows"], downstream["folds"] * downstream["repeats"]
     row = next(r for r, v in rows.items() if v.get("macro_f1_sd"))
-    z = vf.z_familywise(_m(vf.verify_against(mine, committed)))
+    z = vn.z_familywise(_m(vf.verify_against(mine, committed)))
     tol = z * math.sqrt(2) * sigma_unit / math.sqrt(folds)
     assert tol != pytest.approx(z * rows[row]["macro_f1_sd"] / math.sqrt(folds))
 
@@ -144,11 +146,11 @@ def test_a_calibrated_tolerance_comes_from_the_rerun_noise_file(pair):
     _edit(mine, "06_downstream.json", move(0.5 * tol))
     checks = vf.verify_against(mine, committed)
     assert not _disagreeing(checks)
-    assert vf.NOISE_FILE not in {c.metric.split(":")[0] for c in checks}  # not a metrics file
+    assert vn.NOISE_FILE not in {c.metric.split(":")[0] for c in checks}  # not a metrics file
     _edit(mine, "06_downstream.json", move(1.5 * tol))
     bad = _disagreeing(vf.verify_against(mine, committed))
     assert [c.metric for c in bad] == [f"06_downstream.json:rows/{row}/macro_f1_mean"]
-    assert bad[0].tolerance == pytest.approx(tol) and bad[0].basis == vf.CALIBRATED
+    assert bad[0].tolerance == pytest.approx(tol) and bad[0].basis == vn.CALIBRATED
 
 
 # ----------------------------------------------------------------------- estimating the noise
@@ -171,8 +173,8 @@ def test_estimate_rerun_noise_recovers_a_known_sigma_per_unit(tmp_path):
     base = rng.uniform(0.6, 0.9, size=(rows, 1)) + rng.normal(0, 0.05, size=(rows, folds))
     _result_set(tmp_path / "a", base + rng.normal(0, sigma, base.shape), folds=folds)
     _result_set(tmp_path / "b", base + rng.normal(0, sigma, base.shape), folds=folds)
-    out = tmp_path / vf.NOISE_FILE
-    noise = vf.estimate_rerun_noise(tmp_path / "a", tmp_path / "b", out=out)["sigma_unit"]
+    out = tmp_path / vn.NOISE_FILE
+    noise = vn.estimate_rerun_noise(tmp_path / "a", tmp_path / "b", out=out)["sigma_unit"]
     assert set(noise) == {"06_downstream.json:rows/*/macro_f1_mean",
                           "06_downstream.json:rows/*/macro_f1_sd",
                           "06_downstream.json:per_fold_score/*"}
@@ -185,29 +187,29 @@ def test_estimate_rerun_noise_recovers_a_known_sigma_per_unit(tmp_path):
                                                                                    rel=0.15)
     assert noise["06_downstream.json:rows/*/macro_f1_mean"]["pairs"] == rows
     # verify reads the file it wrote: a third honest rerun agrees with the first
-    shutil.copy(out, tmp_path / "a" / vf.NOISE_FILE)
+    shutil.copy(out, tmp_path / "a" / vn.NOISE_FILE)
     _result_set(tmp_path / "c", base + rng.normal(0, sigma, base.shape), folds=folds)
-    pending = vf._pending(["06_downstream.json"], vf._read(tmp_path / "a"),
-                          vf._read(tmp_path / "c"), folds=folds, resolution=1e-9,
-                          noise=vf.Noise.from_json(json.loads(out.read_text())))
-    checks = pending.checks(vf.z_familywise(pending.m))
-    assert all(c.basis == vf.CALIBRATED for c in checks if c.sigma is not None)
+    pending = vf._pending(["06_downstream.json"], vn.read_folder(tmp_path / "a"),
+                          vn.read_folder(tmp_path / "c"), folds=folds, resolution=1e-9,
+                          noise=vn.Noise.from_json(json.loads(out.read_text())))
+    checks = pending.checks(vn.z_familywise(pending.m))
+    assert all(c.basis == vn.CALIBRATED for c in checks if c.sigma is not None)
     assert not _disagreeing(checks)
     # ... and a rerun whose noise is ten times larger does not
     _result_set(tmp_path / "d", base + rng.normal(0, 10 * sigma, base.shape), folds=folds)
-    pending = vf._pending(["06_downstream.json"], vf._read(tmp_path / "a"),
-                          vf._read(tmp_path / "d"), folds=folds, resolution=1e-9,
-                          noise=vf.Noise.from_json(json.loads(out.read_text())))
-    assert len(_disagreeing(pending.checks(vf.z_familywise(pending.m)))) > rows
+    pending = vf._pending(["06_downstream.json"], vn.read_folder(tmp_path / "a"),
+                          vn.read_folder(tmp_path / "d"), folds=folds, resolution=1e-9,
+                          noise=vn.Noise.from_json(json.loads(out.read_text())))
+    assert len(_disagreeing(pending.checks(vn.z_familywise(pending.m)))) > rows
 
 
 def test_the_metric_kind_pools_rows_and_folds_not_sections():
-    assert vf.metric_kind("06_downstream.json", "rows/vae (no filter)/macro_f1_mean") == \
+    assert vn.metric_kind("06_downstream.json", "rows/vae (no filter)/macro_f1_mean") == \
         "06_downstream.json:rows/*/macro_f1_mean"
-    assert vf.metric_kind("06_downstream.json", "oracle/rows/real only/diff_mean") == \
+    assert vn.metric_kind("06_downstream.json", "oracle/rows/real only/diff_mean") == \
         "06_downstream.json:oracle/rows/*/diff_mean"
-    assert vf.metric_kind("04_filter.json", "kept/vae/strong/r0f3") == "04_filter.json:kept/*"
-    assert vf.metric_kind("02_chosen.json", "per_fold/r0f1/val_macro_f1") == \
+    assert vn.metric_kind("04_filter.json", "kept/vae/strong/r0f3") == "04_filter.json:kept/*"
+    assert vn.metric_kind("02_chosen.json", "per_fold/r0f1/val_macro_f1") == \
         "02_chosen.json:per_fold/*/val_macro_f1"
 
 
@@ -257,7 +259,7 @@ def test_a_calibrated_band_comes_from_the_tolerance_of_the_difference(pair):
 
     scale = posterior_scale(sd, n, runs=runs, independent=independent)
     mean = rope + scale * t.ppf(0.96, n - 1)  # P(better) 0.96: 0.01 above the threshold
-    worse, equivalent, better = vf.posterior(mean, sd, n=n, runs=runs, rope=rope,
+    worse, equivalent, better = vs.posterior(mean, sd, n=n, runs=runs, rope=rope,
                                              independent=independent)
     assert better == pytest.approx(0.96)
     for folder in (committed, mine):
@@ -267,7 +269,7 @@ def test_a_calibrated_band_comes_from_the_tolerance_of_the_difference(pair):
 
     def statement(sigma):
         kinds = {f"06_downstream.json:rows/*/{k}": sigma for k in ("diff_mean", "diff_sd")}
-        (committed / vf.NOISE_FILE).write_text(json.dumps({"sigma_unit": kinds}))
+        (committed / vn.NOISE_FILE).write_text(json.dumps({"sigma_unit": kinds}))
         return {c.metric: c for c in vf.verify_against(mine, committed)}[
             f"statement: verdict of {row}"]
 
@@ -281,7 +283,7 @@ def test_the_posterior_is_the_one_the_verdicts_were_made_with(committed_source):
     judged = [v for v in downstream["rows"].values() if v.get("p_better") is not None]
     assert judged
     for v in judged:
-        again = vf.posterior(v["diff_mean"], v["diff_sd"], n=v["folds_scored"],
+        again = vs.posterior(v["diff_mean"], v["diff_sd"], n=v["folds_scored"],
                              runs=downstream["repeats"], rope=downstream["rope"],
                              independent=downstream.get("design") == "replicates")
         assert again == pytest.approx((v["p_worse"], v["p_equivalent"], v["p_better"]),
@@ -321,7 +323,7 @@ def test_a_gate_flip_far_from_its_thresholds_disagrees_one_near_them_is_borderli
     near = next(g for g in gates if g != far)
     for folder in (committed, mine):  # its validity far above the bar, as in every fold
         _edit(folder, "03_generators.json", lambda d: d["gate"][near].update(
-            diversity_mean=DIVERSITY_MIN + vf.GATE_BAND / 2, validity_mean=0.99,
+            diversity_mean=DIVERSITY_MIN + vn.GATE_BAND / 2, validity_mean=0.99,
             validity_sd=0.0))
     _edit(mine, "03_generators.json", lambda d: (
         d["gate"][far].update(status="flipped for the test"),
@@ -454,14 +456,14 @@ def test_the_command_estimates_the_rerun_noise(tmp_path, committed_source):
 def test_verify_reads_its_settings_from_params_yaml(tmp_path):
     """alpha and the declared bands are params.yaml's `verify` section (one place per
     parameter); a checkout without the file, or without the section, gets the defaults."""
-    assert vf.verify_settings(tmp_path) == vf.DEFAULTS
+    assert vf.verify_settings(tmp_path) == vn.DEFAULTS
     (tmp_path / "params.yaml").write_text("evaluation:\n  rope: 0.02\n", encoding="utf-8")
-    assert vf.verify_settings(tmp_path) == vf.DEFAULTS
+    assert vf.verify_settings(tmp_path) == vn.DEFAULTS
     (tmp_path / "params.yaml").write_text("verify:\n  alpha: 0.01\n  gate_band: 0.05\n",
                                           encoding="utf-8")
     settings = vf.verify_settings(tmp_path)
     assert (settings.alpha, settings.p_band, settings.gate_band) == (0.01, 0.03, 0.05)
-    assert vf.z_familywise(100, settings.alpha) > vf.z_familywise(100, vf.DEFAULTS.alpha)
+    assert vn.z_familywise(100, settings.alpha) > vn.z_familywise(100, vn.DEFAULTS.alpha)
     (tmp_path / "params.yaml").write_text("verify:\n  alpha: 2\n", encoding="utf-8")
     with pytest.raises(DataError, match="verify.alpha"):
         vf.verify_settings(tmp_path)
