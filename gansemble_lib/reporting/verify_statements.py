@@ -10,13 +10,13 @@ by name, and a change of it is not a disagreement (see :func:`statements`).
   correlated t-test (:mod:`crossval`) against ``decision`` (0.95). Calibrated, the band is how
   far those probabilities move when ``diff_mean`` and ``diff_sd`` move by their tolerances
   (the posterior recomputed, :func:`posterior`); uncalibrated (or when the recorded
-  probabilities cannot be recomputed), the declared :data:`P_BAND`.
+  probabilities cannot be recomputed), the declared :data:`.verify_numbers.P_BAND`.
 - A gate status (:mod:`gate`) comes from each fold's validity against its bar
   ``null + VALIDITY_SHARE * (real - null)`` and its diversity against ``DIVERSITY_MIN``. The
   metrics keep the mean and sd over folds, so a status is borderline when some fold *may* lie
   within the band: ``|mean margin| <= band + (K - 1) / sqrt(K) * sd`` (Samuelson's bound on how
   far one of K values can lie from their mean). The band is one fold's tolerance
-  ``z_fw * sqrt(2) * sigma_unit`` when calibrated, else the declared :data:`GATE_BAND`. The
+  ``z_fw * sqrt(2) * sigma_unit`` when calibrated, else the declared :data:`.verify_numbers.GATE_BAND`. The
   paper table (one fold) records no reference level, so only its diversity is judged.
 """
 
