@@ -16,8 +16,9 @@ by name, and a change of it is not a disagreement (see :func:`statements`).
   metrics keep the mean and sd over folds, so a status is borderline when some fold *may* lie
   within the band: ``|mean margin| <= band + (K - 1) / sqrt(K) * sd`` (Samuelson's bound on how
   far one of K values can lie from their mean). The band is one fold's tolerance
-  ``z_fw * sqrt(2) * sigma_unit`` when calibrated, else the declared :data:`.verify_numbers.GATE_BAND`. The
-  paper table (one fold) records no reference level, so only its diversity is judged.
+  ``z_fw * sqrt(2) * sigma_unit`` when calibrated, else the declared
+  :data:`.verify_numbers.GATE_BAND`. The paper table (one fold) records no reference level, so
+  only its diversity is judged.
 """
 
 from __future__ import annotations
