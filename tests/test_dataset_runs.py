@@ -154,3 +154,17 @@ def test_import_options_without_a_source_are_refused_before_cloning(tmp_path):
     with pytest.raises(DataError, match="need\\(s\\) a file to import"):
         dr.run_dataset("decisive", [], repo=tmp_path, import_options=("--drop-small-classes",))
     assert not (tmp_path / dr.RUNS_DIR).exists()
+
+
+def test_a_rerun_that_reuses_stages_keeps_what_they_cost_when_they_ran(tmp_path):
+    """Only 06b changed: the rerun reuses folds; its record keeps the earlier run's seconds."""
+    previous = tmp_path / "run.json"
+    assert dr.earlier_seconds(previous, dr.StageClock()) == {}
+    previous.write_text(json.dumps({"commit": "a" * 40, "stage_seconds": {"folds": 6058.5,
+                                                                          "evaluate": 22.4},
+                                    "earlier_stage_seconds": {"prepare": {
+                                        "seconds": 1.2, "commit": "b" * 40}}}))
+    clock = dr.StageClock(skipped=["prepare", "folds", "explore"])
+    assert dr.earlier_seconds(previous, clock) == {
+        "prepare": {"seconds": 1.2, "commit": "b" * 40},
+        "folds": {"seconds": 6058.5, "commit": "a" * 40}}

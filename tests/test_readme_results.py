@@ -239,7 +239,9 @@ def test_a_default_data_run_shows_its_first_look_and_leads_the_answer(tmp_path):
         (folder / "06_downstream.json").write_text(json.dumps(result))
     run = {"sources": [], "format": "auto", "profile": "decisive", "commit": "f" * 40,
            "command": "gansemble run-dataset decisive --profile decisive",
-           "dvc_repro_seconds": 5400.0, "machine": {"cpus": 2}, "stage_seconds": {},
+           "dvc_repro_seconds": 30.0, "machine": {"cpus": 2},
+           "stage_seconds": {"evaluate": 22.4}, "stages_unchanged": ["folds"],
+           "earlier_stage_seconds": {"folds": {"seconds": 6058.5, "commit": "a" * 40}},
            "data_dvc": {"outs": [{"md5": "0123456789abcdef.dir", "path": "data/raw"}]}}
     (other.parent / "run.json").write_text(json.dumps(run))
     text = render_results(default, tmp_path / "datasets")
@@ -247,6 +249,7 @@ def test_a_default_data_run_shows_its_first_look_and_leads_the_answer(tmp_path):
     assert "first look" not in laptop_part.lower()
     assert "embedded default (simulated) data, `data.dvc` md5 `0123456789ab…`" in decisive_part
     assert "verdicts over the first 20 of the 40 replicates" in decisive_part
+    assert "When they last ran: folds 101.0 min (commit `aaaaaaaaaaaa`)." in decisive_part
     assert ("| SMOTE | -0.012 ± 0.011 | 0.00 | 0.97 | 0.03 | practically equivalent | 0.026 | "
             "practically equivalent |") in decisive_part
     assert "| vae (no filter) (**generator collapsed within classes**) | -0.018" \

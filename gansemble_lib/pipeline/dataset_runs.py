@@ -210,6 +210,23 @@ def collect(clone: Path, out: Path, record: dict) -> Path:
     return out
 
 
+def earlier_seconds(previous: Path, clock: StageClock) -> dict[str, dict]:
+    """What the stages this run reused (unchanged, or restored from DVC's run cache) cost when
+    they last ran, from the result set's previous ``run.json`` (and, through it, from the runs
+    before): {stage: {"seconds", "commit"}}. A stage reused from a run this checkout has no
+    record of is left out."""
+    if not previous.is_file():
+        return {}
+    old = json.loads(previous.read_text(encoding="utf-8"))
+    carried = {}
+    for stage in [*clock.skipped, *clock.restored]:
+        if stage in old.get("stage_seconds", {}):
+            carried[stage] = {"seconds": old["stage_seconds"][stage], "commit": old["commit"]}
+        elif stage in old.get("earlier_stage_seconds", {}):
+            carried[stage] = old["earlier_stage_seconds"][stage]
+    return carried
+
+
 def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: str | None = None,
                 repo: str | Path = ".", import_options: tuple[str, ...] = (), echo=print) -> Path:
     """The whole pipeline on ``sources`` in ``runs/NAME``; results in ``reports/datasets/NAME``."""
@@ -252,6 +269,8 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
              *(["--profile", profile] if profile else []), *import_options]),
     }
     record["data_dvc"] = yaml.safe_load((clone / "data.dvc").read_text(encoding="utf-8"))
+    record["earlier_stage_seconds"] = earlier_seconds(repo / RESULTS_DIR / name / RUN_RECORD,
+                                                      clock)
     out = collect(clone, repo / RESULTS_DIR / name, record)
     echo(f"[{name}] dvc repro took {wall:.0f} s; results in {out.relative_to(repo)}")
     return out

@@ -533,6 +533,11 @@ def _provenance(folder: Path) -> list[str]:
     if reused:
         lines[-1] += (f" Not rerun in that time (unchanged or restored from DVC's run cache): "
                       f"{', '.join(reused)}.")
+    earlier = run.get("earlier_stage_seconds") or {}
+    if earlier:
+        lines[-1] += (" When they last ran: " + ", ".join(
+            f"{stage} {entry['seconds'] / 60:.1f} min (commit `{entry['commit'][:12]}`)"
+            for stage, entry in earlier.items()) + ".")
     return lines
 
 
