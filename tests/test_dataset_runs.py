@@ -70,6 +70,19 @@ def test_a_clone_follows_the_commit_and_keeps_its_outputs(tmp_path):
     assert dr.current_commit(dest) == second
     assert (dest / "tracked.txt").read_text() == "two\n"
     assert (dest / "output.bin").read_bytes() == b"kept"
+    # the clone's own dvc.lock (its dataset's last run) survives a move to a new commit, so
+    # DVC reruns only what changed, not every stage against the default dataset's lock
+    (repo / "dvc.lock").write_text("the default dataset's lock\n")
+    subprocess.run([*GIT, "add", "dvc.lock"], cwd=repo, check=True)
+    subprocess.run([*GIT, "commit", "--quiet", "-m", "lock"], cwd=repo, check=True)
+    dr.checkout_clone(repo, dest, dr.current_commit(repo))
+    assert (dest / "dvc.lock").read_text() == "the default dataset's lock\n"  # first checkout
+    (dest / "dvc.lock").write_text("this dataset's last run\n")
+    (repo / "tracked.txt").write_text("three\n")
+    subprocess.run([*GIT, "commit", "--quiet", "-am", "third"], cwd=repo, check=True)
+    dr.checkout_clone(repo, dest, dr.current_commit(repo))
+    assert (dest / "tracked.txt").read_text() == "three\n"
+    assert (dest / "dvc.lock").read_text() == "this dataset's last run\n"
     (tmp_path / "plain").mkdir()
     with pytest.raises(DataError, match="not a git clone"):
         dr.checkout_clone(repo, tmp_path / "plain", second)

@@ -104,17 +104,25 @@ def current_commit(repo: Path) -> str:
 
 
 def checkout_clone(repo: Path, dest: Path, commit: str) -> None:
-    """``dest`` as a clone of ``repo`` at ``commit``; pipeline outputs already there are kept."""
+    """``dest`` as a clone of ``repo`` at ``commit``; pipeline outputs already there are kept,
+    and so is the clone's own ``dvc.lock``: it records this dataset's last run, so DVC reruns
+    only the stages whose code, data or parameters changed since (the committed ``dvc.lock``
+    is the default dataset's, against which every stage of another dataset looks changed)."""
     if dest.exists() and not (dest / ".git").exists():
         raise DataError("exists but is not a git clone", path=dest,
                         fix="remove it; the command makes the clone itself")
+    lock = dest / "dvc.lock"
+    own_lock = lock.read_bytes() if lock.is_file() else None
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         _git(repo, "clone", "--quiet", "--no-checkout", str(repo), str(dest))
     else:
         _git(dest, "fetch", "--quiet", str(repo), commit)
-    # --force: the clone's tracked results (dvc.lock, metrics) from its last run are replaced.
+    # --force: the clone's other tracked results (metrics, tables) are replaced; DVC rewrites
+    # those of every stage it reruns
     _git(dest, "checkout", "--quiet", "--force", "--detach", commit)
+    if own_lock is not None:
+        lock.write_bytes(own_lock)
 
 
 @dataclass
