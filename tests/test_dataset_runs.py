@@ -127,6 +127,11 @@ def test_collect_is_all_or_nothing(tmp_path):
     assert not (out / "metrics" / "old.json").exists()
     assert not (out / "metrics" / "stale.json").exists(), "only what dvc.yaml declares"
     assert (out / "tables" / "a.json").is_file()
+    assert not (out / "figures" / "06_learning_curve.png").exists()  # image data: none
+    curve = clone / dr.KEPT_IF_PRESENT[0][0]
+    curve.write_bytes(b"png")  # spectra: the learning curve RESULTS.md links to is kept
+    dr.collect(clone, out, {"name": "x"})
+    assert (out / dr.KEPT_IF_PRESENT[0][1]).read_bytes() == b"png"
 
 
 @pytest.mark.slow

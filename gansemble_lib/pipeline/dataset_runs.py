@@ -56,6 +56,8 @@ KEPT = (("reports/metrics", "metrics"), ("reports/tables", "tables"),
         ("reports/figures/06_recall.png", "figures/06_recall.png"),
         ("dvc.lock", "dvc.lock"), ("params.yaml", "params.yaml"),
         ("data/raw/dataset.yaml", "dataset.yaml"))
+# Kept when the run wrote them (spectra only: the oracle's learning curve, which RESULTS.md shows).
+KEPT_IF_PRESENT = (("reports/figures/06_learning_curve.png", "figures/06_learning_curve.png"),)
 # data.dvc is recorded inside run.json: a copied *.dvc file would be tracked by this checkout's DVC.
 _STAGE_START = re.compile(r"Running stage '([^']+)'")
 _STAGE_SKIP = re.compile(r"Stage '([^']+)' didn't change, skipping")
@@ -204,7 +206,8 @@ def collect(clone: Path, out: Path, record: dict) -> Path:
                         fix="run `dvc repro` there and read its errors")
     current = _declared_outputs(clone)
     with atomic_dir(out) as tmp:
-        for src, dst in KEPT:
+        present = [(src, dst) for src, dst in KEPT_IF_PRESENT if (clone / src).exists()]
+        for src, dst in (*KEPT, *present):
             target = tmp / dst
             target.parent.mkdir(parents=True, exist_ok=True)
             if (clone / src).is_dir():  # only what this pipeline version writes there
