@@ -126,13 +126,15 @@ Image(filename=figures.save_figure(fig, f"{prefix}_nearest.png"))
 # Validity is the share of samples a judge that knows only real train data assigns to the
 # class they were generated for, next to the same share with the labels shuffled (what a
 # generator that ignores its label reaches) and the share real validation data reach. Diversity
-# is the within-class spread of the samples relative to real data's. The margins are declared
-# in `gansemble_lib/evaluation/gate.py`; a generator that fails keeps its rows in stage 06, marked.
+# is the within-class spread of the samples relative to real data's. The margins are
+# params.yaml's `gate` section (rules: `gansemble_lib/evaluation/gate.py`); a generator that
+# fails keeps its rows in stage 06, marked.
 
 # %%
-gate_result = cgan_stage.gate_record(samples, sample_labels, data,
-                                     spread_ratio=near.spread_ratio, seed=params.seed)
-print(gate.rules())
+margins = gate.margins_of(paths)
+gate_result = cgan_stage.gate_record(samples, sample_labels, data, spread_ratio=near.spread_ratio,
+                                     margins=margins, seed=params.seed)
+print(gate.rules(margins))
 print(gate.statement(paths.variant, gate_result))
 
 # %% [markdown]

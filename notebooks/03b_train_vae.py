@@ -134,14 +134,16 @@ figures.save_figure(fig, f"{paths.figures_dir}/03b_prior_samples.png")
 
 # %% [markdown]
 # ## The gate: did the VAEs learn their classes, and their variety?
-# The same check as every cGAN of stage 03 (`gansemble_lib/evaluation/gate.py`): validity of the
+# The same check, with the same margins (params.yaml's `gate` section), as every cGAN of stage
+# 03 (`gansemble_lib/evaluation/gate.py`): validity of the
 # samples
 # against a label-shuffled null and real validation data, and within-class diversity.
 
 # %%
+margins = gate.margins_of(paths)
 gate_result = cgan_stage.sample_gate(generator, data, per_class=GATE_SAMPLES_PER_CLASS,
-                                     seed=params.seed)
-print(gate.rules())
+                                     margins=margins, seed=params.seed)
+print(gate.rules(margins))
 print(gate.statement("vae", gate_result))
 
 # %% [markdown]

@@ -80,7 +80,7 @@ for i, s in enumerate(sets):
     near = gan_checks.nearest_real(samples, train.images, val.images, sample_labels=labels,
                                    train_labels=train.labels)
     gates[s.name] = cgan_stage.gate_record(samples, labels, data, spread_ratio=near.spread_ratio,
-                                           seed=params.seed)
+                                           margins=gate.margins_of(paths), seed=params.seed)
     generators[s.name] = generator
     print(f"{s.name}: {run.train_seconds:.0f} s; " + gate.statement("MPcGAN", gates[s.name]))
 
@@ -142,7 +142,8 @@ write_json(paths.metrics_path, {
     "protocol": f"class-mix samples of the real class counts, {paths.paper_repeats} draws, IS "
                 f"over {paths.isc_splits} splits; SYMP keeps {paths.keep} of {paths.pool_size}",
     "ranking": [{"strategy": s, "n": n} for s, n in ranking],
-    "rows": frame_record(table), "row_order": list(table.index), "gate_rules": gate.rules()})
+    "rows": frame_record(table), "row_order": list(table.index),
+    "gate_rules": gate.rules(gate.margins_of(paths))})
 progress.summary(f"paper-layout table: {len(sets)} MPcGANs scored with the {extractor.name} "
                  f"extractor in {time.perf_counter() - started:.0f} s; gate: "
                  + ", ".join(f"{k}: {v[gate.STATUS]}" for k, v in gates.items()))

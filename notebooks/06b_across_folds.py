@@ -128,7 +128,7 @@ row_generator = {row: records[row].generator for row in dict.fromkeys(all_scores
 # a generator whose samples are in some row but that has no gate record is "not gated"
 failed = across_units.failed_generators(gates, sorted({g for g in row_generator.values() if g}))
 failed_rows = {row: failed[g] for row, g in row_generator.items() if g in failed}
-print(gate.rules())
+print(gate.rules(gate.margins_of(paths)))
 print("failed the gate:", failed or "none")
 verdicts.insert(0, "generator_gate", [
     failed.get(row_generator.get(row), gate.PASSED) if row_generator.get(row) else ""
@@ -400,7 +400,7 @@ write_json(f"{paths.metrics_dir}/02_chosen.json",
            {**design, "per_fold": frame_record(choices)})
 write_json(f"{paths.metrics_dir}/03_generators.json",
            {**design, "generators": frame_record(generator_table), "gate": frame_record(gates),
-            "gate_rules": gate.rules()})
+            "gate_rules": gate.rules(gate.margins_of(paths))})
 write_json(f"{paths.metrics_dir}/04_filter.json", {**design, "kept": frame_record(kept)})
 fidelity_units = [f for f in folds  # under the replicates design: the first replicate only
                   if Path(f"{paths.folds_dir}/{f}/reports/metrics/05_fidelity.json").is_file()]

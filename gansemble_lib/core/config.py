@@ -363,6 +363,25 @@ class DownstreamParams:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class GateParams:
+    """The generator gate's margins: did a generator learn its classes, and their variety?
+
+    Rules in evaluation/gate.py; declared before any result, the same for every generator;
+    read by every stage that gates a generator (03, 03b, 05b), by 06b's rules text and by
+    `verify`."""
+
+    validity_share: float = param(0.5, "a generator learnt its classes when its validity covers "
+                                  "at least this share of the gap from the label-shuffled null "
+                                  "to real validation data (and exceeds the null's 95th "
+                                  "percentile)", gt=0, le=1)
+    diversity_min: float = param(0.5, "a generator is collapsed within classes when the "
+                                 "within-class spread of its samples is below this multiple of "
+                                 "real data's", ge=0, le=1)
+    null_shuffles: int = param(200, "label permutations behind the label-shuffled null", ge=20,
+                               le=100000)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EvaluationParams:
     """Evaluation design: the whole pipeline runs inside each unit (an outer fold, or a simulated
     replicate with its own fresh test set); verdicts across the units."""
@@ -418,7 +437,7 @@ class VerifyParams:
 SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams,
                              "choose": ChooseParams, "cgan": CganParams, "vae": VaeParams,
                              "symp_filter": FilterParams, "fidelity": FidelityParams,
-                             "downstream": DownstreamParams,
+                             "downstream": DownstreamParams, "gate": GateParams,
                              "evaluation": EvaluationParams, "verify": VerifyParams}
 COMMAND_SECTIONS = ("verify",)  # read by a command, not by a pipeline stage (not a DVC param)
 

@@ -19,7 +19,7 @@ import torch
 
 from ..augment.images import oversample
 from ..augment.spectra import SpectralSource
-from ..core.config import CganParams
+from ..core.config import CganParams, GateParams
 from ..core.constants import CLASS_INDEX, IMAGES_FILE, MANIFEST_FILE, SPECTRA, TRAIN, VAL
 from ..core.errors import DataError
 from ..data.dataset import PreparedData
@@ -195,7 +195,7 @@ SPECTRAL_JUDGE = "decoded spectrum vs train class means"
 
 
 def gate_record(samples: np.ndarray, sample_labels: np.ndarray, prepared: PreparedData, *,
-                spread_ratio: float, seed: int) -> dict:
+                spread_ratio: float, margins: GateParams, seed: int) -> dict:
     """The gate (:mod:`gate`) of one generator's samples, judged on held-in data only.
 
     Spectra: the class whose train mean the decoded sample correlates with best; images: a
@@ -222,10 +222,11 @@ def gate_record(samples: np.ndarray, sample_labels: np.ndarray, prepared: Prepar
     reference = float(np.mean(judge(val.images) == val.labels)) if len(val.labels) \
         else float("nan")  # no validation data: the gate says it cannot measure
     return gate.gate(judge(samples), sample_labels, reference=reference,
-                     spread_ratio=spread_ratio, judge=name, seed=seed)
+                     spread_ratio=spread_ratio, judge=name, margins=margins, seed=seed)
 
 
-def sample_gate(generator, prepared: PreparedData, *, per_class: int, seed: int) -> dict:
+def sample_gate(generator, prepared: PreparedData, *, per_class: int, margins: GateParams,
+                seed: int) -> dict:
     """Draw ``per_class`` samples per class and gate them (for generators other than stage 03's
     cGANs, e.g. the class VAEs), with stage 03's seeds: samples from ``seed + 1``, the judge
     from ``seed``."""
@@ -234,7 +235,8 @@ def sample_gate(generator, prepared: PreparedData, *, per_class: int, seed: int)
     size = train.images.shape[-1]
     spread = within_class_spread(pixel_features(samples, size), labels,
                                  pixel_features(train.images, size), train.labels)
-    return gate_record(samples, labels, prepared, spread_ratio=spread, seed=seed)
+    return gate_record(samples, labels, prepared, spread_ratio=spread, margins=margins,
+                       seed=seed)
 
 
 def peak_rss_mib() -> float:

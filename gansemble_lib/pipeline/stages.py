@@ -123,6 +123,8 @@ class Stage:
 
 
 _NB = "reports/notebooks"
+# the generator gate's margins: every stage that gates a generator, and 06b's rules text
+GATE_MARGINS = ("gate.validity_share", "gate.diversity_min", "gate.null_shuffles")
 STAGES: tuple[Stage, ...] = (
     Stage("prepare", "validate data/raw, preprocess spectra, render polar images, split "
           "outer folds (train/val/test each) or declare the simulated replicates", "prepare",
@@ -156,13 +158,13 @@ STAGES: tuple[Stage, ...] = (
                  "model_dir": "models/cgan/{variant}", "figures_dir": "reports/figures",
                  "losses_path": "reports/plots/03_{variant}_losses.csv",
                  "metrics_path": "reports/metrics/03_{variant}.json"},
-          deps=("data/prepared",)),
+          deps=("data/prepared",), borrows=GATE_MARGINS),
     Stage("train_vae", "03b one VAE per class on the train split; new images by same-class "
           "latent interpolation", "vae", notebook="03b_train_vae", per_fold=True,
           paths={"prepared_dir": "data/prepared", "models_dir": "models/vae",
                  "figures_dir": "reports/figures", "plots_path": "reports/plots/03b_vae_losses.csv",
                  "metrics_path": "reports/metrics/03b_vae.json"},
-          deps=("data/prepared",)),
+          deps=("data/prepared",), borrows=GATE_MARGINS),
     Stage("symp_filter", "04 SYMP-Filter, a stronger filter and no filter on the same pools of "
           "every source", "symp_filter", notebook="04_symp_filter", per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
@@ -192,7 +194,8 @@ STAGES: tuple[Stage, ...] = (
                    "symp_filter.corner_fraction", "symp_filter.direction",
                    "fidelity.paper_repeats", "fidelity.isc_splits", "fidelity.kid_subsets",
                    "fidelity.prc_neighborhood", "fidelity.inception_weights",
-                   "fidelity.inception_torchscript", "fidelity.network", "choose.select_metric")),
+                   "fidelity.inception_torchscript", "fidelity.network", "choose.select_metric",
+                   *GATE_MARGINS)),
     Stage("downstream", "06 classifiers on real + each augmentation, tested on the fold's "
           "real test part, paired bootstrap", "downstream", notebook="06_downstream",
           per_fold=True,
@@ -208,7 +211,7 @@ STAGES: tuple[Stage, ...] = (
           paths={"prepared_dir": "data/prepared", "folds_dir": FOLDS_DIR,
                  "figures_dir": "reports/figures", "tables_dir": "reports/tables",
                  "metrics_dir": "reports/metrics"},
-          deps=("data/prepared", FOLDS_DIR),
+          deps=("data/prepared", FOLDS_DIR), borrows=GATE_MARGINS,
           outs=("reports/tables/02_choices.csv", "reports/tables/02_choices.md",
                 "reports/tables/03_generators.csv", "reports/tables/03_generators.md",
                 "reports/tables/04_filter_folds.csv", "reports/tables/04_filter_folds.md",
