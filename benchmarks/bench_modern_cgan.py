@@ -71,7 +71,8 @@ def measure(config: str, args) -> None:
 
         images, labels, _ = oversample(
             train.images, train.labels, target=args.n, strategy=args.strategy,
-            source=SpectralSource.of(data, train),
+            source=SpectralSource.of(data, train, load_params("params.yaml",
+                                                              "spectral_augment")),
             seed=np.random.SeedSequence([params.seed, args.strategy, args.n]))
     else:
         images, labels = cgan_stage.variant_training_set(

@@ -41,6 +41,7 @@ import pandas as pd
 from IPython.display import Image
 
 from gansemble_lib.core import figures, progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.data.dataset import load_prepared
@@ -69,7 +70,8 @@ print(f"variant {paths.variant}: {paths.architecture} on {paths.training_data}; 
 # %%
 run, n_training = cgan_stage.train_variant(
     architecture=paths.architecture, training_data=paths.training_data, prepared=data,
-    augmented_dir=paths.augmented_dir, params=params, model_dir=paths.model_dir)
+    augmented_dir=paths.augmented_dir, params=params, model_dir=paths.model_dir,
+    bounds=borrowed_section("spectral_augment", paths))
 run.log.write(paths.losses_path)
 for note in run.notes:
     print(note)
@@ -131,7 +133,7 @@ Image(filename=figures.save_figure(fig, f"{prefix}_nearest.png"))
 # fails keeps its rows in stage 06, marked.
 
 # %%
-margins = gate.margins_of(paths)
+margins = borrowed_section("gate", paths)
 gate_result = cgan_stage.gate_record(samples, sample_labels, data, spread_ratio=near.spread_ratio,
                                      margins=margins, seed=params.seed)
 print(gate.rules(margins))

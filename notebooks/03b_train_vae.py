@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from gansemble_lib.core import figures, progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.data.dataset import load_prepared
@@ -140,7 +141,7 @@ figures.save_figure(fig, f"{paths.figures_dir}/03b_prior_samples.png")
 # against a label-shuffled null and real validation data, and within-class diversity.
 
 # %%
-margins = gate.margins_of(paths)
+margins = borrowed_section("gate", paths)
 gate_result = cgan_stage.sample_gate(generator, data, per_class=GATE_SAMPLES_PER_CLASS,
                                      margins=margins, seed=params.seed)
 print(gate.rules(margins))

@@ -42,13 +42,6 @@ DIVERSITY, LEARNT, DIVERSE, STATUS = "diversity", "learnt_classes", "diverse", "
 JUDGE = "judge"
 
 
-def margins_of(values) -> GateParams:
-    """The gate section from a stage's borrowed keys (``paths`` of a notebook)."""
-    import dataclasses
-
-    return GateParams(**{f.name: getattr(values, f.name) for f in dataclasses.fields(GateParams)})
-
-
 def shuffled_null(predicted: np.ndarray, labels: np.ndarray, *, shuffles: int, seed: int = 0
                   ) -> tuple[float, float]:
     """Mean and 95th percentile of validity with the labels permuted among the samples."""
