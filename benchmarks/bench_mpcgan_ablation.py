@@ -192,7 +192,8 @@ def measure(args) -> None:
             gan_checks.pixel_features(samples, size), sample_labels,
             gan_checks.pixel_features(train.images, size), train.labels)
         record = gate.gate(predicted, sample_labels, reference=reference, spread_ratio=spread,
-                           judge=cgan_stage.SPECTRAL_JUDGE)
+                           judge=cgan_stage.SPECTRAL_JUDGE,
+                           margins=load_params("params.yaml", "gate"))
         rows.append({
             "variant": args.variant, "seed": args.seed, "unit": args.unit, "steps": step,
             "training_images": len(labels), "train_seconds": round(seconds, 1),
@@ -216,6 +217,8 @@ def measure(args) -> None:
 
 def plot() -> None:
     import matplotlib
+
+    from gansemble_lib.core.config import load_params
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -241,7 +244,7 @@ def plot() -> None:
     for ax, title in zip(axes, titles, strict=True):
         ax.set(xlabel="generator updates", title=title)
     axes[0].axhline(frame["validity_null"].mean(), ls=":", c="grey", lw=1)
-    axes[1].axhline(gate.DIVERSITY_MIN, ls="--", c="grey", lw=1)
+    axes[1].axhline(load_params("params.yaml", "gate").diversity_min, ls="--", c="grey", lw=1)
     axes[3].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     fig.suptitle(f"MPcGAN conditioning ablation (unit {frame['unit'].iloc[0]}, "
                  f"{frame['seed'].nunique()} seeds; lines: mean, bands: min-max)")

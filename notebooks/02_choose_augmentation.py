@@ -49,6 +49,7 @@ from gansemble_lib.augment.images import (
 )
 from gansemble_lib.augment.spectra import SpectralSource
 from gansemble_lib.core import figures, progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import SAMPLE_ID, TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.core.tables import save_table
@@ -60,7 +61,8 @@ from gansemble_lib.pipeline.inputs import notebook_inputs
 params, paths = notebook_inputs(stage, params, paths)
 data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
-source = SpectralSource.of(data, train)  # None for image data: no spectral strategies
+bounds = borrowed_section("spectral_augment", paths)  # how far a spectral augmentation may go
+source = SpectralSource.of(data, train, bounds)  # None for image data: no spectral strategies
 print(f"train {len(train.labels)} images, validation {len(val.labels)}, "
       f"{len(data.classes)} classes; {len(params.strategies)} strategies x N in {params.n_grid} "
       f"x {params.repeats} repeats")
@@ -81,7 +83,8 @@ rows.update({f"{k}: {name}": augment(examples, k, seed=params.seed)
 if source is not None:  # the spectral family, applied to the spectra of the same images
     rows.update({strategy_name(k): oversample(
         examples, np.arange(len(examples)), target=2, strategy=k, seed=params.seed,
-        source=SpectralSource(source.spectra[first_of_class], source.axis, source.render))[0][
+        source=SpectralSource(source.spectra[first_of_class], source.axis, source.render,
+                              bounds))[0][
         len(examples):] for k in (16,)})  # mixup needs two spectra of a class: in the grids
 fig = figures.example_rows(rows)
 figures.save_figure(fig, f"{paths.figures_dir}/02_strategy_examples.png")

@@ -41,6 +41,7 @@ import pandas as pd
 from IPython.display import Image
 
 from gansemble_lib.core import figures, progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.data.dataset import load_prepared
@@ -69,7 +70,8 @@ print(f"variant {paths.variant}: {paths.architecture} on {paths.training_data}; 
 # %%
 run, n_training = cgan_stage.train_variant(
     architecture=paths.architecture, training_data=paths.training_data, prepared=data,
-    augmented_dir=paths.augmented_dir, params=params, model_dir=paths.model_dir)
+    augmented_dir=paths.augmented_dir, params=params, model_dir=paths.model_dir,
+    bounds=borrowed_section("spectral_augment", paths))
 run.log.write(paths.losses_path)
 for note in run.notes:
     print(note)
@@ -126,13 +128,15 @@ Image(filename=figures.save_figure(fig, f"{prefix}_nearest.png"))
 # Validity is the share of samples a judge that knows only real train data assigns to the
 # class they were generated for, next to the same share with the labels shuffled (what a
 # generator that ignores its label reaches) and the share real validation data reach. Diversity
-# is the within-class spread of the samples relative to real data's. The margins are declared
-# in `gansemble_lib/evaluation/gate.py`; a generator that fails keeps its rows in stage 06, marked.
+# is the within-class spread of the samples relative to real data's. The margins are
+# params.yaml's `gate` section (rules: `gansemble_lib/evaluation/gate.py`); a generator that
+# fails keeps its rows in stage 06, marked.
 
 # %%
-gate_result = cgan_stage.gate_record(samples, sample_labels, data,
-                                     spread_ratio=near.spread_ratio, seed=params.seed)
-print(gate.rules())
+margins = borrowed_section("gate", paths)
+gate_result = cgan_stage.gate_record(samples, sample_labels, data, spread_ratio=near.spread_ratio,
+                                     margins=margins, seed=params.seed)
+print(gate.rules(margins))
 print(gate.statement(paths.variant, gate_result))
 
 # %% [markdown]

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from gansemble_lib.core import figures, progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.data.dataset import load_prepared
@@ -134,14 +135,16 @@ figures.save_figure(fig, f"{paths.figures_dir}/03b_prior_samples.png")
 
 # %% [markdown]
 # ## The gate: did the VAEs learn their classes, and their variety?
-# The same check as every cGAN of stage 03 (`gansemble_lib/evaluation/gate.py`): validity of the
+# The same check, with the same margins (params.yaml's `gate` section), as every cGAN of stage
+# 03 (`gansemble_lib/evaluation/gate.py`): validity of the
 # samples
 # against a label-shuffled null and real validation data, and within-class diversity.
 
 # %%
+margins = borrowed_section("gate", paths)
 gate_result = cgan_stage.sample_gate(generator, data, per_class=GATE_SAMPLES_PER_CLASS,
-                                     seed=params.seed)
-print(gate.rules())
+                                     margins=margins, seed=params.seed)
+print(gate.rules(margins))
 print(gate.statement("vae", gate_result))
 
 # %% [markdown]

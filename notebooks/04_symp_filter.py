@@ -45,6 +45,7 @@ import time
 import matplotlib.pyplot as plt
 
 from gansemble_lib.core import figures, progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import CLASS_INDEX, TRAIN, VAL
 from gansemble_lib.core.io_utils import atomic_dir, write_json
 from gansemble_lib.core.numerics import resolve_device
@@ -63,6 +64,7 @@ data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
 named = sources.load_sources(paths.generators, data, augmented_dir=paths.augmented_dir,
                              smote_neighbors=params.smote_neighbors,
+                             bounds=borrowed_section("spectral_augment", paths),
                              device=str(torch_device))
 print(f"{len(named)} sources: {', '.join(named)}; per class {params.rounds} pools of "
       f"{params.pool_size}, each filter keeps at most {params.keep} per pool "

@@ -45,6 +45,7 @@ import time
 import numpy as np
 
 from gansemble_lib.core import applicability, progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import (
     CLASS_INDEX,
     FID,
@@ -170,6 +171,7 @@ standard_table
 # %%
 named = sources.load_sources(paths.generators, data, augmented_dir=paths.augmented_dir,
                              smote_neighbors=paths.smote_neighbors,
+                             bounds=borrowed_section("spectral_augment", paths),
                              device=str(torch_device)) if params.paper_repeats else {}
 # the paper's class mix: as many images per class as the dataset has (under the replicates
 # design the unit's fresh test set is not part of its dataset)

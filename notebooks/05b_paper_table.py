@@ -40,6 +40,7 @@ import pandas as pd
 
 from gansemble_lib.augment.spectra import SpectralSource
 from gansemble_lib.core import progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import CLASS_INDEX, TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.core.numerics import resolve_device
@@ -59,8 +60,9 @@ train, val = data.subset(TRAIN), data.subset(VAL)
 scores = pd.read_csv(f"{paths.tables_dir}/02_chooser_scores.csv")
 chosen = json.loads(open(f"{paths.augmented_dir}/chosen.json", encoding="utf-8").read())
 ranking = pt.top_strategies(scores, metric=paths.select_metric, top=3)
+bounds = borrowed_section("spectral_augment", paths)  # as in the chooser
 sets = pt.training_sets(train.images, train.labels, ranking=ranking, resample_n=chosen["n"],
-                        seed=params.seed, source=SpectralSource.of(data, train))
+                        seed=params.seed, source=SpectralSource.of(data, train, bounds))
 for s in sets:
     print(f"{s.name}: {len(s.labels)} images")
 
@@ -80,6 +82,7 @@ for i, s in enumerate(sets):
     near = gan_checks.nearest_real(samples, train.images, val.images, sample_labels=labels,
                                    train_labels=train.labels)
     gates[s.name] = cgan_stage.gate_record(samples, labels, data, spread_ratio=near.spread_ratio,
+                                           margins=borrowed_section("gate", paths),
                                            seed=params.seed)
     generators[s.name] = generator
     print(f"{s.name}: {run.train_seconds:.0f} s; " + gate.statement("MPcGAN", gates[s.name]))
@@ -142,7 +145,8 @@ write_json(paths.metrics_path, {
     "protocol": f"class-mix samples of the real class counts, {paths.paper_repeats} draws, IS "
                 f"over {paths.isc_splits} splits; SYMP keeps {paths.keep} of {paths.pool_size}",
     "ranking": [{"strategy": s, "n": n} for s, n in ranking],
-    "rows": frame_record(table), "row_order": list(table.index), "gate_rules": gate.rules()})
+    "rows": frame_record(table), "row_order": list(table.index),
+    "gate_rules": gate.rules(borrowed_section("gate", paths))})
 progress.summary(f"paper-layout table: {len(sets)} MPcGANs scored with the {extractor.name} "
                  f"extractor in {time.perf_counter() - started:.0f} s; gate: "
                  + ", ".join(f"{k}: {v[gate.STATUS]}" for k, v in gates.items()))

@@ -48,6 +48,7 @@ import pandas as pd
 
 from gansemble_lib.augment.spectra import SpectralSource
 from gansemble_lib.core import applicability, progress
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import SAMPLE_ID, TRAIN
 from gansemble_lib.core.figures import save_figure
 from gansemble_lib.core.io_utils import write_json, write_text
@@ -130,7 +131,9 @@ predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.la
                           size=params.classifier_size, settings=settings, n_classes=n_classes,
                           device=resolve_device(params.device),
                           weights_path=params.resnet18_weights or None,
-                          source=SpectralSource.of(data, train), also_test=also_test,
+                          source=SpectralSource.of(data, train,
+                                                   borrowed_section("spectral_augment", paths)),
+                          also_test=also_test,
                           also_scores=also_scores)
 if train.spectra is not None:  # the classifiers a chemist would use, on real + synthetic spectra
     extra, undecodable, extra_origin = spectra_rows.spectrum_extra_sets(

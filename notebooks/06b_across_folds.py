@@ -52,6 +52,7 @@ import pandas as pd
 
 from gansemble_lib.core import progress
 from gansemble_lib.core.applicability import mark_not_applicable
+from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import FID, KID_MEAN, PRECISION, RECALL
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.core.figures import save_figure
@@ -128,7 +129,7 @@ row_generator = {row: records[row].generator for row in dict.fromkeys(all_scores
 # a generator whose samples are in some row but that has no gate record is "not gated"
 failed = across_units.failed_generators(gates, sorted({g for g in row_generator.values() if g}))
 failed_rows = {row: failed[g] for row, g in row_generator.items() if g in failed}
-print(gate.rules())
+print(gate.rules(borrowed_section("gate", paths)))
 print("failed the gate:", failed or "none")
 verdicts.insert(0, "generator_gate", [
     failed.get(row_generator.get(row), gate.PASSED) if row_generator.get(row) else ""
@@ -400,7 +401,7 @@ write_json(f"{paths.metrics_dir}/02_chosen.json",
            {**design, "per_fold": frame_record(choices)})
 write_json(f"{paths.metrics_dir}/03_generators.json",
            {**design, "generators": frame_record(generator_table), "gate": frame_record(gates),
-            "gate_rules": gate.rules()})
+            "gate_rules": gate.rules(borrowed_section("gate", paths))})
 write_json(f"{paths.metrics_dir}/04_filter.json", {**design, "kept": frame_record(kept)})
 fidelity_units = [f for f in folds  # under the replicates design: the first replicate only
                   if Path(f"{paths.folds_dir}/{f}/reports/metrics/05_fidelity.json").is_file()]

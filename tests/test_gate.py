@@ -8,8 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gansemble_lib.core.config import GateParams
 from gansemble_lib.evaluation import across_units, crossval, gate
 from gansemble_lib.evaluation import paper_table as pt
+
+MARGINS = GateParams()  # params.yaml's gate section at its defaults
+
+
+def _gate(*args, **kwargs) -> dict:
+    return gate.gate(*args, margins=MARGINS, **kwargs)
 
 LABELS = np.repeat(np.arange(10), 20)
 
@@ -17,32 +24,32 @@ LABELS = np.repeat(np.arange(10), 20)
 def test_a_generator_that_ignores_its_label_fails_whatever_its_judge_says():
     rng = np.random.default_rng(0)
     ignores = rng.integers(0, 10, len(LABELS))  # predictions unrelated to the conditioning
-    record = gate.gate(ignores, LABELS, reference=1.0, spread_ratio=1.0, judge="test")
+    record = _gate(ignores, LABELS, reference=1.0, spread_ratio=1.0, judge="test")
     assert record["validity_null"] == pytest.approx(0.1, abs=0.03)
     assert not record["learnt_classes"] and record["status"] == gate.NO_CLASSES
 
 
 def test_a_generator_that_learnt_its_classes_but_collapsed_is_marked_collapsed():
-    record = gate.gate(LABELS.copy(), LABELS, reference=1.0, spread_ratio=0.2, judge="test")
+    record = _gate(LABELS.copy(), LABELS, reference=1.0, spread_ratio=0.2, judge="test")
     assert record["learnt_classes"] and record["validity"] == 1.0
     assert record["status"] == gate.COLLAPSED
-    both = gate.gate(np.zeros_like(LABELS), LABELS, reference=1.0, spread_ratio=0.1, judge="t")
+    both = _gate(np.zeros_like(LABELS), LABELS, reference=1.0, spread_ratio=0.1, judge="t")
     assert both["status"] == f"{gate.NO_CLASSES}; {gate.COLLAPSED}"
 
 
 def test_validity_must_cover_half_the_gap_from_the_null_to_real_data():
     right = np.where(np.arange(len(LABELS)) % 10 < 5, LABELS, (LABELS + 1) % 10)  # 50 % right
-    passes = gate.gate(right, LABELS, reference=0.8, spread_ratio=1.0, judge="t")
+    passes = _gate(right, LABELS, reference=0.8, spread_ratio=1.0, judge="t")
     assert passes["status"] == gate.PASSED  # 0.5 >= 0.1 + 0.5 * (0.8 - 0.1)
-    fails = gate.gate(right, LABELS, reference=1.0, spread_ratio=1.0, judge="t")
+    fails = _gate(right, LABELS, reference=1.0, spread_ratio=1.0, judge="t")
     assert fails["status"] == gate.NO_CLASSES  # 0.5 < 0.1 + 0.5 * (1.0 - 0.1)
 
 
 def test_a_gate_without_samples_or_reference_data_says_it_cannot_measure():
-    record = gate.gate(np.zeros(0, int), np.zeros(0, int), reference=1.0, spread_ratio=1.0,
+    record = _gate(np.zeros(0, int), np.zeros(0, int), reference=1.0, spread_ratio=1.0,
                        judge="t")
     assert record["status"] == gate.NOT_MEASURABLE and record["validity"] is None
-    assert gate.gate(LABELS, LABELS, reference=float("nan"), spread_ratio=1.0,
+    assert _gate(LABELS, LABELS, reference=float("nan"), spread_ratio=1.0,
                      judge="t")["status"] == gate.NOT_MEASURABLE
 
 
@@ -220,3 +227,32 @@ def test_the_hinge_step_pairs_labels_for_the_mode_seeking_term(batch_size, monke
     (generated, z_penalised), = penalised
     assert torch.equal(z_penalised, z)
     assert torch.equal(generated[:half, 0, 0, 0], generated[half:2 * half, 0, 0, 0])
+
+
+def test_the_margins_are_params_not_constants():
+    """params.yaml's gate section decides: a looser bar passes what the default fails, a
+    stricter diversity minimum fails what the default passes."""
+    right = np.where(np.arange(len(LABELS)) % 10 < 5, LABELS, (LABELS + 1) % 10)  # 50 % right
+    assert _gate(right, LABELS, reference=1.0, spread_ratio=1.0, judge="t")["status"] \
+        == gate.NO_CLASSES
+    looser = GateParams(validity_share=0.4)  # 0.5 >= 0.1 + 0.4 * (1.0 - 0.1)
+    assert gate.gate(right, LABELS, reference=1.0, spread_ratio=1.0, judge="t",
+                     margins=looser)["status"] == gate.PASSED
+    stricter = GateParams(diversity_min=0.9)
+    assert gate.gate(LABELS, LABELS, reference=1.0, spread_ratio=0.8, judge="t",
+                     margins=stricter)["status"] == gate.COLLAPSED
+    assert "40%" in gate.rules(looser) and "0.9x" in gate.rules(stricter)
+
+
+def test_every_stage_that_gates_reads_the_gate_section():
+    import yaml
+
+    from tests.conftest import REPO
+
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    for name in ("folds", "evaluate"):  # 03, 03b and 05b run inside folds; 06b is evaluate
+        assert {"gate.validity_share", "gate.diversity_min", "gate.null_shuffles"} <= set(
+            stages[name]["params"]), name
+    from gansemble_lib.core.config import borrowed_section
+
+    assert borrowed_section("gate", GateParams(diversity_min=0.3)).diversity_min == 0.3

@@ -13,7 +13,14 @@ import pytest
 import torch
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
+from gansemble_lib.core.config import GateParams
 from gansemble_lib.evaluation import crossval, gate
+
+MARGINS = GateParams()  # params.yaml's gate section at its defaults
+
+
+def _gate(*args, **kwargs) -> dict:
+    return gate.gate(*args, margins=MARGINS, **kwargs)
 
 DIFFS = np.array([0.031, -0.012, 0.054, 0.008, 0.027])  # five paired macro-F1 differences
 EXACT = 1e-9
@@ -54,7 +61,7 @@ def _labels_and_predictions():
 
 def test_gate_record_of_a_generator_that_learnt_its_classes():
     labels, predicted = _labels_and_predictions()
-    assert gate.gate(predicted, labels, reference=0.95, spread_ratio=0.6, judge="t", seed=0) == {
+    assert _gate(predicted, labels, reference=0.95, spread_ratio=0.6, judge="t", seed=0) == {
         "validity": 0.75, "validity_null": 0.2695, "validity_null_q95": 0.45,
         "validity_real": 0.95, "diversity": 0.6, "learnt_classes": True, "diverse": True,
         "status": "passed", "judge": "t"}
@@ -62,7 +69,7 @@ def test_gate_record_of_a_generator_that_learnt_its_classes():
 
 def test_gate_record_of_one_shape_for_every_label():
     labels, _ = _labels_and_predictions()
-    record = gate.gate(np.zeros(20, int), labels, reference=0.95, spread_ratio=0.6, judge="t")
+    record = _gate(np.zeros(20, int), labels, reference=0.95, spread_ratio=0.6, judge="t")
     assert record["validity"] == record["validity_null"] == 0.25
     assert record["status"] == "did not learn its classes" and not record["learnt_classes"]
 

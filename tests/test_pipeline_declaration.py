@@ -75,14 +75,18 @@ def test_the_learning_stages_run_inside_the_folds_stage_and_nowhere_else():
     assert folds["outs"] == [{"folds": {"persist": True}}]
     assert {f"notebooks/{s.notebook}.py" for s in inner} <= set(folds["deps"])
     assert "gansemble_lib/pipeline/folds.py" in folds["deps"]
+    gate_margins = ["gate.validity_share", "gate.diversity_min", "gate.null_shuffles"]
+    bounds = [f"spectral_augment.{key}" for key in (
+        "shift_cm", "broaden_cm", "gain_max", "baseline_max", "noise_max", "smooth_knots",
+        "mix_min", "mix_max")]
     assert set(folds["params"]) == {"choose", "cgan", "vae", "symp_filter", "fidelity",
                                     "downstream", "evaluation.null_repeats",
-                                    "evaluation.paper_table"}
+                                    "evaluation.paper_table", *gate_margins, *bounds}
     assert stages["prepare"]["params"] == ["prepare", "evaluation.design", "evaluation.folds",
                                            "evaluation.repeats", "evaluation.replicates",
                                            "evaluation.replicate_test_min"]
     assert [s.name for s in inner if s.first_replicate_only] == ["fidelity"]
-    assert stages["evaluate"]["params"] == ["evaluation"]
+    assert stages["evaluate"]["params"] == ["evaluation", *gate_margins]
 
 
 def test_a_folds_stage_task_waits_only_for_what_it_reads():

@@ -7,7 +7,10 @@ import pytest
 
 from gansemble_lib.augment import images as aug
 from gansemble_lib.augment import spectra as sa
-from gansemble_lib.core.config import PrepareParams
+from gansemble_lib.core.config import PrepareParams, SpectralAugmentParams
+from gansemble_lib.core.errors import DataError
+
+BOUNDS = SpectralAugmentParams()  # params.yaml's spectral_augment section at its defaults
 
 AXIS = np.linspace(400.0, 3200.0, 701)  # 4 cm^-1 per point
 
@@ -17,20 +20,20 @@ def band(centre: float, width: float = 12.0) -> np.ndarray:
 
 
 def source(spectra: np.ndarray) -> sa.SpectralSource:
-    return sa.SpectralSource(spectra, AXIS, PrepareParams(image_size=32))
+    return sa.SpectralSource(spectra, AXIS, PrepareParams(image_size=32), BOUNDS)
 
 
 def test_jitter_moves_a_band_by_at_most_the_declared_shift_and_leaves_its_input_alone():
     spectra = np.stack([band(1000.0), band(2000.0)] * 20)
     before = spectra.copy()
-    out = sa.jitter(spectra, AXIS, np.random.default_rng(0))
+    out = sa.jitter(spectra, AXIS, np.random.default_rng(0), BOUNDS)
     assert out.shape == spectra.shape
     np.testing.assert_array_equal(spectra, before)
     peaks = AXIS[out.argmax(axis=1)] - AXIS[spectra.argmax(axis=1)]
     step = AXIS[1] - AXIS[0]
-    assert np.abs(peaks).max() <= sa.SHIFT_CM + step  # the band stays where it belongs
+    assert np.abs(peaks).max() <= BOUNDS.shift_cm + step  # the band stays where it belongs
     assert not np.allclose(out, spectra)  # and something did change
-    again = sa.jitter(spectra, AXIS, np.random.default_rng(0))
+    again = sa.jitter(spectra, AXIS, np.random.default_rng(0), BOUNDS)
     np.testing.assert_array_equal(out, again)
 
 
@@ -84,3 +87,19 @@ def test_spectra_and_images_of_different_lengths_are_refused():
     with pytest.raises(ValueError, match="3 spectra for 4 images"):
         aug.oversample(images, np.zeros(4, dtype=int), target=6, strategy=16, seed=0,
                        source=source(spectra))
+
+
+def test_the_bounds_are_params_not_constants():
+    """params.yaml's spectral_augment section decides how far a spectrum moves: no shift, no
+    broadening, no gain, drift or noise leaves it as it was; mixup weights stay in range."""
+    spectra = np.stack([band(1000.0), band(2000.0)] * 5)
+    still = SpectralAugmentParams(shift_cm=0, broaden_cm=0, gain_max=0, baseline_max=0,
+                                  noise_max=0)
+    np.testing.assert_allclose(sa.jitter(spectra, AXIS, np.random.default_rng(0), still),
+                               spectra)
+    assert not np.allclose(sa.jitter(spectra, AXIS, np.random.default_rng(0), BOUNDS), spectra)
+    half = SpectralAugmentParams(mix_min=0.5, mix_max=0.5)
+    np.testing.assert_allclose(sa.mixup(spectra[:1], spectra[1:2], np.random.default_rng(0),
+                                        half), (spectra[:1] + spectra[1:2]) / 2)
+    with pytest.raises(DataError, match="mix_min"):
+        SpectralAugmentParams(mix_min=0.9, mix_max=0.1)

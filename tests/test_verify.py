@@ -18,6 +18,7 @@ import sys
 import numpy as np
 import pytest
 
+from gansemble_lib.core.config import GateParams
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.reporting import verify as vf
 from gansemble_lib.reporting import verify_numbers as vn
@@ -314,7 +315,7 @@ def test_a_changed_verdict_or_chosen_strategy_is_a_disagreement(pair):
 def test_a_gate_flip_far_from_its_thresholds_disagrees_one_near_them_is_borderline(pair):
     committed, mine = pair
     gates = _load(committed, "03_generators.json")["gate"]
-    from gansemble_lib.evaluation.gate import DIVERSITY_MIN
+    DIVERSITY_MIN = GateParams().diversity_min  # noqa: N806 (the committed run's margin)
 
     # far: validity and diversity well above their thresholds in every fold it may have
     far = max(gates, key=lambda g: min(gates[g]["validity_mean"] - 0.55,
@@ -467,3 +468,28 @@ def test_verify_reads_its_settings_from_params_yaml(tmp_path):
     (tmp_path / "params.yaml").write_text("verify:\n  alpha: 2\n", encoding="utf-8")
     with pytest.raises(DataError, match="verify.alpha"):
         vf.verify_settings(tmp_path)
+
+
+def test_a_gate_status_is_judged_against_the_margins_of_its_own_run(tmp_path):
+    """The gate's margins come from the params.yaml of the run behind the metrics: a result
+    set's own (reports/datasets/NAME/params.yaml), else the project's; defaults without one."""
+    project = tmp_path / "project"
+    default, other = project / "reports" / "metrics", project / "reports" / "datasets" / "x"
+    (other / "metrics").mkdir(parents=True)
+    default.mkdir(parents=True)
+    assert vf.gate_margins(default) == GateParams()
+    (project / "params.yaml").write_text("gate:\n  diversity_min: 0.4\n", encoding="utf-8")
+    (other / "params.yaml").write_text("gate:\n  validity_share: 0.6\n", encoding="utf-8")
+    assert vf.gate_margins(default).diversity_min == 0.4
+    assert vf.gate_margins(other / "metrics") == GateParams(validity_share=0.6)
+    record = {"validity_mean": 0.8, "validity_null_mean": 0.1, "validity_real_mean": 0.9,
+              "diversity_mean": 0.45, "status": "passed"}
+    data = {"folds": 1, "gate": {"g": record}}
+
+    def margin(margins: GateParams) -> str:
+        ctx = vs.StatementContext("03_generators.json", {}, vn.Noise(), 4.0, vn.DEFAULTS,
+                                  margins)
+        return vs._gate_margin(record, data, "gate/g", ctx)[2]
+
+    assert "diversity 0.450 vs 0.5" in margin(GateParams())
+    assert "diversity 0.450 vs 0.4," in margin(vf.gate_margins(default))

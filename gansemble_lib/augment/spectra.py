@@ -7,16 +7,18 @@ another wavenumber: the result is no longer a spectrum of the same polymer (see
 the same material shows, applied to the spectrum, after which it is rendered exactly as
 ``prepare`` renders real spectra:
 
-- **jitter** (strategy 16): a whole-spectrum calibration shift of up to ``SHIFT_CM`` cm^-1,
-  band broadening by a Gaussian of up to ``BROADEN_CM`` cm^-1 (focus, crystallinity), a smooth
-  relative-intensity gain of up to ``GAIN`` (orientation, morphology), a smooth baseline drift
-  of up to ``BASELINE`` of the spectrum's range (fluorescence left after baseline removal), and
-  white noise of up to ``NOISE`` of the range (detector);
+- **jitter** (strategy 16): a whole-spectrum calibration shift of up to ``shift_cm`` cm^-1,
+  band broadening by a Gaussian of up to ``broaden_cm`` cm^-1 (focus, crystallinity), a smooth
+  relative-intensity gain of up to ``gain_max`` (orientation, morphology), a smooth baseline
+  drift of up to ``baseline_max`` of the spectrum's range (fluorescence left after baseline
+  removal), and white noise of up to ``noise_max`` of the range (detector);
 - **mixup** (strategy 17): a convex mixture of two spectra of the same class, weight uniform in
-  ``MIX_RANGE`` (two particles of one polymer in one spot, or an intermediate measurement);
+  [``mix_min``, ``mix_max``] (two particles of one polymer in one spot, or an intermediate
+  measurement);
 - **mixup + jitter** (strategy 18).
 
-Magnitudes are in wavenumbers or fractions of each spectrum's range, so they mean the same on
+The bounds are params.yaml's ``spectral_augment`` section (:class:`SpectralAugmentParams`);
+magnitudes are in wavenumbers or fractions of each spectrum's range, so they mean the same on
 any axis. Every function takes (N, M) float spectra and the Generator to draw from, draws
 parameters independently per spectrum, and never writes into its input.
 """
@@ -28,16 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..core.config import PrepareParams
+from ..core.config import PrepareParams, SpectralAugmentParams
 from ..core.errors import DataError
-
-SHIFT_CM = 4.0  # largest calibration shift, either way (cm^-1)
-BROADEN_CM = 4.0  # largest extra Gaussian broadening, as a standard deviation (cm^-1)
-GAIN = 0.15  # largest relative change of intensity, smooth along the axis
-BASELINE = 0.05  # largest baseline drift, as a share of the spectrum's range
-NOISE = 0.01  # largest noise sd, as a share of the spectrum's range
-SMOOTH_KNOTS = 6  # control points of the smooth gain and baseline curves
-MIX_RANGE = (0.2, 0.8)
 
 JITTER, MIXUP = "spectral jitter", "within-class mixup"
 SPECTRAL_STRATEGIES: dict[int, tuple[str, ...]] = {16: (JITTER,), 17: (MIXUP,),
@@ -51,47 +45,54 @@ class SpectralSource:
     spectra: np.ndarray  # (N, M), one row per image, in image order
     axis: np.ndarray  # (M,) wavenumbers, evenly spaced
     render: PrepareParams
+    bounds: SpectralAugmentParams  # how far an augmented spectrum may move
 
     @classmethod
-    def of(cls, prepared, subset) -> SpectralSource | None:
+    def of(cls, prepared, subset, bounds: SpectralAugmentParams) -> SpectralSource | None:
         """From prepared data and one of its subsets (None for image data: no spectra)."""
         if subset.spectra is None or prepared.axis is None:
             return None
         from ..data.dataset import render_params
 
         return cls(np.asarray(subset.spectra, dtype=float),
-                   np.asarray(prepared.axis, dtype=float), render_params(prepared.info))
+                   np.asarray(prepared.axis, dtype=float), render_params(prepared.info),
+                   bounds)
 
 
-def _smooth_curves(n: int, points: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, points) smooth random curves in [-1, 1]: linear through a few random knots."""
-    knots = rng.uniform(-1.0, 1.0, size=(n, SMOOTH_KNOTS))
-    grid = np.linspace(0, SMOOTH_KNOTS - 1, points)
-    return np.stack([np.interp(grid, np.arange(SMOOTH_KNOTS), k) for k in knots])
+def _smooth_curves(n: int, points: int, knots: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, points) smooth random curves in [-1, 1]: linear through ``knots`` random knots."""
+    values = rng.uniform(-1.0, 1.0, size=(n, knots))
+    grid = np.linspace(0, knots - 1, points)
+    return np.stack([np.interp(grid, np.arange(knots), k) for k in values])
 
 
-def jitter(spectra: np.ndarray, axis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def jitter(spectra: np.ndarray, axis: np.ndarray, rng: np.random.Generator,
+           bounds: SpectralAugmentParams) -> np.ndarray:
     """Shift, broaden, smooth gain, baseline drift and noise (see the module docstring)."""
     n, points = spectra.shape
     step = float(np.mean(np.diff(axis))) if points > 1 else 1.0
     out = np.empty_like(spectra, dtype=float)
-    shifts = rng.uniform(-SHIFT_CM, SHIFT_CM, n)
-    widths = rng.uniform(0.0, BROADEN_CM, n) / abs(step)
+    shifts = rng.uniform(-bounds.shift_cm, bounds.shift_cm, n)
+    widths = rng.uniform(0.0, bounds.broaden_cm, n) / abs(step)
     for i in range(n):
         moved = np.interp(axis - shifts[i], axis, spectra[i])
         out[i] = gaussian_filter1d(moved, widths[i], mode="nearest") if widths[i] > 0.05 \
             else moved
     span = np.ptp(spectra, axis=1, keepdims=True)
-    gain = 1.0 + GAIN * rng.uniform(0, 1, (n, 1)) * _smooth_curves(n, points, rng)
-    drift = BASELINE * rng.uniform(0, 1, (n, 1)) * _smooth_curves(n, points, rng)
-    noise = NOISE * rng.uniform(0, 1, (n, 1)) * rng.standard_normal((n, points))
+    knots = bounds.smooth_knots
+    gain = 1.0 + bounds.gain_max * rng.uniform(0, 1, (n, 1)) * _smooth_curves(n, points, knots,
+                                                                               rng)
+    drift = bounds.baseline_max * rng.uniform(0, 1, (n, 1)) * _smooth_curves(n, points, knots,
+                                                                              rng)
+    noise = bounds.noise_max * rng.uniform(0, 1, (n, 1)) * rng.standard_normal((n, points))
     low = out.min(axis=1, keepdims=True)
     return (out - low) * gain + low + (drift + noise) * span
 
 
-def mixup(spectra: np.ndarray, partners: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def mixup(spectra: np.ndarray, partners: np.ndarray, rng: np.random.Generator,
+          bounds: SpectralAugmentParams) -> np.ndarray:
     """Convex mixtures of each spectrum with its partner (same class)."""
-    weight = rng.uniform(*MIX_RANGE, size=(len(spectra), 1))
+    weight = rng.uniform(bounds.mix_min, bounds.mix_max, size=(len(spectra), 1))
     return weight * spectra + (1 - weight) * partners
 
 
@@ -113,9 +114,9 @@ def augmented_spectra(source: SpectralSource, labels: np.ndarray, parents: np.nd
     for step in SPECTRAL_STRATEGIES[strategy]:
         if step == MIXUP:
             partners = np.array([rng.choice(_others(labels, p)) for p in parents], dtype=np.intp)
-            spectra = mixup(spectra, source.spectra[partners], rng)
+            spectra = mixup(spectra, source.spectra[partners], rng, source.bounds)
         else:
-            spectra = jitter(spectra, source.axis, rng)
+            spectra = jitter(spectra, source.axis, rng, source.bounds)
     return spectra
 
 

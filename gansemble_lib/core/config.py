@@ -363,6 +363,57 @@ class DownstreamParams:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class SpectralAugmentParams:
+    """Spectral augmentation (strategies 16-18): how far a measurement of one material varies.
+
+    Read by every stage that augments spectra (02, 03, 04, 05, 05b, 06; augment/spectra.py).
+    Wavenumbers in cm^-1, the rest as shares of each spectrum's range, so they mean the same
+    on any axis."""
+
+    shift_cm: float = param(4.0, "jitter: largest whole-spectrum calibration shift, either way "
+                            "(cm^-1)", ge=0, le=100)
+    broaden_cm: float = param(4.0, "jitter: largest extra Gaussian band broadening, as a "
+                              "standard deviation (cm^-1; focus, crystallinity)", ge=0, le=100)
+    gain_max: float = param(0.15, "jitter: largest smooth relative change of intensity along "
+                            "the axis (orientation, morphology)", ge=0, lt=1)
+    baseline_max: float = param(0.05, "jitter: largest smooth baseline drift, as a share of the "
+                                "spectrum's range (fluorescence left after baseline removal)",
+                                ge=0, le=1)
+    noise_max: float = param(0.01, "jitter: largest white-noise sd, as a share of the "
+                             "spectrum's range (detector)", ge=0, le=1)
+    smooth_knots: int = param(6, "jitter: control points of the smooth gain and baseline "
+                              "curves", ge=2, le=100)
+    mix_min: float = param(0.2, "within-class mixup: smallest weight of a spectrum in the "
+                           "mixture with a partner of its class", ge=0, le=1)
+    mix_max: float = param(0.8, "within-class mixup: largest weight", ge=0, le=1)
+
+    def __post_init__(self) -> None:
+        if self.mix_min > self.mix_max:
+            raise DataError(f"spectral_augment.mix_min = {self.mix_min} is above mix_max = "
+                            f"{self.mix_max}", path="params.yaml",
+                            fix="set mix_min <= mix_max")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GateParams:
+    """The generator gate's margins: did a generator learn its classes, and their variety?
+
+    Rules in evaluation/gate.py; declared before any result, the same for every generator;
+    read by every stage that gates a generator (03, 03b, 05b), by 06b's rules text and by
+    `verify`."""
+
+    validity_share: float = param(0.5, "a generator learnt its classes when its validity covers "
+                                  "at least this share of the gap from the label-shuffled null "
+                                  "to real validation data (and exceeds the null's 95th "
+                                  "percentile)", gt=0, le=1)
+    diversity_min: float = param(0.5, "a generator is collapsed within classes when the "
+                                 "within-class spread of its samples is below this multiple of "
+                                 "real data's", ge=0, le=1)
+    null_shuffles: int = param(200, "label permutations behind the label-shuffled null", ge=20,
+                               le=100000)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EvaluationParams:
     """Evaluation design: the whole pipeline runs inside each unit (an outer fold, or a simulated
     replicate with its own fresh test set); verdicts across the units."""
@@ -419,6 +470,7 @@ SECTIONS: dict[str, type] = {"prepare": PrepareParams, "explore": ExploreParams,
                              "choose": ChooseParams, "cgan": CganParams, "vae": VaeParams,
                              "symp_filter": FilterParams, "fidelity": FidelityParams,
                              "downstream": DownstreamParams,
+                             "spectral_augment": SpectralAugmentParams, "gate": GateParams,
                              "evaluation": EvaluationParams, "verify": VerifyParams}
 COMMAND_SECTIONS = ("verify",)  # read by a command, not by a pipeline stage (not a DVC param)
 
@@ -509,6 +561,13 @@ def from_mapping(section: str, values: Mapping[str, Any] | None, *, source: str 
     checked = {k: _check_value(section, fields[k], hints[k], v, source)
                for k, v in values.items()}
     return cls(**checked)
+
+
+def borrowed_section(section: str, values: Any):
+    """A whole section a stage borrows key by key (``Stage.borrows``), rebuilt from the
+    attributes of ``values`` (a notebook's ``paths``): e.g. the gate's margins."""
+    cls = SECTIONS[section]
+    return cls(**{f.name: getattr(values, f.name) for f in dataclasses.fields(cls)})
 
 
 def load_params(path: str | Path = "params.yaml", section: str | None = None):

@@ -1,7 +1,7 @@
 """Units of evaluation: outer folds of the real data, or independent simulated replicates.
 
 Every learning and selecting stage runs once per *unit*, in ``folds/<unit>/`` (see
-:mod:`.folds`). There are two designs (``evaluation.design``):
+:mod:`..pipeline.folds`). There are two designs (``evaluation.design``):
 
 - ``cv``: the units are the outer folds of one dataset, ``r{repeat}f{fold}`` (``split`` for a
   single train/val/test split). The folds share training data, so the verdicts across them use

@@ -19,7 +19,7 @@ import torch
 
 from ..augment.images import oversample
 from ..augment.spectra import SpectralSource
-from ..core.config import CganParams
+from ..core.config import CganParams, GateParams, SpectralAugmentParams
 from ..core.constants import CLASS_INDEX, IMAGES_FILE, MANIFEST_FILE, SPECTRA, TRAIN, VAL
 from ..core.errors import DataError
 from ..data.dataset import PreparedData
@@ -83,8 +83,8 @@ def augmented_set(augmented_dir: str | Path, n_classes: int) -> tuple[np.ndarray
     return images, labels
 
 
-def spectral_set(augmented_dir: str | Path, prepared: PreparedData, *, seed: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def spectral_set(augmented_dir: str | Path, prepared: PreparedData, *, seed: int,
+                 bounds: SpectralAugmentParams) -> tuple[np.ndarray, np.ndarray]:
     """The train split topped up with the chooser's best label-preserving spectral candidate
     (``chosen.json``'s ``spectral`` entry): strategy and N picked on validation data."""
     path = Path(augmented_dir) / "chosen.json"
@@ -93,7 +93,7 @@ def spectral_set(augmented_dir: str | Path, prepared: PreparedData, *, seed: int
                         fix="run the chooser first: `dvc repro choose`")
     best = json.loads(path.read_text(encoding="utf-8")).get(SPECTRAL)
     train = prepared.subset(TRAIN)
-    source = SpectralSource.of(prepared, train)
+    source = SpectralSource.of(prepared, train, bounds)
     if not best or source is None:
         raise DataError("the chooser scored no spectral strategy (image data, or 16-18 not in "
                         "choose.strategies)", path=path,
@@ -119,16 +119,17 @@ def balanced_set(prepared: PreparedData, *, per_class: int, seed: int
 
 
 def variant_training_set(*, training_data: str, prepared: PreparedData,
-                         augmented_dir: str | Path, params: CganParams
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """The images (and class indices) an image cGAN variant trains on."""
+                         augmented_dir: str | Path, params: CganParams,
+                         bounds: SpectralAugmentParams) -> tuple[np.ndarray, np.ndarray]:
+    """The images (and class indices) an image cGAN variant trains on (``bounds``: those of
+    the spectral augmentation behind the ``spectral`` training set)."""
     train = prepared.subset(TRAIN)
     if training_data == PLAIN:
         return train.images, train.labels
     if training_data == AUGMENTED:
         return augmented_set(augmented_dir, len(prepared.classes))
     if training_data == SPECTRAL_AUG:
-        return spectral_set(augmented_dir, prepared, seed=params.seed)
+        return spectral_set(augmented_dir, prepared, seed=params.seed, bounds=bounds)
     if training_data == BALANCED:
         return balanced_set(prepared, per_class=params.faithful_per_class, seed=params.seed)
     raise DataError(f"unknown training data {training_data!r}",
@@ -137,7 +138,8 @@ def variant_training_set(*, training_data: str, prepared: PreparedData,
 
 def train_variant(*, architecture: str, training_data: str, prepared: PreparedData,
                   augmented_dir: str | Path, params: CganParams, model_dir: str | Path,
-                  progress: bool = True) -> tuple[TrainingRun, int]:
+                  bounds: SpectralAugmentParams, progress: bool = True
+                  ) -> tuple[TrainingRun, int]:
     """Train one variant; returns the run and how many training samples it saw."""
     check_variant(architecture, training_data)
     train = prepared.subset(TRAIN)
@@ -147,7 +149,8 @@ def train_variant(*, architecture: str, training_data: str, prepared: PreparedDa
                                  progress=progress)
         return run, len(train.labels)
     images, labels = variant_training_set(training_data=training_data, prepared=prepared,
-                                          augmented_dir=augmented_dir, params=params)
+                                          augmented_dir=augmented_dir, params=params,
+                                          bounds=bounds)
     run = train_image_gan(images, labels, prepared.classes, architecture=architecture,
                           params=params, model_dir=model_dir, progress=progress)
     return run, len(labels)
@@ -195,7 +198,7 @@ SPECTRAL_JUDGE = "decoded spectrum vs train class means"
 
 
 def gate_record(samples: np.ndarray, sample_labels: np.ndarray, prepared: PreparedData, *,
-                spread_ratio: float, seed: int) -> dict:
+                spread_ratio: float, margins: GateParams, seed: int) -> dict:
     """The gate (:mod:`gate`) of one generator's samples, judged on held-in data only.
 
     Spectra: the class whose train mean the decoded sample correlates with best; images: a
@@ -222,10 +225,11 @@ def gate_record(samples: np.ndarray, sample_labels: np.ndarray, prepared: Prepar
     reference = float(np.mean(judge(val.images) == val.labels)) if len(val.labels) \
         else float("nan")  # no validation data: the gate says it cannot measure
     return gate.gate(judge(samples), sample_labels, reference=reference,
-                     spread_ratio=spread_ratio, judge=name, seed=seed)
+                     spread_ratio=spread_ratio, judge=name, margins=margins, seed=seed)
 
 
-def sample_gate(generator, prepared: PreparedData, *, per_class: int, seed: int) -> dict:
+def sample_gate(generator, prepared: PreparedData, *, per_class: int, margins: GateParams,
+                seed: int) -> dict:
     """Draw ``per_class`` samples per class and gate them (for generators other than stage 03's
     cGANs, e.g. the class VAEs), with stage 03's seeds: samples from ``seed + 1``, the judge
     from ``seed``."""
@@ -234,7 +238,8 @@ def sample_gate(generator, prepared: PreparedData, *, per_class: int, seed: int)
     size = train.images.shape[-1]
     spread = within_class_spread(pixel_features(samples, size), labels,
                                  pixel_features(train.images, size), train.labels)
-    return gate_record(samples, labels, prepared, spread_ratio=spread, seed=seed)
+    return gate_record(samples, labels, prepared, spread_ratio=spread, margins=margins,
+                       seed=seed)
 
 
 def peak_rss_mib() -> float:

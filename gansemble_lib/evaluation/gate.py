@@ -11,23 +11,23 @@ sample was generated for. A generator that ignores its label still reaches some 
 chance, so the same share is computed with the labels shuffled among the samples (the
 *label-shuffled null*: same samples, same judge, conditioning broken). The reference is the
 share real validation data reach with the same judge. A generator *learnt its classes* when
-its validity lies at least ``VALIDITY_SHARE`` of the way from the null to the reference.
+its validity lies at least ``gate.validity_share`` of the way from the null to the reference.
 
 **Diversity.** The mean pairwise pixel distance between samples of a class over that between
 real train images of the class, averaged over classes (:func:`gan_checks.within_class_spread`).
-A generator is *collapsed within classes* when this ratio is below ``DIVERSITY_MIN``: it draws
+A generator is *collapsed within classes* when this ratio is below ``gate.diversity_min``: it draws
 near-copies of a prototype per class, whatever its validity.
 
-Both margins are declared here, before any result, and are the same for every generator.
+Both margins are params.yaml's ``gate`` section (:class:`GateParams`, whose defaults were
+declared before any result); they are the same for every generator, and every stage that gates
+a generator reads them from there.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-VALIDITY_SHARE = 0.5  # validity must cover at least half the gap from the null to real data
-DIVERSITY_MIN = 0.5  # within-class spread at least half of real data's
-NULL_SHUFFLES = 200  # label permutations for the null
+from ..core.config import GateParams
 
 PASSED = "passed"
 NO_CLASSES = "did not learn its classes"
@@ -42,8 +42,8 @@ DIVERSITY, LEARNT, DIVERSE, STATUS = "diversity", "learnt_classes", "diverse", "
 JUDGE = "judge"
 
 
-def shuffled_null(predicted: np.ndarray, labels: np.ndarray, *, seed: int = 0,
-                  shuffles: int = NULL_SHUFFLES) -> tuple[float, float]:
+def shuffled_null(predicted: np.ndarray, labels: np.ndarray, *, shuffles: int, seed: int = 0
+                  ) -> tuple[float, float]:
     """Mean and 95th percentile of validity with the labels permuted among the samples."""
     rng = np.random.default_rng(seed)
     predicted, labels = np.asarray(predicted), np.asarray(labels)
@@ -58,18 +58,18 @@ def status(learnt: bool, diverse: bool) -> str:
 
 
 def gate(predicted: np.ndarray, labels: np.ndarray, *, reference: float, spread_ratio: float,
-         judge: str, seed: int = 0) -> dict:
+         judge: str, margins: GateParams, seed: int = 0) -> dict:
     """The gate record of one generator in one fold (see the module docstring)."""
     predicted, labels = np.asarray(predicted), np.asarray(labels)
     if not len(labels) or not np.isfinite(reference) or not np.isfinite(spread_ratio):
         return {VALIDITY: None, NULL: None, NULL_Q95: None, REFERENCE: None, DIVERSITY: None,
                 LEARNT: None, DIVERSE: None, STATUS: NOT_MEASURABLE, JUDGE: judge}
     validity = float(np.mean(predicted == labels))
-    null, null_q95 = shuffled_null(predicted, labels, seed=seed)
-    bar = null + VALIDITY_SHARE * (reference - null)
+    null, null_q95 = shuffled_null(predicted, labels, seed=seed, shuffles=margins.null_shuffles)
+    bar = null + margins.validity_share * (reference - null)
     # Above the bar and above what shuffled labels reach 95 % of the time.
     learnt = bool(validity >= bar and validity > null_q95)
-    diverse = bool(spread_ratio >= DIVERSITY_MIN)
+    diverse = bool(spread_ratio >= margins.diversity_min)
     return {VALIDITY: round(validity, 4), NULL: round(null, 4), NULL_Q95: round(null_q95, 4),
             REFERENCE: round(float(reference), 4), DIVERSITY: round(float(spread_ratio), 4),
             LEARNT: learnt, DIVERSE: diverse, STATUS: status(learnt, diverse), JUDGE: judge}
@@ -84,9 +84,10 @@ def statement(name: str, record: dict) -> str:
             f"within-class diversity {record[DIVERSITY]:.2f}x real -> {record[STATUS]}")
 
 
-def rules() -> str:
+def rules(margins: GateParams) -> str:
     """The declared margins, for reports."""
+    share, minimum = margins.validity_share, margins.diversity_min
     return (f"A generator learnt its classes when its validity covers at least "
-            f"{VALIDITY_SHARE:.0%} of the gap from the label-shuffled null to real validation "
+            f"{share:.0%} of the gap from the label-shuffled null to real validation "
             f"data and exceeds the null's 95th percentile; it is collapsed within classes when "
-            f"samples of a class vary less than {DIVERSITY_MIN:.1f}x as much as real ones.")
+            f"samples of a class vary less than {minimum:.1f}x as much as real ones.")

@@ -17,7 +17,7 @@ from imblearn.over_sampling import SMOTE
 
 from ..augment.images import augment
 from ..augment.spectra import SpectralSource, augmented_images, is_spectral
-from ..core.config import PrepareParams
+from ..core.config import PrepareParams, SpectralAugmentParams
 from ..core.errors import DataError
 from ..data.dataset import PreparedData, prepare_params_from_info
 from .interface import Generator, load_generator
@@ -105,7 +105,7 @@ class SmoteSource:
 
 def load_sources(generators: dict[str, str | Path], data: PreparedData, *,
                  augmented_dir: str | Path, smote_neighbors: int,
-                 device: str = "cpu") -> dict[str, Generator]:
+                 bounds: SpectralAugmentParams, device: str = "cpu") -> dict[str, Generator]:
     """Every trained generator by name, then the augmentation and SMOTE baselines.
 
     A missing checkpoint is an error naming the file: silently dropping a generator would
@@ -130,7 +130,7 @@ def load_sources(generators: dict[str, str | Path], data: PreparedData, *,
     chosen = json.loads((Path(augmented_dir) / "chosen.json").read_text(encoding="utf-8"))
     sources[AUGMENTATION] = AugmentationSource(train.images, train.labels, data.classes,
                                                int(chosen["strategy"]),
-                                               SpectralSource.of(data, train))
+                                               SpectralSource.of(data, train, bounds))
     if train.spectra is None:
         warnings.warn("image input has no spectra: the SMOTE baseline is left out", stacklevel=2)
     else:

@@ -4,7 +4,7 @@ One small convolutional VAE per class. A new image of class k is the decoded mix
 ``z = (1 - a) * z1 + a * z2`` of the posterior means of two distinct real train images of
 class k, with ``a`` uniform in ``[alpha_min, alpha_max]``; plain prior sampling is kept for
 comparison. :class:`VaeEnsemble` holds every class's VAE together with those posterior means
-and offers the generator interface of :mod:`.generators`, so later stages treat it like the
+and offers the generator interface of :mod:`.interface`, so later stages treat it like the
 cGAN. Training, resume and evaluation live in :mod:`.vae_training`.
 
 The decoder returns logits: ``sigmoid`` gives pixels in [0, 1] (the image range, white = 1)

@@ -2,7 +2,7 @@
 
 ``prepare`` writes, beside the working images, ``folds.csv``: for every sample its part
 (train / val / test / unused) in each outer fold. The ``folds`` stage then runs the stages
-marked ``per_fold`` in :mod:`.pipeline` (chooser, generators, VAEs, filters, fidelity,
+marked ``per_fold`` in :mod:`.stages` (chooser, generators, VAEs, filters, fidelity,
 downstream classifiers) once per fold, in ``folds/<fold>/`` with the project's own layout:
 
 - ``folds/<fold>/data/prepared`` is the fold's *view* of the prepared data: the same images and

@@ -1,6 +1,6 @@
 """``gansemble notebook STAGE``: run one stage's notebook with its validated parameters.
 
-What dvc.yaml calls for every notebook stage (see :mod:`.pipeline`). It reads the stage's
+What dvc.yaml calls for every notebook stage (see :mod:`.stages`). It reads the stage's
 ``params.yaml`` section through the typed dataclasses (a bad value stops here, naming the key),
 executes the jupytext source with papermill, injecting ``stage``, ``params`` and ``paths``, and
 saves the executed copy to ``reports/notebooks/``. The terminal gets the stage's progress bars

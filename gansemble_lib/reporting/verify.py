@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.config import VerifyParams, load_params
+from ..core.config import GateParams, VerifyParams, load_params
 from ..core.errors import DataError
 from .verify_numbers import (
     CALIBRATED,
@@ -86,7 +86,8 @@ class _Pending:
     def m(self) -> int:
         return sum(isinstance(i, PendingNumber) for _, _, _, items in self.files for i in items)
 
-    def checks(self, z: float, settings: VerifyParams = DEFAULTS) -> list[Check]:
+    def checks(self, z: float, settings: VerifyParams = DEFAULTS,
+               margins: GateParams | None = None) -> list[Check]:
         out = []
         for name, old, new, items in self.files:
             if old is None or new is None:
@@ -95,7 +96,8 @@ class _Pending:
             done = [i.check(z) if isinstance(i, PendingNumber) else i for i in items]
             tolerance = {c.metric.split(":", 1)[1]: c.tolerance for c in done
                          if c.tolerance is not None}
-            context = StatementContext(name, tolerance, self.noise, z, settings)
+            context = StatementContext(name, tolerance, self.noise, z, settings,
+                                       margins or GateParams())
             out += done + statements(name, old, new, context)
         return out
 
@@ -279,6 +281,16 @@ def _basis(noises: list[Noise], checks: list[Check]) -> str:
     return "; ".join(parts) or "no numbers with a tolerance"
 
 
+def gate_margins(metrics_dir: str | Path) -> GateParams:
+    """The gate section of the run behind ``metrics_dir``: the params.yaml beside a result
+    set's metrics, or the project's for ``reports/metrics`` (defaults when it has none)."""
+    metrics_dir = Path(metrics_dir)
+    for path in (metrics_dir.parent / "params.yaml", metrics_dir.parent.parent / "params.yaml"):
+        if path.is_file():
+            return load_params(path, "gate")
+    return GateParams()
+
+
 def verify_settings(root: str | Path = ".") -> VerifyParams:
     """The `verify` section of ``root``'s params.yaml; its defaults when the file has none."""
     path = Path(root) / "params.yaml"
@@ -331,13 +343,14 @@ def verify(*, ref: str = "HEAD", root: str | Path = ".", committed_dir: str | Pa
                                 + ", ".join(changed)), file=out)
         ok &= clean and not changed
     pending = [(title, _against_pending(d, Path(committed_dir)) if committed_dir is not None
-                else _metrics_pending(d, ref=ref, root=root)) for title, d in sets]
-    m = sum(p.m for _, p in pending)
+                else _metrics_pending(d, ref=ref, root=root), gate_margins(d))
+               for title, d in sets]
+    m = sum(p.m for _, p, _ in pending)
     settings = verify_settings(root)
     z = z_familywise(m, settings.alpha)
     everything: list[Check] = []
-    for title, p in pending:
-        checks = p.checks(z, settings)
+    for title, p, margins in pending:
+        checks = p.checks(z, settings, margins)
         everything += checks
         print_table(title, checks, only_disagreeing=not show_all, out=out)
         ok &= not any(c.disagrees for c in checks)
@@ -346,6 +359,6 @@ def verify(*, ref: str = "HEAD", root: str | Path = ".", committed_dir: str | Pa
     print(f"tolerance: z = {z:.2f} (family-wise, alpha = {settings.alpha:g} over {m} numbers) "
           "x the sd "
           f"a rerun's difference can have, at least one held-out sample; basis: "
-          f"{_basis([p.noise for _, p in pending], everything)}", file=out)
+          f"{_basis([p.noise for _, p, _ in pending], everything)}", file=out)
     return 0 if ok else 1
 

@@ -12,7 +12,8 @@ by name, and a change of it is not a disagreement (see :func:`statements`).
   (the posterior recomputed, :func:`posterior`); uncalibrated (or when the recorded
   probabilities cannot be recomputed), the declared :data:`.verify_numbers.P_BAND`.
 - A gate status (:mod:`gate`) comes from each fold's validity against its bar
-  ``null + VALIDITY_SHARE * (real - null)`` and its diversity against ``DIVERSITY_MIN``. The
+  ``null + gate.validity_share * (real - null)`` and its diversity against
+  ``gate.diversity_min`` (the run's params.yaml, :class:`GateParams`). The
   metrics keep the mean and sd over folds, so a status is borderline when some fold *may* lie
   within the band: ``|mean margin| <= band + (K - 1) / sqrt(K) * sd`` (Samuelson's bound on how
   far one of K values can lie from their mean). The band is one fold's tolerance
@@ -27,7 +28,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from ..core.config import VerifyParams
+from ..core.config import GateParams, VerifyParams
 from .verify_numbers import (
     DEFAULTS,
     PAPER_TABLE,
@@ -66,6 +67,7 @@ class StatementContext:
     noise: Noise
     z: float
     settings: VerifyParams = DEFAULTS
+    margins: GateParams = GateParams()  # the gate section of the run's params.yaml
 
 
 def _verdict_margin(row: dict, data: dict, path: str, ctx: StatementContext) -> tuple[float, float,
@@ -105,9 +107,8 @@ def _verdict_margin(row: dict, data: dict, path: str, ctx: StatementContext) -> 
 def _gate_margin(record: dict, data: dict, path: str, ctx: StatementContext) -> tuple[float, float,
                                                                               str] | None:
     """Like :func:`_verdict_margin` for a gate status: the nearest of validity vs its bar and
-    diversity vs DIVERSITY_MIN, less how far a fold may lie from the mean (Samuelson)."""
-    from ..evaluation.gate import DIVERSITY_MIN, VALIDITY_SHARE
-
+    diversity vs its minimum, less how far a fold may lie from the mean (Samuelson)."""
+    share, minimum = ctx.margins.validity_share, ctx.margins.diversity_min
     units = file_units(data)
     reach = (units - 1) / math.sqrt(units) if units > 1 else 0.0
 
@@ -125,9 +126,9 @@ def _gate_margin(record: dict, data: dict, path: str, ctx: StatementContext) -> 
     v, null, real = (record.get(k) for k in ("validity_mean", "validity_null_mean",
                                              "validity_real_mean"))
     if all(is_number(x) for x in (v, null, real)):
-        bar = null + VALIDITY_SHARE * (real - null)
-        spread = reach * (sd("validity_sd") + VALIDITY_SHARE * sd("validity_real_sd")
-                          + (1 - VALIDITY_SHARE) * sd("validity_null_sd"))
+        bar = null + share * (real - null)
+        spread = reach * (sd("validity_sd") + share * sd("validity_real_sd")
+                          + (1 - share) * sd("validity_null_sd"))
         b, how = band("validity_mean")
         found.append((abs(v - bar) - spread, b,
                       f"validity {v:.3f} vs bar {bar:.3f}, folds within ±{spread:.3f}, {how} "
@@ -137,8 +138,8 @@ def _gate_margin(record: dict, data: dict, path: str, ctx: StatementContext) -> 
     if is_number(d):
         spread = reach * sd("diversity_sd")
         b, how = band(key)
-        found.append((abs(d - DIVERSITY_MIN) - spread, b,
-                      f"diversity {d:.3f} vs {DIVERSITY_MIN:g}"
+        found.append((abs(d - minimum) - spread, b,
+                      f"diversity {d:.3f} vs {minimum:g}"
                       + (f", folds within ±{spread:.3f}" if spread else "") + f", {how} "
                       f"±{b:.3f}"))
     if not found:
