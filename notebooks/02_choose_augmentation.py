@@ -108,7 +108,7 @@ meaning
 # %%
 started = time.perf_counter()
 runs = chooser.run_search(train.images, train.labels, val.images, val.labels, params=params,
-                          n_classes=len(data.classes), source=source)
+                          n_classes=len(data.classes), source=source, device=paths.device)
 elapsed = time.perf_counter() - started
 failed = runs[runs[chooser.STATUS] != chooser.OK]
 print(f"{len(runs)} runs in {elapsed:.0f} s ({elapsed / len(runs):.2f} s per run); "

@@ -71,7 +71,7 @@ print(f"variant {paths.variant}: {paths.architecture} on {paths.training_data}; 
 run, n_training = cgan_stage.train_variant(
     architecture=paths.architecture, training_data=paths.training_data, prepared=data,
     augmented_dir=paths.augmented_dir, params=params, model_dir=paths.model_dir,
-    bounds=borrowed_section("spectral_augment", paths))
+    bounds=borrowed_section("spectral_augment", paths), device=paths.device)
 run.log.write(paths.losses_path)
 for note in run.notes:
     print(note)

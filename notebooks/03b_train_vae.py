@@ -70,7 +70,8 @@ print("train images per class:", dict(zip(data.classes, np.bincount(
 
 # %%
 result = vae_training.train_class_vaes(train.images, train.labels, data.classes, params=params,
-                                       checkpoint_path=f"{paths.models_dir}/vae.pt")
+                                       checkpoint_path=f"{paths.models_dir}/vae.pt",
+                                       device=paths.device)
 generator = result.ensemble
 result.losses.write(paths.plots_path)
 print(f"{result.status}; training time {result.train_seconds:.1f} s")

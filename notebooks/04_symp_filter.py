@@ -59,7 +59,7 @@ from gansemble_lib.pipeline.inputs import notebook_inputs
 started = time.perf_counter()
 params, paths = notebook_inputs(stage, params, paths)
 sf.check_budget(pool_size=params.pool_size, keep=params.keep)
-torch_device = resolve_device(params.device)
+torch_device = resolve_device(paths.device)
 data = load_prepared(paths.prepared_dir)
 train, val = data.subset(TRAIN), data.subset(VAL)
 named = sources.load_sources(paths.generators, data, augmented_dir=paths.augmented_dir,

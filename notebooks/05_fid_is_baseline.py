@@ -69,7 +69,7 @@ from gansemble_lib.pipeline.inputs import notebook_inputs
 NULL_METRICS = (FID, KID_MEAN, PRECISION, RECALL)
 started = time.perf_counter()
 params, paths = notebook_inputs(stage, params, paths)
-torch_device = resolve_device(params.device)
+torch_device = resolve_device(paths.device)
 data = load_prepared(paths.prepared_dir)
 train = data.subset(TRAIN)
 synthetic = sf.load_sets(paths.synthetic_dir, data.classes)

@@ -75,7 +75,8 @@ generators, gates = {}, {}
 for i, s in enumerate(sets):
     model_dir = f"{paths.models_dir}/{pt.set_key(i)}"
     run = cgan.train(s.images, s.labels, data.classes, architecture="mpcgan", params=params,
-                     model_dir=model_dir, progress=False, write_grids=False)
+                     model_dir=model_dir, progress=False, write_grids=False,
+                     device=paths.device)
     generator = load_generator(f"{model_dir}/{CHECKPOINT_FILE}")
     samples, labels = cgan_stage.evaluation_samples(generator, params.eval_per_class,
                                                     seed=params.seed + 1)
@@ -91,7 +92,7 @@ for i, s in enumerate(sets):
 # ## FID and IS in the paper's protocol, without and with SYMP-Filter
 
 # %%
-device = resolve_device(params.device)
+device = resolve_device(paths.device)
 extractor = extractors.resolve_extractor(inception_weights=paths.inception_weights,
                                          allow_network=paths.network == "allowed",
                                          domain_weights=paths.domain_extractor_path)

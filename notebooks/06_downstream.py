@@ -129,7 +129,7 @@ settings = TrainSettings(epochs=params.epochs, batch_size=params.batch_size, lr=
 predictions = ds.run_rows(rows, train.images, train.labels, test.images, test.labels,
                           seeds=run_seeds, classifier=params.classifier,
                           size=params.classifier_size, settings=settings, n_classes=n_classes,
-                          device=resolve_device(params.device),
+                          device=resolve_device(paths.device),
                           weights_path=params.resnet18_weights or None,
                           source=SpectralSource.of(data, train,
                                                    borrowed_section("spectral_augment", paths)),
@@ -144,7 +144,7 @@ if train.spectra is not None:  # the classifiers a chemist would use, on real + 
     print("images without ink, left out (nothing to read back):", undecodable or "none")
     predictions = pd.concat([predictions, spectra_rows.spectrum_classifier_rows(
         train.spectra, train.labels, test.spectra, test.labels, seeds=run_seeds, extra=extra,
-        settings=settings, n_classes=n_classes, device=resolve_device(params.device))],
+        settings=settings, n_classes=n_classes, device=resolve_device(paths.device))],
         ignore_index=True)
 print(f"trained {len(rows) * len(run_seeds)} classifiers in {time.perf_counter() - started:.0f} s")
 # what every row is, created with the row: the later stages read these fields, never the names

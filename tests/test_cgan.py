@@ -45,8 +45,7 @@ from tests.conftest import REPO
 CLASSES = ("a", "b", "c")
 SHAPE = (1, 16, 16)
 TINY = CganParams(steps=4, batch_size=4, z_dim=8, width=4, label_embedding=5,
-                  checkpoint_every=2, grid_per_class=2, eval_per_class=2, spectrum_points=64,
-                  device="cpu")
+                  checkpoint_every=2, grid_per_class=2, eval_per_class=2, spectrum_points=64)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -396,7 +395,7 @@ if pause:  # hold still after the first checkpoint so the test can kill the run 
 rng = np.random.default_rng(0)
 images = rng.integers(0, 256, (12, 1, 16, 16), dtype=np.uint8)
 params = CganParams(steps=6, modern_steps=6, batch_size=4, z_dim=8, width=4, checkpoint_every=2,
-                    grid_per_class=2, device="cpu")
+                    grid_per_class=2)
 cgan.train(images, np.arange(12) % 3, ("a", "b", "c"), architecture="modern", params=params,
            model_dir=out, progress=False, write_grids=False)
 """

@@ -73,8 +73,7 @@ def _toy(n_per_class=(6, 3), size=32, seed=0):
     return np.stack(images), np.array(labels)
 
 
-TINY = ChooseParams(strategies=(0, 4), n_grid=(6,), repeats=2, epochs=2, classifier_size=16,
-                    device="cpu")
+TINY = ChooseParams(strategies=(0, 4), n_grid=(6,), repeats=2, epochs=2, classifier_size=16)
 
 
 def test_search_is_deterministic_and_reports_every_run():

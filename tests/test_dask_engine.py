@@ -1,4 +1,4 @@
-"""The folds stage's Dask engine (folds.run_graph) on a tiny graph of fake tasks.
+"""The folds stage's Dask engine (engine.run_graph) on a tiny graph of fake tasks.
 
 The workers are separate processes, so the fake task is a top-level function here (the workers
 import it) and what it does is driven by ``plan.json`` in the directory it runs in: no notebook
@@ -21,7 +21,7 @@ import pytest
 from gansemble_lib import cli
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.core.progress import CONSOLE_ENV
-from gansemble_lib.pipeline import folds
+from gansemble_lib.pipeline import engine, folds
 from tests.conftest import REPO
 
 # Three units of four stages: b and c read a, d reads b and c.
@@ -46,7 +46,7 @@ def fake_task(label: str, unit: str, stage: str, *needs: str) -> str:
     record["end"] = time.time()
     (runs / f"{unit}_{stage}.json").write_text(json.dumps(record))
     read = ", ".join(need.split(":")[0] for need in needs) or "nothing"
-    env = ", ".join(f"{key}={os.environ.get(key)!r}" for key in (*folds.THREAD_ENV, CONSOLE_ENV))
+    env = ", ".join(f"{key}={os.environ.get(key)!r}" for key in (*engine.THREAD_ENV, CONSOLE_ENV))
     # the result depends on what the task read, never on where or when it ran
     return f"[{unit}] {stage}: {label} after {read} ({env})"
 
@@ -55,7 +55,7 @@ def _run(root: Path, plan: dict[str, str] | None = None, **kwargs) -> tuple[dict
     root.mkdir(parents=True, exist_ok=True)
     (root / "plan.json").write_text(json.dumps(plan or {}))
     lines: list[str] = []
-    results = folds.run_graph(GRAPH, task=fake_task, context=("fake",), root=root,
+    results = engine.run_graph(GRAPH, task=fake_task, context=("fake",), root=root,
                               echo=lines.append, **kwargs)
     return results, lines
 
@@ -113,26 +113,26 @@ def test_a_failing_task_stops_the_run_naming_its_unit_and_stage(tmp_path):
 def test_a_stage_error_keeps_its_message_and_says_where_it_started():
     from distributed import KilledWorker
 
-    failed = folds.TaskFailed("r0f1", "fidelity", "stage fidelity failed in cell 3: boom",
+    failed = engine.TaskFailed("r0f1", "fidelity", "stage fidelity failed in cell 3: boom",
                               path="reports/failed/x.ipynb", fix="the notebook shows why")
-    error = folds.task_failure("r0f1", "downstream", failed)  # downstream carries it
+    error = engine.task_failure("r0f1", "downstream", failed)  # downstream carries it
     assert str(error) == ("reports/failed/x.ipynb: fidelity in r0f1 failed: stage fidelity "
                           "failed in cell 3: boom. Fix: the notebook shows why; then fix the "
                           "cause, then `dvc repro` again: finished generators are re-used")
     died = KilledWorker("r0f1/choose-0a1b2c3d", None, 0)
-    error = folds.task_failure("r0f1", "symp_filter", died,
+    error = engine.task_failure("r0f1", "symp_filter", died,
                                {"r0f1/choose-0a1b2c3d": ("r0f1", "choose")})
     assert str(error).startswith("the worker running choose in r0f1 died (killed, or out of "
                                  "memory?)")
     # a task that started on the dead worker after it (the events say) was the one it ran
     started = [{"key": "r0f1/choose-0a1b2c3d", "worker": "tcp://a"},
                {"key": "r0f2/train_vae-0a1b2c3d", "worker": "tcp://b"}]
-    error = folds.task_failure("r0f1", "choose", KilledWorker(
+    error = engine.task_failure("r0f1", "choose", KilledWorker(
         "r0f1/choose-0a1b2c3d", SimpleNamespace(address="tcp://b"), 0),
         {"r0f1/choose-0a1b2c3d": ("r0f1", "choose"),
          "r0f2/train_vae-0a1b2c3d": ("r0f2", "train_vae")}, started)
     assert str(error).startswith("the worker running train_vae in r0f2 died")
-    error = folds.task_failure("r0f0", "choose", CancelledError())
+    error = engine.task_failure("r0f0", "choose", CancelledError())
     assert str(error).startswith("the Dask scheduler dropped choose in r0f0")
 
 
@@ -169,7 +169,7 @@ def test_an_existing_cluster_runs_the_graph_by_flag_or_environment(tmp_path, mon
                       dashboard_address=None) as cluster, Client(cluster) as client:
         pids = set(client.run(os.getpid).values())
         by_flag, _ = _run(tmp_path / "flag", scheduler=cluster.scheduler_address)
-        monkeypatch.setenv(folds.SCHEDULER_ENV, cluster.scheduler_address)
+        monkeypatch.setenv(engine.SCHEDULER_ENV, cluster.scheduler_address)
         by_env, _ = _run(tmp_path / "env")
         for root in (tmp_path / "flag", tmp_path / "env"):
             assert {r["pid"] for r in _records(root).values()} == pids  # its worker ran them
@@ -182,11 +182,11 @@ def test_the_folds_command_passes_the_scheduler_on(monkeypatch):
     assert cli.main(["folds", "--scheduler", "tcp://10.0.0.5:8786", "--workers", "3"]) == 0
     assert calls == [{"workers": 3, "params_file": "params.yaml",
                       "scheduler": "tcp://10.0.0.5:8786"}]
-    monkeypatch.setenv(folds.SCHEDULER_ENV, "tcp://10.0.0.6:8786")
-    assert folds.scheduler_address() == "tcp://10.0.0.6:8786"
-    assert folds.scheduler_address("tcp://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
-    monkeypatch.setenv(folds.SCHEDULER_ENV, "")
-    assert folds.scheduler_address() is None
+    monkeypatch.setenv(engine.SCHEDULER_ENV, "tcp://10.0.0.6:8786")
+    assert engine.scheduler_address() == "tcp://10.0.0.6:8786"
+    assert engine.scheduler_address("tcp://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    monkeypatch.setenv(engine.SCHEDULER_ENV, "")
+    assert engine.scheduler_address() is None
 
 
 def test_ready_tasks_start_longest_remaining_chain_first():
@@ -194,13 +194,12 @@ def test_ready_tasks_start_longest_remaining_chain_first():
 
     stages = fold_stages("spectra", REPO / "params.yaml")
     graph = folds.schedule(["rep00", "rep01", "rep02"], stages, "replicates")
-    priority = folds.priorities(graph)
+    priority = engine.priorities(graph, folds.TASK_SECONDS, folds.OTHER_TASK_SECONDS)
     assert sorted(priority.values()) == list(range(1, len(graph) + 1))  # a strict order
     # the last unit's longest generator goes before the first unit's downstream scoring,
     # which nothing waits for, and before a generator of its own unit that costs less
-    assert priority[("rep02", "train_cgan@mpcgan_ac")] > priority[("rep00", "downstream")]
-    assert (priority[("rep02", "train_cgan@mpcgan_ac")]
-            > priority[("rep02", "train_cgan@spectrum")])
+    assert priority[("rep02", "train_vae")] > priority[("rep00", "downstream")]
+    assert priority[("rep02", "train_vae")] > priority[("rep02", "train_cgan@spectrum")]
     for unit, stage, needs in graph:  # a task outranks everything that waits for it
         assert all(priority[(unit, need)] > priority[(unit, stage)] for need in needs)
     # equal chains keep the graph's order: units one after another

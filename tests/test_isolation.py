@@ -47,7 +47,8 @@ from gansemble_lib.data.prepare import prepare
 from gansemble_lib.data.simulate import SimulationConfig, write_dataset
 from gansemble_lib.data.units import read_fold_table
 from gansemble_lib.evaluation import paper_table as pt
-from gansemble_lib.pipeline.folds import THREAD_ENV, write_fold_view
+from gansemble_lib.pipeline.engine import THREAD_ENV
+from gansemble_lib.pipeline.folds import write_fold_view
 from gansemble_lib.pipeline.runner import run_notebook
 from gansemble_lib.pipeline.stages import STAGES, fold_stages
 from tests.conftest import REPO

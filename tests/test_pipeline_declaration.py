@@ -81,7 +81,8 @@ def test_the_learning_stages_run_inside_the_folds_stage_and_nowhere_else():
         "mix_min", "mix_max")]
     assert set(folds["params"]) == {"choose", "cgan", "vae", "symp_filter", "fidelity",
                                     "downstream", "evaluation.null_repeats",
-                                    "evaluation.paper_table", *gate_margins, *bounds}
+                                    "evaluation.paper_table", "evaluation.device", *gate_margins,
+                                    *bounds}
     assert stages["prepare"]["params"] == ["prepare", "evaluation.design", "evaluation.folds",
                                            "evaluation.repeats", "evaluation.replicates",
                                            "evaluation.replicate_test_min"]
@@ -257,9 +258,8 @@ def test_spectrum_only_rows_are_marked_for_images_and_left_alone_for_spectra():
 def test_image_data_keep_a_modern_cgan_when_the_profile_selects_modern_spec(tmp_path):
     # the laptop profile leaves the modern cGAN out; the full profile trains every variant
     assert list(pipeline.variants("spectra", REPO / "params.yaml")) == [
-        "mpcgan_aug", "mpcgan_ac", "spectrum"]
-    assert list(pipeline.variants("images", REPO / "params.yaml")) == ["mpcgan_aug",
-                                                                      "mpcgan_ac"]
+        "mpcgan_aug", "spectrum"]
+    assert list(pipeline.variants("images", REPO / "params.yaml")) == ["mpcgan_aug"]
     selected = tmp_path / "params.yaml"
     selected.write_text("cgan:\n  variants: mpcgan_aug,modern_spec,spectrum\n")
     assert list(pipeline.variants("spectra", selected)) == ["mpcgan_aug", "modern_spec",

@@ -37,8 +37,7 @@ from tests.conftest import REPO
 
 CLASSES = ("a", "b", "c")
 TINY = {"seed": 3, "latent_dim": 2, "width": 4, "epochs": 5, "batch_size": 2, "lr": 1e-2,
-        "kl_warmup": 2, "beta": 1.0, "alpha_min": 0.0, "alpha_max": 1.0, "checkpoint_every": 2,
-        "device": "cpu"}
+        "kl_warmup": 2, "beta": 1.0, "alpha_min": 0.0, "alpha_max": 1.0, "checkpoint_every": 2}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

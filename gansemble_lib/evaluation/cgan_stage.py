@@ -138,7 +138,7 @@ def variant_training_set(*, training_data: str, prepared: PreparedData,
 
 def train_variant(*, architecture: str, training_data: str, prepared: PreparedData,
                   augmented_dir: str | Path, params: CganParams, model_dir: str | Path,
-                  bounds: SpectralAugmentParams, progress: bool = True
+                  bounds: SpectralAugmentParams, progress: bool = True, device: str = "auto"
                   ) -> tuple[TrainingRun, int]:
     """Train one variant; returns the run and how many training samples it saw."""
     check_variant(architecture, training_data)
@@ -146,13 +146,14 @@ def train_variant(*, architecture: str, training_data: str, prepared: PreparedDa
     if architecture == SPECTRUM:
         run = train_spectrum_gan(train.spectra, train.labels, prepared.classes,
                                  info=prepared.info, params=params, model_dir=model_dir,
-                                 progress=progress)
+                                 progress=progress, device=device)
         return run, len(train.labels)
     images, labels = variant_training_set(training_data=training_data, prepared=prepared,
                                           augmented_dir=augmented_dir, params=params,
                                           bounds=bounds)
     run = train_image_gan(images, labels, prepared.classes, architecture=architecture,
-                          params=params, model_dir=model_dir, progress=progress)
+                          params=params, model_dir=model_dir, progress=progress,
+                          device=device)
     return run, len(labels)
 
 

@@ -65,7 +65,7 @@ def score_candidate(train_x: np.ndarray, train_y: np.ndarray, val: torch.Tensor,
 
 def run_search(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
                *, params: ChooseParams, n_classes: int, progress: bool = True,
-               source: SpectralSource | None = None) -> pd.DataFrame:
+               source: SpectralSource | None = None, device: str = "auto") -> pd.DataFrame:
     """One row per (strategy, N, repeat) with the validation scores, time and status.
 
     ``source`` holds the train spectra for the spectral strategies (16-18); without it (image
@@ -74,7 +74,7 @@ def run_search(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_
     choice silently). With ``params.skip_failed`` it is instead recorded with status
     ``failed: ...`` and NaN scores, left out of the choice, and counted in ``chosen.json``.
     """
-    device = resolve_device(params.device)
+    device = resolve_device(device)
     val = to_tensor(val_x, params.classifier_size)
     strategies = [s for s in params.strategies if source is not None or not is_spectral(s)]
     jobs = [(s, n, r) for s in strategies for n in params.n_grid

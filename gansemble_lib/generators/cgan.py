@@ -107,7 +107,7 @@ def _build(config: dict[str, Any]) -> tuple[torch.nn.Module, torch.nn.Module]:
 
 def train(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
           architecture: str, params: CganParams, model_dir: str | Path, progress: bool = True,
-          write_grids: bool = True) -> TrainingRun:
+          write_grids: bool = True, device: str = "auto") -> TrainingRun:
     """Train (or resume, or reuse) a cGAN on uint8 images (N, C, H, W) with integer labels.
 
     The checkpoint, and with ``write_grids`` a PNG of the per-class samples at every
@@ -119,7 +119,7 @@ def train(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
     if images.ndim != 4 or images.dtype != np.uint8 or len(images) != len(labels):
         raise ValueError(f"expected uint8 images (N, C, H, W) and N labels, got {images.shape} "
                          f"{images.dtype} and {len(labels)} labels")
-    device = resolve_device(params.device)
+    device = resolve_device(device)
     rng = seed_everything(params.seed)
     image_shape = tuple(int(s) for s in images.shape[1:])
     config = _model_config(architecture, image_shape, len(classes), params)

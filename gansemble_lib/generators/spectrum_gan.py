@@ -126,7 +126,7 @@ def _network(config: dict[str, Any]) -> SpectrumGeneratorNet:
 
 def train(spectra: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *, info: dict,
           params: CganParams, model_dir: str | Path, progress: bool = True,
-          write_grids: bool = True) -> TrainingRun:
+          write_grids: bool = True, device: str = "auto") -> TrainingRun:
     """Train (or resume, or reuse) the spectrum GAN on (N, M) spectra with integer labels.
 
     ``info`` is the prepared data's ``info.json``: it says whether there are spectra at all
@@ -136,7 +136,7 @@ def train(spectra: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *, 
     if len(spectra) != len(labels):
         raise ValueError(f"{len(spectra)} spectra but {len(labels)} labels")
     render = render_params(info)
-    device = resolve_device(params.device)
+    device = resolve_device(device)
     rng = seed_everything(params.seed)
     config = {"points": params.spectrum_points, "n_classes": len(classes),
               "z_dim": params.z_dim, "width": params.width, "embedding": params.label_embedding}

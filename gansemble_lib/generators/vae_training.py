@@ -160,7 +160,7 @@ def _train_class(k: int, x: torch.Tensor, *, params: VaeParams, state: dict[str,
 
 def train_class_vaes(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
                      params: VaeParams, checkpoint_path: str | Path, progress: bool = True,
-                     on_epoch: EpochCallback | None = None) -> TrainResult:
+                     on_epoch: EpochCallback | None = None, device: str = "auto") -> TrainResult:
     """Train one VAE per class on that class's images (the train split), resuming if possible.
 
     ``on_epoch(class_index, epoch)`` is called after each epoch (and its checkpoint, if due);
@@ -188,7 +188,7 @@ def train_class_vaes(images: np.ndarray, labels: np.ndarray, classes: tuple[str,
         if state["progress"] is not None:
             status += (f", {classes[state['progress']['class_index']]} from epoch "
                        f"{state['progress']['epoch']}")
-    device = resolve_device(params.device)
+    device = resolve_device(device)
     log = LossLog(LOSS_COLUMNS, state["losses"])
     todo = [k for k, m in enumerate(state["models"]) if m is None]
     finished_epochs = (len(classes) - len(todo)) * params.epochs

@@ -123,6 +123,8 @@ class Stage:
 
 
 _NB = "reports/notebooks"
+# where networks train and score (one owner for every stage that does so)
+DEVICE = ("evaluation.device",)
 # the generator gate's margins: every stage that gates a generator, and 06b's rules text
 GATE_MARGINS = ("gate.validity_share", "gate.diversity_min", "gate.null_shuffles")
 # the spectral augmentation's bounds: every stage that augments spectra (strategies 16-18)
@@ -154,26 +156,27 @@ STAGES: tuple[Stage, ...] = (
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "figures_dir": "reports/figures", "tables_dir": "reports/tables",
                  "chosen_path": "reports/metrics/02_chosen.json"},
-          deps=("data/prepared",), borrows=SPECTRAL_BOUNDS),
+          deps=("data/prepared",), borrows=(*DEVICE, *SPECTRAL_BOUNDS)),
     Stage("train_cgan", "03 train one conditional generator variant, with resume, curves and "
           "sample grids", "cgan", notebook="03_train_cgan", per_variant=True, per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "model_dir": "models/cgan/{variant}", "figures_dir": "reports/figures",
                  "losses_path": "reports/plots/03_{variant}_losses.csv",
                  "metrics_path": "reports/metrics/03_{variant}.json"},
-          deps=("data/prepared",), borrows=(*GATE_MARGINS, *SPECTRAL_BOUNDS)),
+          deps=("data/prepared",), borrows=(*DEVICE, *GATE_MARGINS, *SPECTRAL_BOUNDS)),
     Stage("train_vae", "03b one VAE per class on the train split; new images by same-class "
           "latent interpolation", "vae", notebook="03b_train_vae", per_fold=True,
           paths={"prepared_dir": "data/prepared", "models_dir": "models/vae",
                  "figures_dir": "reports/figures", "plots_path": "reports/plots/03b_vae_losses.csv",
                  "metrics_path": "reports/metrics/03b_vae.json"},
-          deps=("data/prepared",), borrows=GATE_MARGINS),
+          deps=("data/prepared",), borrows=(*DEVICE, *GATE_MARGINS)),
     Stage("symp_filter", "04 SYMP-Filter, a stronger filter and no filter on the same pools of "
           "every source", "symp_filter", notebook="04_symp_filter", per_fold=True,
           paths={"prepared_dir": "data/prepared", "augmented_dir": "data/augmented",
                  "synthetic_dir": "data/synthetic", "figures_dir": "reports/figures/04_filter",
                  "tables_dir": "reports/tables", "metrics_path": "reports/metrics/04_filter.json"},
-          deps=("data/prepared", "data/augmented", "{checkpoints}"), borrows=SPECTRAL_BOUNDS),
+          deps=("data/prepared", "data/augmented", "{checkpoints}"),
+          borrows=(*DEVICE, *SPECTRAL_BOUNDS)),
     Stage("fidelity", "05 FID/KID/IS/precision-recall vs the real test split, chemical "
           "validity, memorisation", "fidelity", notebook="05_fid_is_baseline", per_fold=True,
           first_replicate_only=True,
@@ -183,7 +186,8 @@ STAGES: tuple[Stage, ...] = (
                  "tables_dir": "reports/tables",
                  "metrics_path": "reports/metrics/05_fidelity.json"},
           deps=("data/prepared", "data/augmented", "data/synthetic", "{checkpoints}"),
-          borrows=("symp_filter.smote_neighbors", "evaluation.null_repeats", *SPECTRAL_BOUNDS)),
+          borrows=("symp_filter.smote_neighbors", "evaluation.null_repeats", *DEVICE,
+                   *SPECTRAL_BOUNDS)),
     Stage("paper_table", "05b the paper's baseline table: MPcGAN on the data as given, random "
           "resampling and the chooser's top 3 strategies; FID/IS without and with SYMP-Filter, "
           "each generator's gate beside it", "cgan", notebook="05b_paper_table", per_fold=True,
@@ -198,7 +202,7 @@ STAGES: tuple[Stage, ...] = (
                    "fidelity.paper_repeats", "fidelity.isc_splits", "fidelity.kid_subsets",
                    "fidelity.prc_neighborhood", "fidelity.inception_weights",
                    "fidelity.inception_torchscript", "fidelity.network", "choose.select_metric",
-                   *GATE_MARGINS, *SPECTRAL_BOUNDS)),
+                   *DEVICE, *GATE_MARGINS, *SPECTRAL_BOUNDS)),
     Stage("downstream", "06 classifiers on real + each augmentation, tested on the fold's "
           "real test part, paired bootstrap", "downstream", notebook="06_downstream",
           per_fold=True,
@@ -207,7 +211,8 @@ STAGES: tuple[Stage, ...] = (
                  "tables_dir": "reports/tables",
                  "predictions_path": "reports/tables/06_predictions.csv",
                  "metrics_path": "reports/metrics/06_downstream.json"},
-          deps=("data/prepared", "data/augmented", "data/synthetic"), borrows=SPECTRAL_BOUNDS),
+          deps=("data/prepared", "data/augmented", "data/synthetic"),
+          borrows=(*DEVICE, *SPECTRAL_BOUNDS)),
     Stage("evaluate", "06b across the units (replicates or outer folds): verdicts (Bayesian "
           "t-test with a ROPE, the smallest decidable effect), t-test with Holm, pooled "
           "recall, fidelity vs a real-vs-real null", "evaluation", notebook="06b_across_folds",
