@@ -120,7 +120,13 @@ def _cmd_verify(args: argparse.Namespace) -> None:
 
     if args.estimate_noise:
         target = args.noise_out or f"reports/metrics/{NOISE_FILE}"
-        noise = estimate_rerun_noise(*args.estimate_noise, out=target)
+        earlier = None
+        if args.pool_with:
+            import json
+
+            earlier = json.loads(Path(args.pool_with).read_text(encoding="utf-8"))
+        noise = estimate_rerun_noise(*args.estimate_noise, out=target, note=args.note or "",
+                                     pool_with=earlier)
         print(f"wrote {target}: rerun noise of {len(noise['sigma_unit'])} metric kinds")
         return
     status = verify(ref=args.ref, committed_dir=args.committed, show_all=args.all)
@@ -303,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "two honest reruns' metrics folders and write it where verify reads it")
     p.add_argument("--noise-out", help="where --estimate-noise writes (default "
                                        "reports/metrics/rerun_noise.json)")
+    p.add_argument("--pool-with", metavar="NOISE_JSON",
+                   help="with --estimate-noise: pool an earlier estimate (from another pair of "
+                        "runs) in, by its number of pairs per metric kind")
+    p.add_argument("--note", help="with --estimate-noise: what the runs were (kept in the file)")
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("folds", help="run every outer fold, evaluation.workers at a time (run "

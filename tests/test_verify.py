@@ -204,6 +204,25 @@ def test_estimate_rerun_noise_recovers_a_known_sigma_per_unit(tmp_path):
     assert len(_disagreeing(pending.checks(vn.z_familywise(pending.m)))) > rows
 
 
+def test_a_second_pair_of_runs_pools_with_the_first_by_its_pairs(tmp_path):
+    rng = np.random.default_rng(11)
+    folds, rows = 5, 300
+    base = rng.uniform(0.6, 0.9, size=(rows, 1)) + rng.normal(0, 0.05, size=(rows, folds))
+    for name, sigma in (("a", 0.01), ("b", 0.01), ("c", 0.03), ("d", 0.03)):
+        _result_set(tmp_path / name, base + rng.normal(0, sigma, base.shape), folds=folds)
+    kind = "06_downstream.json:rows/*/macro_f1_mean"
+    first = vn.estimate_rerun_noise(tmp_path / "a", tmp_path / "b")
+    second = vn.estimate_rerun_noise(tmp_path / "c", tmp_path / "d")
+    pooled = vn.estimate_rerun_noise(tmp_path / "c", tmp_path / "d", pool_with=first)
+    s1, s2 = first["sigma_unit"][kind]["sigma"], second["sigma_unit"][kind]["sigma"]
+    assert s2 == pytest.approx(3 * s1, rel=0.2)  # the two pairs saw different noise
+    entry = pooled["sigma_unit"][kind]
+    assert entry["pairs"] == 2 * rows
+    assert entry["sigma"] == pytest.approx(((s1 ** 2 + s2 ** 2) / 2) ** 0.5, rel=1e-9)
+    assert pooled["runs"] == [str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "c"),
+                              str(tmp_path / "d")]
+
+
 def test_the_metric_kind_pools_rows_and_folds_not_sections():
     assert vn.metric_kind("06_downstream.json", "rows/vae (no filter)/macro_f1_mean") == \
         "06_downstream.json:rows/*/macro_f1_mean"

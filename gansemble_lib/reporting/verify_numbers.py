@@ -298,13 +298,16 @@ def metric_names(*names) -> list[str]:
 # --------------------------------------------------------------------------- rerun noise
 
 def estimate_rerun_noise(run_a_dir: str | Path, run_b_dir: str | Path, *,
-                         out: str | Path | None = None, note: str = "") -> dict:
+                         out: str | Path | None = None, note: str = "",
+                         pool_with: dict | None = None) -> dict:
     """sigma per unit of every metric kind, from two honest reruns of the same design.
 
     Each number compared by verify gives ``|a - b| / sqrt(2) * d`` (d: :func:`divisor`, so
     a mean over K folds speaks for one fold); the numbers of one kind (:func:`metric_kind`,
-    e.g. every row's ``macro_f1_mean``) are pooled by root mean square. Writes the result to
-    ``out`` as JSON when given (``reports/metrics/rerun_noise.json`` is what verify reads).
+    e.g. every row's ``macro_f1_mean``) are pooled by root mean square. ``pool_with``, an
+    earlier estimate (the JSON this writes), is pooled in by its ``pairs``: the result is the
+    root mean square over both pairs of runs. Writes the result to ``out`` as JSON when given
+    (``reports/metrics/rerun_noise.json`` is what verify reads).
     """
     run_a_dir, run_b_dir = Path(run_a_dir), Path(run_b_dir)
     names = metric_names((p.name for p in run_a_dir.glob("*.json")),
@@ -326,15 +329,21 @@ def estimate_rerun_noise(run_a_dir: str | Path, run_b_dir: str | Path, *,
             pooled.setdefault(kind, []).append(
                 ((a - b) / math.sqrt(2) * divisor(key, a_flat, units)) ** 2)
             units_seen[kind] = units
-    sigma = {kind: {"sigma": math.sqrt(sum(v) / len(v)), "pairs": len(v),
+    earlier = (pool_with or {}).get("sigma_unit", {})
+    sums = {kind: (sum(v), len(v)) for kind, v in pooled.items()}
+    for kind, entry in earlier.items():  # an earlier pair's squares, by their count
+        total, count = sums.get(kind, (0.0, 0))
+        sums[kind] = (total + entry["sigma"] ** 2 * entry["pairs"], count + entry["pairs"])
+        units_seen.setdefault(kind, entry.get("units", 1))
+    sigma = {kind: {"sigma": math.sqrt(total / count), "pairs": count,
                     "units": units_seen[kind]}
-             for kind, v in sorted(pooled.items())}
+             for kind, (total, count) in sorted(sums.items()) if count}
     result = {
         "about": "rerun noise per unit (one outer fold's value) by metric kind, from two "
                  "honest reruns: sigma = RMS over the kind's numbers of |a - b| / sqrt(2) * d "
                  "(d = sqrt(K) for a mean over K folds, sqrt(K - 1) for their sd, 1 for one "
                  "fold's value); read by `gansemble verify` (gansemble_lib/reporting/verify.py)",
-        "runs": [str(run_a_dir), str(run_b_dir)],
+        "runs": [*(pool_with or {}).get("runs", []), str(run_a_dir), str(run_b_dir)],
         "note": note,
         "sigma_unit": sigma,
     }
