@@ -229,6 +229,10 @@ def test_the_metric_kind_pools_rows_and_folds_not_sections():
     assert vn.metric_kind("06_downstream.json", "oracle/rows/real only/diff_mean") == \
         "06_downstream.json:oracle/rows/*/diff_mean"
     assert vn.metric_kind("04_filter.json", "kept/vae/strong/r0f3") == "04_filter.json:kept/*"
+    # a simulated replicate is a unit too: its values pool with the other replicates'
+    assert vn.metric_kind("04_filter.json", "kept/vae/strong/rep03") == "04_filter.json:kept/*"
+    assert vn.metric_kind("02_chosen.json", "per_fold/rep01/val_macro_f1") == \
+        "02_chosen.json:per_fold/*/val_macro_f1"
     assert vn.metric_kind("02_chosen.json", "per_fold/r0f1/val_macro_f1") == \
         "02_chosen.json:per_fold/*/val_macro_f1"
 

@@ -61,7 +61,8 @@ IGNORED_KEYS = ("seconds", "conclusion", "notice", "weights_sha256", "budget", "
                 "fold_names", "train_seconds", "t", "p_better", "p_equivalent", "p_worse",
                 "p_value", "p_holm", "verdict", "strategy", "n", "tied_candidates",
                 "emptied_by_filter", "worth_real_per_class")
-FOLD_LEAF = re.compile(r"^(r\d+f\d+|r?\d*split)$")
+# a unit's name: an outer fold (r0f3), a simulated replicate (rep03) or the one split
+FOLD_LEAF = re.compile(r"^(r\d+f\d+|rep\d+|r?\d*split)$")
 # Sections whose second level names a kind of result, not a row (see metric_kind).
 NESTED_SECTIONS = ("oracle", "spectrum_classifiers")
 CALIBRATED, UNCALIBRATED, RESOLUTION = "calibrated", "uncalibrated", "resolution"
