@@ -516,3 +516,73 @@ def test_a_gate_status_is_judged_against_the_margins_of_its_own_run(tmp_path):
 
     assert "diversity 0.450 vs 0.5" in margin(GateParams())
     assert "diversity 0.450 vs 0.4," in margin(vf.gate_margins(default))
+
+
+# ----------------------------------------------------------------------- discrete choices
+
+def _choice_sets(margin: float, kept_elsewhere: int):
+    """A committed and a rerun result set of two replicates in which the chooser's pick in
+    rep1 changed (runner-up ``margin`` below it) and the strong filter emptied mpcgan_aug's
+    set in rep1 only in the committed run (the rerun kept ``kept_elsewhere``)."""
+    def chosen(pick):
+        return {"folds": 2, "repeats": 1, "fold_names": ["rep0", "rep1"], "per_fold": {
+            "rep0": {"strategy": "4: discs+bars mask", "n": 40, "val_macro_f1": 0.9,
+                     "runner_up_margin": 0.05},
+            "rep1": {"strategy": pick, "n": 40, "val_macro_f1": 0.8,
+                     "runner_up_margin": margin}}}
+
+    def filters(aug_kept, gan_kept):
+        return {"folds": 2, "repeats": 1, "kept": {
+            "augmentation": {"strong": {"rep0": 120, "rep1": aug_kept}},
+            "mpcgan_aug": {"strong": {"rep0": 40, "rep1": gan_kept}}}}
+
+    def downstream(best, emptied, scored):
+        return {"folds": 2, "repeats": 1, "emptied_by_filter": emptied,
+                "oracle": {"best_baseline": {"rep0": "ordinary augmentation: 4",
+                                             "rep1": f"ordinary augmentation: {best}"}},
+                "rows": {"mpcgan_aug + strong filter": {"folds_scored": scored},
+                         "real only": {"folds_scored": 2}}}
+
+    old = {"02_chosen.json": chosen("3: zoom+rot90"), "04_filter.json": filters(150, 0),
+           "06_downstream.json": downstream(3, {"rep1": ["mpcgan_aug + strong filter"]}, 1)}
+    new = {"02_chosen.json": chosen("10: zoom+rot90 + discs+bars mask"),
+           "04_filter.json": filters(64, kept_elsewhere),
+           "06_downstream.json": downstream(10, {}, 2)}
+    return old, new
+
+
+def _choice_checks(old, new, noise):
+    pending = vf._pending(sorted(old), old.get, new.get, folds=2, resolution=0.01,
+                          noise=vn.Noise.from_json(noise))
+    return pending.checks(vn.z_familywise(pending.m))
+
+
+NOISE = {"02_chosen.json:per_fold/*/val_macro_f1": 0.01, "04_filter.json:kept/*": 8.0}
+
+
+def test_a_pick_within_noise_and_what_follows_from_it_are_borderline():
+    old, new = _choice_sets(margin=0.004, kept_elsewhere=20)
+    checks = {c.metric: c for c in _choice_checks(old, new, NOISE)}
+    pick = checks["statement: chosen in rep1"]
+    assert not pick.agrees and pick.borderline and "runner-up 0.004" in pick.basis
+    for follows in ("04_filter.json:kept/augmentation/strong/rep1",
+                    "06_downstream.json:oracle/best_baseline/rep1"):
+        assert not checks[follows].agrees and checks[follows].borderline
+        assert "borderline pick in rep1" in checks[follows].basis
+    emptied = checks["statement: filters that kept nothing"]
+    assert emptied.borderline and "mpcgan_aug/strong/rep1 kept 20" in emptied.basis
+    scored = checks["06_downstream.json:rows/mpcgan_aug + strong filter/folds_scored"]
+    assert scored.borderline and not scored.disagrees
+    assert not _disagreeing(checks.values())
+
+
+def test_a_pick_far_from_its_runner_up_or_a_set_far_from_empty_still_disagrees():
+    old, new = _choice_sets(margin=0.2, kept_elsewhere=90)
+    checks = {c.metric: c for c in _choice_checks(old, new, NOISE)}
+    assert checks["statement: chosen in rep1"].disagrees  # 0.2 is far beyond 4 x 2 x 0.01
+    assert checks["04_filter.json:kept/augmentation/strong/rep1"].disagrees
+    assert checks["statement: filters that kept nothing"].disagrees  # 90 > the ~30 tolerance
+    assert checks["06_downstream.json:rows/mpcgan_aug + strong filter/folds_scored"].disagrees
+    # without calibrated noise a pick is never borderline: the uncalibrated rule cannot say
+    uncalibrated = {c.metric: c for c in _choice_checks(*_choice_sets(0.004, 20), {})}
+    assert uncalibrated["statement: chosen in rep1"].disagrees

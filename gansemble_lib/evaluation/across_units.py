@@ -20,14 +20,39 @@ def _fold_json(folds_dir: str | Path, fold: str, name: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+CHOOSER_SCORES = "02_chooser_scores.csv"  # in each unit's reports/tables: every candidate
+
+
+def runner_up_margin(folds_dir: str | Path, fold: str, chosen: dict) -> float | None:
+    """How far the best other candidate's mean selection metric is below the pick's (0 for a
+    tie the rule broke), from the unit's table of every candidate; None without it.
+
+    A pick whose runner-up is within rerun noise may change on another numerical path:
+    ``gansemble verify`` reads this to call such a change borderline."""
+    path = Path(folds_dir) / fold / "reports" / "tables" / CHOOSER_SCORES
+    column = f"{chosen.get('select_metric', 'macro_f1')}_mean"
+    if not path.is_file() or not chosen.get("name"):
+        return None
+    scores = pd.read_csv(path)
+    if column not in scores or "name" not in scores or "n" not in scores:
+        return None
+    picked = (scores["name"] == chosen["name"]) & (scores["n"] == chosen.get("n"))
+    others = scores.loc[~picked, column].dropna()
+    if not picked.any() or others.empty:
+        return None
+    return float(scores.loc[picked, column].iloc[0] - others.max())
+
+
 def chooser_choices(folds_dir: str | Path, folds: list[str]) -> pd.DataFrame:
-    """Stage 02's pick in every fold (strategy, N, its validation macro-F1, ties)."""
+    """Stage 02's pick in every fold (strategy, N, its validation macro-F1, ties, and the
+    margin to the runner-up)."""
     rows = []
     for fold in folds:
         chosen = _fold_json(folds_dir, fold, "02_chosen.json") or {}
         rows.append({FOLD: fold, "strategy": chosen.get("name"), "n": chosen.get("n"),
                      "val_macro_f1": chosen.get("scores", {}).get("macro_f1_mean"),
                      "tied_candidates": chosen.get("overlapping_candidates"),
+                     "runner_up_margin": runner_up_margin(folds_dir, fold, chosen),
                      "candidates": chosen.get("candidates")})
     return pd.DataFrame(rows).set_index(FOLD)
 

@@ -134,9 +134,14 @@ def _short_design(result: dict) -> str:
 
 
 def _chosen_folds(result: dict) -> list[str]:
+    def margin(row: dict) -> str:  # older result sets did not record it
+        if row.get("runner_up_margin") is None:
+            return ""
+        return f", runner-up {_fmt(row['runner_up_margin'])} below"
+
     picks = [f"{fold}: {row['strategy']} at N = {_fmt(row['n'], 0)} (validation macro-F1 "
-             f"{_fmt(row['val_macro_f1'])}, {_fmt(row['tied_candidates'], 0)} other candidates "
-             "within mean ± sd)" for fold, row in result["per_fold"].items()]
+             f"{_fmt(row['val_macro_f1'])}{margin(row)}, {_fmt(row['tied_candidates'], 0)} "
+             "other candidates within mean ± sd)" for fold, row in result["per_fold"].items()]
     return ["Data chooser, per fold (each on its own training part): " + "; ".join(picks) + "."]
 
 

@@ -33,7 +33,7 @@ from .verify_numbers import (
     read_folder,
     z_familywise,
 )
-from .verify_statements import StatementContext, statements
+from .verify_statements import StatementContext, follow_choices, statements
 
 NOT_GIT = ("not a git checkout: verify compares with the results committed in git; use "
            "--committed DIR to compare with a folder of committed metrics")
@@ -89,6 +89,7 @@ class _Pending:
     def checks(self, z: float, settings: VerifyParams = DEFAULTS,
                margins: GateParams | None = None) -> list[Check]:
         out = []
+        data = {name: (old, new) for name, old, new, _ in self.files}
         for name, old, new, items in self.files:
             if old is None or new is None:
                 out += items
@@ -99,7 +100,7 @@ class _Pending:
             context = StatementContext(name, tolerance, self.noise, z, settings,
                                        margins or GateParams())
             out += done + statements(name, old, new, context)
-        return out
+        return follow_choices(out, data)
 
 
 def _pending(names: list[str], committed, reproduced, *, folds: int, resolution: float,
@@ -207,7 +208,9 @@ def summary(checks: list[Check]) -> str:
     numbers = [c for c in checks if not c.statement]
     said = [c for c in checks if c.statement]
     near = [c for c in said if c.borderline]
-    return (f"{sum(c.agrees for c in numbers)} of {len(numbers)} numbers agree; "
+    follow = sum(c.borderline and not c.agrees for c in numbers)
+    return (f"{sum(c.agrees for c in numbers)} of {len(numbers)} numbers agree"
+            + (f" ({follow} more follow a borderline choice)" if follow else "") + "; "
             f"{sum(c.agrees for c in said)} of {len(said)} statements hold, {len(near)} "
             f"borderline ({sum(not c.agrees for c in near)} of them changed)")
 
@@ -228,8 +231,9 @@ def print_table(title: str, checks: list[Check], *, only_disagreeing: bool = Fal
                   f"{agrees} |", file=out)
     near = [c for c in checks if c.borderline]
     if near:
-        print("\nborderline statements (within the band of their threshold in either run; a "
-              "change is not counted as a disagreement):", file=out)
+        print("\nborderline (statements within the band of their threshold in either run, and "
+              "numbers that follow a borderline choice; a change is not counted as a "
+              "disagreement):", file=out)
         for c in near:
             what = (f"held ({_cell(c.committed)})" if c.agrees else
                     f"CHANGED: {_cell(c.committed)} -> {_cell(c.reproduced)}")

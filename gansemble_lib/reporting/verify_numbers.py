@@ -56,10 +56,11 @@ EXACT_KEYS = ("n_samples", "n_classes", "folds", "repeats", "n_generated", "coun
               "class_counts", "candidates", "folds_scored")
 # Keys not compared as numbers: what describes the run rather than measures it (timings, text),
 # and what is derived from the compared numbers and judged as a statement instead (a verdict
-# and the posterior probabilities and p-values behind it; the chooser's pick).
+# and the posterior probabilities and p-values behind it; the chooser's pick and its margin).
 IGNORED_KEYS = ("seconds", "conclusion", "notice", "weights_sha256", "budget", "note",
                 "fold_names", "train_seconds", "t", "p_better", "p_equivalent", "p_worse",
                 "p_value", "p_holm", "verdict", "strategy", "n", "tied_candidates",
+                "runner_up_margin",
                 "emptied_by_filter", "worth_real_per_class")
 # a unit's name: an outer fold (r0f3), a simulated replicate (rep03) or the one split
 FOLD_LEAF = re.compile(r"^(r\d+f\d+|rep\d+|r?\d*split)$")

@@ -20,6 +20,12 @@ by name, and a change of it is not a disagreement (see :func:`statements`).
   ``z_fw * sqrt(2) * sigma_unit`` when calibrated, else the declared
   :data:`.verify_numbers.GATE_BAND`. The paper table (one fold) records no reference level, so
   only its diversity is judged.
+- A unit's chosen strategy is borderline when the runner-up's validation score lies within
+  ``z_fw * 2 * sigma_unit`` of the pick's in either run (``runner_up_margin``, recorded by 06b;
+  :func:`_chooser_margin`). Which filter sets came out empty is borderline when every set empty
+  in one run kept no more images in the other than its count's tolerance. The numbers that
+  follow from such a choice (the pick's filter counts and "best baseline" label, the rows of
+  a set emptied in one run only) are marked borderline with it (:func:`follow_choices`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from .verify_numbers import (
     PAPER_TABLE,
     Check,
     Noise,
+    _flatten,
     file_units,
     is_number,
     z_familywise,
@@ -155,6 +162,24 @@ def _rows(d: dict, section: str) -> dict[str, dict]:
     return {row: v for row, v in (node or {}).items() if isinstance(v, dict)}
 
 
+def _chooser_margin(record: dict, data: dict, path: str, ctx: StatementContext
+                    ) -> tuple[float, float, str] | None:
+    """(how far the runner-up's validation score is below the pick's, band, what was read)
+    for one unit's pick, or None without a recorded margin or calibrated noise.
+
+    Each candidate's score carries one unit's rerun noise sigma_unit (the kind of
+    ``val_macro_f1``), so the margin between two candidates moves between two runs by an sd of
+    2 * sigma_unit; a pick whose margin lies within z_fw times that may go to the runner-up."""
+    margin = record.get("runner_up_margin")
+    fold = path.rsplit("/", 1)[-1]
+    sigma = ctx.noise.unit(ctx.name, f"per_fold/{fold}/val_macro_f1") if ctx.noise else None
+    if not is_number(margin) or sigma is None:
+        return None
+    band = ctx.z * 2 * sigma
+    return float(margin), band, (f"runner-up {margin:.3f} below the pick, band from the "
+                                 f"calibrated noise of a validation score ±{band:.3f}")
+
+
 def _statements_of(name: str, d: dict
                    ) -> dict[str, tuple[object, str | None, tuple[str, str] | None]]:
     """{statement: (value, how its borderline band is judged, (section, row) of its numbers)}."""
@@ -172,7 +197,8 @@ def _statements_of(name: str, d: dict
     elif name == "02_chosen.json":
         for fold, v in d.get("per_fold", {}).items():
             n = v["n"] if v.get("n") is None else int(v["n"])
-            out[f"chosen in {fold}"] = (f"{v.get('strategy')} at N={n}", None, None)
+            out[f"chosen in {fold}"] = (f"{v.get('strategy')} at N={n}", "chooser",
+                                        ("per_fold", fold))
     elif name == "03_generators.json":
         # a generator that passes the gate on one machine and fails on another changes what
         # the conclusion may say about it: a statement, not a tolerance
@@ -201,7 +227,8 @@ def statements(name: str, committed: dict, reproduced: dict, ctx: StatementConte
         how, where = how or how_b, where or where_b
         near, notes = False, []
         if how is not None:
-            judge = _verdict_margin if how == "verdict" else _gate_margin
+            judge = {"verdict": _verdict_margin, "chooser": _chooser_margin}.get(how,
+                                                                               _gate_margin)
             section, row = where
             for run, data in (("committed", committed), ("reproduced", reproduced)):
                 record = _rows(data, section).get(row)
@@ -217,3 +244,70 @@ def statements(name: str, committed: dict, reproduced: dict, ctx: StatementConte
         checks.append(Check(f"statement: {key}", a, b, None, a == b, borderline=near,
                             basis="; ".join(notes)))
     return checks
+
+
+AUGMENTATION_SOURCE = "augmentation"  # stage 04's name for the chooser's pick as a source
+
+
+def follow_choices(checks: list[Check], data: dict[str, tuple[dict, dict]]) -> list[Check]:
+    """Excuse what follows from a discrete choice that changed within noise.
+
+    Two choices of a run are discrete: the chooser's pick in a unit, and whether a filter left
+    a generator's set in a unit empty. When a pick changed and is borderline (its runner-up
+    within noise, :func:`_chooser_margin`), the numbers made from the pick in that unit are
+    another experiment: the filters' counts of the ``augmentation`` source there, the oracle's
+    "best baseline" label there, and in the first unit stage 05's ``augmentation`` sets. When
+    the sets a filter emptied changed and every set empty in one run kept no more in the other
+    than its count's tolerance, that statement is borderline, and the numbers of those sets'
+    rows (one unit fewer or more scored) follow it. Such checks are marked borderline, with
+    the choice they follow; ``data`` maps a metrics file to its (committed, reproduced) JSON.
+    """
+    import dataclasses
+
+    from ..evaluation.rows import set_row_name
+
+    by_metric = {c.metric: c for c in checks}
+    rules: list[tuple[object, str]] = []
+    chosen = data.get("02_chosen.json", (None, None))[0] or {}
+    first = (chosen.get("fold_names") or [None])[0]
+    for c in checks:
+        if c.metric.startswith("statement: chosen in ") and c.borderline and not c.agrees:
+            unit = c.metric.removeprefix("statement: chosen in ")
+
+            def from_pick(metric: str, unit: str = unit) -> bool:
+                source = f"/{AUGMENTATION_SOURCE}/"
+                return (metric == f"06_downstream.json:oracle/best_baseline/{unit}"
+                        or (metric.startswith(f"04_filter.json:kept{source}")
+                            and metric.endswith(f"/{unit}"))
+                        or (unit == first and metric.startswith("05_fidelity.json:")
+                            and source in metric))
+            rules.append((from_pick, f"follows the chooser's borderline pick in {unit}"))
+    emptied = by_metric.get("statement: filters that kept nothing")
+    old_f, new_f = data.get("04_filter.json", (None, None))
+    if emptied is not None and emptied.disagrees and old_f and new_f:
+        old_kept, new_kept = _flatten(old_f.get("kept") or {}), _flatten(new_f.get("kept") or {})
+        changed = []  # (source/filter/unit, the count of the run that kept some, tolerance)
+        for key in sorted(old_kept.keys() & new_kept.keys()):
+            a, b = old_kept[key], new_kept[key]
+            if is_number(a) and is_number(b) and (a == 0) != (b == 0):
+                check = by_metric.get(f"04_filter.json:kept/{key}")
+                changed.append((key, max(a, b), check.tolerance if check else None))
+        if changed and all(tol is not None and kept <= tol for _, kept, tol in changed):
+            text = "; ".join(f"{key} kept {kept:g} in one run, none in the other (a count's "
+                             f"tolerance ±{tol:.3g})" for key, kept, tol in changed)
+            checks = [dataclasses.replace(c, borderline=True, basis=text) if c is emptied else c
+                      for c in checks]
+            for key, _, _ in changed:
+                source, filter_name, _unit = key.split("/")
+                row = set_row_name(source, filter_name)
+                rules.append((lambda metric, row=row: metric.startswith(
+                    f"06_downstream.json:rows/{row}/"),
+                    f"follows the set {row} emptied in one run only"))
+    if not rules:
+        return checks
+    out = []
+    for c in checks:
+        reason = next((why for rule, why in rules if rule(c.metric)), None) \
+            if c.disagrees and not c.statement else None
+        out.append(dataclasses.replace(c, borderline=True, basis=reason) if reason else c)
+    return out
