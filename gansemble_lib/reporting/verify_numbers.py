@@ -92,11 +92,11 @@ class Check:
 
 
 
-def _flatten(value: object, prefix: str = "") -> dict[str, object]:
+def flatten(value: object, prefix: str = "") -> dict[str, object]:
     if isinstance(value, dict):
         out: dict[str, object] = {}
         for key, item in value.items():
-            out.update(_flatten(item, f"{prefix}/{key}" if prefix else str(key)))
+            out.update(flatten(item, f"{prefix}/{key}" if prefix else str(key)))
         return out
     return {prefix: value}
 
@@ -244,7 +244,7 @@ class PendingNumber:
 def file_numbers(name: str, committed: dict, reproduced: dict, *, folds: int, resolution: float,
              noise: Noise) -> list[Check | PendingNumber]:
     """Every number of one metrics file, committed against reproduced (tolerances pending)."""
-    old, new = _flatten(committed), _flatten(reproduced)
+    old, new = flatten(committed), flatten(reproduced)
     per_fold = _per_fold_spread(old)
     units = file_units(committed)
     items: list[Check | PendingNumber] = []
@@ -320,7 +320,7 @@ def estimate_rerun_noise(run_a_dir: str | Path, run_b_dir: str | Path, *,
         a_data, b_data = read_folder(run_a_dir)(name), read_folder(run_b_dir)(name)
         if a_data is None or b_data is None:
             continue
-        a_flat, b_flat = _flatten(a_data), _flatten(b_data)
+        a_flat, b_flat = flatten(a_data), flatten(b_data)
         units = file_units(a_data)
         for key in sorted(set(a_flat) & set(b_flat)):
             a, b = a_flat[key], b_flat[key]

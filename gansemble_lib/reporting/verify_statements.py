@@ -40,8 +40,8 @@ from .verify_numbers import (
     PAPER_TABLE,
     Check,
     Noise,
-    _flatten,
     file_units,
+    flatten,
     is_number,
     z_familywise,
 )
@@ -246,9 +246,6 @@ def statements(name: str, committed: dict, reproduced: dict, ctx: StatementConte
     return checks
 
 
-AUGMENTATION_SOURCE = "augmentation"  # stage 04's name for the chooser's pick as a source
-
-
 def follow_choices(checks: list[Check], data: dict[str, tuple[dict, dict]]) -> list[Check]:
     """Excuse what follows from a discrete choice that changed within noise.
 
@@ -272,10 +269,12 @@ def follow_choices(checks: list[Check], data: dict[str, tuple[dict, dict]]) -> l
     first = (chosen.get("fold_names") or [None])[0]
     for c in checks:
         if c.metric.startswith("statement: chosen in ") and c.borderline and not c.agrees:
+            from ..generators.sources import AUGMENTATION  # the pick's name as a stage-04 source
+
             unit = c.metric.removeprefix("statement: chosen in ")
 
             def from_pick(metric: str, unit: str = unit) -> bool:
-                source = f"/{AUGMENTATION_SOURCE}/"
+                source = f"/{AUGMENTATION}/"
                 return (metric == f"06_downstream.json:oracle/best_baseline/{unit}"
                         or (metric.startswith(f"04_filter.json:kept{source}")
                             and metric.endswith(f"/{unit}"))
@@ -285,7 +284,7 @@ def follow_choices(checks: list[Check], data: dict[str, tuple[dict, dict]]) -> l
     emptied = by_metric.get("statement: filters that kept nothing")
     old_f, new_f = data.get("04_filter.json", (None, None))
     if emptied is not None and emptied.disagrees and old_f and new_f:
-        old_kept, new_kept = _flatten(old_f.get("kept") or {}), _flatten(new_f.get("kept") or {})
+        old_kept, new_kept = flatten(old_f.get("kept") or {}), flatten(new_f.get("kept") or {})
         changed = []  # (source/filter/unit, the count of the run that kept some, tolerance)
         for key in sorted(old_kept.keys() & new_kept.keys()):
             a, b = old_kept[key], new_kept[key]
