@@ -36,10 +36,11 @@ reproduce: data ## run the whole pipeline (dvc repro, as a readable log), then r
 	@dvc status
 
 RAMPP ?= ../shared/data/rampp
-reproduce-rampp: $(STAMP) ## the whole pipeline on the real RaMPP spectra (RAMPP=folder) -> reports/datasets/rampp
+RAMPP_PROFILE ?= real
+reproduce-rampp: $(STAMP) ## the pipeline on the real RaMPP spectra at 5 x 10 folds (~1.7 h; RAMPP=folder, RAMPP_PROFILE=laptop: 5 x 1, ~11 min) -> reports/datasets/rampp
 	$(PY) -m gansemble_lib run-dataset rampp \
 		"$(RAMPP)/Microplasbial MP variants FW.CSV" "$(RAMPP)/Microplasbial MP variants SW.CSV" \
-		--format wide_wavenumber
+		--format wide_wavenumber --profile $(RAMPP_PROFILE)
 	$(PY) -m gansemble_lib update-readme
 
 reproduce-shapes: $(STAMP) ## the whole pipeline on a generated drawn-shapes image set -> reports/datasets/shapes
