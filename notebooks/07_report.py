@@ -39,7 +39,7 @@ from gansemble_lib.core import progress
 from gansemble_lib.pipeline.inputs import notebook_inputs
 from gansemble_lib.reporting import report_document
 from gansemble_lib.reporting.colophon import colophon
-from gansemble_lib.reporting.results_md import what_folds_show
+from gansemble_lib.reporting.results_verdicts import what_folds_show
 
 _, paths = notebook_inputs(stage, params, paths)
 tables, figures, metrics = Path(paths.tables_dir), Path(paths.figures_dir), Path(paths.metrics_dir)

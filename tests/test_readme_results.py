@@ -7,8 +7,10 @@ import yaml
 
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.reporting.answer import render_answer
+from gansemble_lib.reporting.dataset_origin import DEFAULT_SIMULATED
 from gansemble_lib.reporting.readme import readme_section, results_section, update_readme
-from gansemble_lib.reporting.results_md import DEFAULT_SIMULATED, _downstream, render_results
+from gansemble_lib.reporting.results_md import render_results
+from gansemble_lib.reporting.results_stages import downstream_split
 from tests.conftest import REPO
 
 
@@ -58,7 +60,7 @@ def _row(value):
 
 def test_rows_follow_the_order_the_stage_recorded():
     rows = {name: _row(0.5) for name in ("zeta", "real only", "alpha", "unlisted")}
-    text = "\n".join(_downstream({"classifier": "lenet", "seeds": [0], "rows": rows,
+    text = "\n".join(downstream_split({"classifier": "lenet", "seeds": [0], "rows": rows,
                                    "row_order": ["real only", "zeta", "alpha"],
                                    "conclusion": "none"}))
     positions = [text.index(f"| {name} |") for name in ("real only", "zeta", "alpha", "unlisted")]

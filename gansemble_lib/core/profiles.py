@@ -2,13 +2,12 @@
 
 ``laptop`` is the dataclass defaults (5 simulated replicates of the default data, or 5 outer
 folds of real data, the whole pipeline inside each, on a 2-core CPU within a quarter of an
-hour), ``quick`` one split for a class demo, ``full`` every
-generator variant in every fold, ``decisive`` the laptop rows at 40
-replicates for the headline verdicts, ``real`` the laptop rows at 5 x 10 repeated outer
-cross-validation for committed results on real data, ``smoke`` shrinks everything for the tests, ``paper`` follows
-the GANsemble paper's scale (a GPU job that also starts on CPU). ``params.yaml`` is generated
-from these, so its comments can never drift from the code that reads it; a test checks the
-committed file is the laptop profile.
+hour), ``quick`` one split for a class demo, ``full`` every generator variant in every fold,
+``decisive`` the laptop rows at 40 replicates for the headline verdicts, ``real`` the laptop
+rows at 5 x 10 repeated outer cross-validation for committed results on real data, ``smoke``
+shrinks everything for the tests, ``paper`` follows the GANsemble paper's scale (a GPU job
+that also starts on CPU). ``params.yaml`` is generated from these, so its comments can never
+drift from the code that reads it; a test checks the committed file is the laptop profile.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ from pathlib import Path
 from ..core.applicability import NOT_APPLICABLE
 from ..core.errors import DataError
 from ..evaluation import rows as row_kinds
-from .results_md import RESULTS_FILE, _short_design, dataset_label
+from .dataset_origin import dataset_label
+from .md_cells import short_design
+from .results_md import RESULTS_FILE
 
 # The method families of the answer: rows without a generator, each generator family's rows
 # (with and without filters and ordinary augmentation), train-on-synthetic rows. Which family
@@ -126,7 +128,7 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
                   "`default (simulated)` column is the laptop run `make reproduce` repeats "
                   "and `make verify` checks."]
     designs = "; ".join(
-        f"{n}: " + _short_design(r)
+        f"{n}: " + short_design(r)
         + f", real-only macro-F1 {r['rows']['real only']['macro_f1_mean']:.3f}"
         for n, r in results)
     lines += ["", f"Designs and real-only scores: {designs}. The full tables are in "

@@ -9,15 +9,28 @@ simulator made the data; data brought in with ``gansemble import-data`` are name
 import recorded in ``dataset.yaml``. :mod:`.readme` writes the result into the files.
 """
 
-
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import yaml
-
-from ..evaluation import gate
+from .dataset_origin import dataset_label, provenance
+from .md_cells import design, fmt, is_replicates, load
+from .results_stages import (
+    chosen_folds,
+    downstream_split,
+    fidelity_folds,
+    fidelity_split,
+    gate_folds,
+    generators_folds,
+    paper_table,
+)
+from .results_verdicts import (
+    downstream_folds,
+    first_look,
+    oracle_section,
+    spectrum_classifiers,
+    what_folds_show,
+)
 
 RESULTS_FILE = "RESULTS.md"  # next to the README
 RESULTS_INTRO = """# Results
@@ -28,575 +41,65 @@ for the dataset in `data/raw` and `reports/datasets/<name>/` for every other dat
 edit between the markers; a test fails when this file and those files disagree. The short
 answer is in [README.md](README.md).
 """
-DEFAULT_SIMULATED = "Default dataset (simulated, embedded; `make reproduce`)"
-
-
-def _load(metrics_dir: Path, name: str) -> dict | None:
-    path = metrics_dir / name
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def _fmt(value: float | None, digits: int = 3, sign: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
-
-
-def _ordered(rows: dict, order: list[str] | None) -> list[tuple[str, dict]]:
-    """Rows in the order the stage wrote them (JSON files sort their keys, so stages record it
-    separately); files without a recorded order fall back to sorted names."""
-    order = [n for n in order or [] if n in rows]
-    names = order + sorted(n for n in rows if n not in order)
-    return [(name, rows[name]) for name in names]
-
-
-def _fidelity(result: dict) -> list[str]:
-    extractor = result["extractor"]
-    lines = [f"Fidelity against the real test split (stage 05; extractor `{extractor['name']}`, "
-             f"weights sha256 `{extractor['weights_sha256'][:16]}…`, {extractor['feature_dim']} "
-             "features). The real-train row compares real train with real test images: the floor a "
-             "generator can hope to reach. Empty cells: "
-             "a filter kept too few images to compute the metric.", ""]
-    if extractor.get("notice"):
-        lines += [f"> {extractor['notice']}", ""]
-    rows = result["overall"]
-    has_n = any("n_generated" in row for row in rows.values())
-    notes = sorted({row["note"] for row in rows.values() if row.get("note")})
-    marks = {note: chr(ord("a") + i) for i, note in enumerate(notes)}
-    lines += ["| source | filter |" + (" n |" if has_n else "") +
-              " FID | KID | IS | precision | recall |" + (" note |" if notes else ""),
-              "| --- | --- |" + (" ---: |" if has_n else "") + " ---: |" * 5 +
-              (" --- |" if notes else "")]
-    for name, row in _ordered(rows, result.get("overall_order")):
-        source, _, filter_name = name.partition("/")
-        n = (f" {'' if row.get('n_generated') is None else row['n_generated']} |"
-             if has_n else "")
-        cells = " | ".join("" if row.get(c) is None else _fmt(row[c])
-                           for c in ("fid", "kid_mean", "is_mean", "precision", "recall"))
-        note = f" {marks[row['note']]} |" if row.get("note") else (" |" if notes else "")
-        lines.append(f"| {source} | {filter_name} |{n} {cells} |{note}")
-    if notes:
-        lines += ["", "Notes: " + "; ".join(f"({marks[note]}) {note}" for note in notes) + "."]
-    return lines
-
-
-def _downstream(result: dict) -> list[str]:
-    budget = f", {result['budget']}" if result.get("budget") else ""
-    lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']}{budget}), "
-             "tested on "
-             "the real test split; difference = macro-F1 minus real-only with its 95 % paired "
-             "bootstrap interval:", "",
-             "| training data | macro-F1 (mean ± sd) | balanced accuracy | difference [95 % CI] |",
-             "| --- | ---: | ---: | ---: |"]
-    for name, row in _ordered(result["rows"], result.get("row_order")):
-        if row.get("note") and row.get("macro_f1_mean") is None:
-            lines.append(f"| {name} | — | — | {row['note']} |")
-            continue
-        diff = ("—" if row.get("diff_macro_f1") is None else
-                f"{_fmt(row['diff_macro_f1'], sign=True)} [{_fmt(row['ci_low'], sign=True)}, "
-                f"{_fmt(row['ci_high'], sign=True)}]" + (" *" if row["excludes_zero"] else ""))
-        lines.append(f"| {name} | {_fmt(row['macro_f1_mean'])} ± {_fmt(row['macro_f1_std'])} | "
-                     f"{_fmt(row['balanced_accuracy_mean'])} | {diff} |")
-    emptied = result.get("emptied_by_filter") or []
-    lines += ["", "\\* interval excludes zero."]
-    if emptied:
-        lines += ["", "Filters that kept no image (no row, the data would equal real-only): "
-                  + ", ".join(emptied) + "."]
-    lines += ["", f"**Conclusion:** {result['conclusion']}"]
-    return lines
-
-
-def _pm(row: dict, key: str, sign: bool = False) -> str:
-    mean, sd = row.get(f"{key}_mean"), row.get(f"{key}_sd")
-    if mean is None:
-        return "—"
-    return _fmt(mean, sign=sign) + ("" if sd is None else f" ± {_fmt(sd)}")
-
-
-def _replicates(result: dict) -> bool:
-    return result.get("design") == "replicates"
-
-
-def _design(result: dict) -> str:
-    if _replicates(result):
-        return (f"{result['folds']} independent simulated replicates, each scored on its own "
-                "fresh test set")
-    return (f"{result['folds']}-fold outer cross-validation x {result['repeats']} repeat(s)"
-            if result["folds"] > 1 else "one train/val/test split")
-
-
-def _short_design(result: dict) -> str:
-    if "folds" not in result:
-        return "one split"
-    if _replicates(result):
-        return f"{result['folds']} replicates"
-    return f"{result['folds']}-fold x {result['repeats']}"
-
-
-def _chosen_folds(result: dict) -> list[str]:
-    def margin(row: dict) -> str:  # older result sets did not record it
-        if row.get("runner_up_margin") is None:
-            return ""
-        return f", runner-up {_fmt(row['runner_up_margin'])} below"
-
-    picks = [f"{fold}: {row['strategy']} at N = {_fmt(row['n'], 0)} (validation macro-F1 "
-             f"{_fmt(row['val_macro_f1'])}{margin(row)}, {_fmt(row['tied_candidates'], 0)} "
-             "other candidates within mean ± sd)" for fold, row in result["per_fold"].items()]
-    return ["Data chooser, per fold (each on its own training part): " + "; ".join(picks) + "."]
-
-
-def _generators_folds(result: dict) -> list[str]:
-    lines = ["Generators (stage 03, on each fold's training part; mean ± sd across folds). "
-             "Class-mean match: share of decoded samples whose spectrum correlates best with "
-             "their own class's mean (chance = 1/classes; the real validation images' share "
-             "is the ceiling). Same-class NN: share whose nearest real train image is of "
-             "the conditioned class. Spread ratio: within-class spread of samples / of real "
-             "images (near 0 = collapsed).", "",
-             "| generator | class-mean match | ceiling (real val) | same-class NN | "
-             "spread ratio |", "| --- | ---: | ---: | ---: | ---: |"]
-    for name, row in result["generators"].items():
-        lines.append(f"| {name} | {_pm(row, 'class_mean_match')} | "
-                     f"{_pm(row, 'class_mean_match_val')} | {_pm(row, 'share_nn_same_class')} "
-                     f"| {_pm(row, 'within_class_spread_ratio')} |")
-    return lines
-
-
-def _gate_folds(result: dict) -> list[str]:
-    """The generator gate across folds (03_generators.json's ``gate``)."""
-    gates = result.get("gate") or {}
-    if not gates:
-        return []
-    lines = [f"**Generator gate** (held-in data only). {result.get('gate_rules', '')} "
-             "Validity: share of samples the judge assigns to their conditioned class; "
-             "null: the same with labels shuffled; real: real validation data's share.", "",
-             "| generator | validity | null | real | diversity | folds passed | gate |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for name, row in gates.items():
-        status = row["status"] if row["status"] == gate.PASSED else f"**{row['status']}**"
-        lines.append(f"| {name} | {_pm(row, 'validity')} | {_fmt(row.get('validity_null_mean'), 2)}"
-                     f" | {_fmt(row.get('validity_real_mean'), 2)} | {_pm(row, 'diversity')} | "
-                     f"{row['folds_passed']} of {row['folds_gated']} | {status} |")
-    judges = sorted({row.get("judge") for row in gates.values() if row.get("judge")})
-    lines += ["", "Judge: " + "; ".join(judges) + "."]
-    return lines
-
-
-def _paper_table(result: dict) -> list[str]:
-    """Stage 05b: the paper's baseline table in its layout."""
-    if not result.get("rows"):
-        return [f"The paper-layout table (stage 05b) was not run: {result.get('how', '')}."]
-    extractor = result["extractor"]
-    lines = [f"**The paper's baseline table, in its layout** (stage 05b, fold {result['fold']}): "
-             f"MPcGAN trained on five sets; {result['protocol']}; extractor "
-             f"`{extractor['name']}`" + (" (not Inception-v3: the values are not comparable with "
-                                         "the paper's)" if "inception" not in extractor["name"]
-                                         else "") + ". Keeps label: whether the set's "
-             "augmentation keeps the meaning of a polar spectrum.", "",
-             "| training set | keeps label | FID | FID + SYMP | IS | IS + SYMP | gate |",
-             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
-    for name, row in _ordered(result["rows"], result.get("row_order")):
-        cells = [_pm(row, f"{m}_{f}") for m in ("fid", "is")
-                 for f in ("without_symp", "with_symp")]
-        lines.append(f"| {name} | {'yes' if row.get('keeps_label') else 'no'} | "
-                     f"{cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {row.get('gate')} |")
-    return lines
-
-
-def _verdict_line(name: str, row: dict) -> str:
-    """One table line: macro-F1, difference, probabilities, verdict (dashes for a baseline)."""
-    if row.get("diff_mean") is None:
-        return f"| {name} | {_pm(row, 'macro_f1')} |" + " — |" * 5
-    return (f"| {name} | {_pm(row, 'macro_f1')} | {_pm(row, 'diff', sign=True)} | "
-            f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
-            f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} |")
-
-
-def _spectrum_classifiers(result: dict) -> list[str]:
-    """Stage 06's spectrum-classifier rows, each against the same classifier on real spectra."""
-    family = result.get("spectrum_classifiers") or {}
-    rows = family.get("rows") or {}
-    if not rows:
-        return []
-    failed = result.get("failed_generator_rows") or {}
-    lines = ["**Does synthetic data help the classifier a chemist would use?** Logistic "
-             "regression and a small 1-D CNN on the spectra, trained on real spectra plus one "
-             "synthetic set (native spectra of SMOTE and the spectrum GAN; the image "
-             "generators' samples read back to spectra), each against the same classifier "
-             "on real spectra only.", "",
-             "| classifier + synthetic spectra | macro-F1 | difference | P(better) | "
-             "P(equiv.) | P(worse) | verdict |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for name, row in _ordered(rows, family.get("row_order")):
-        mark = " (generator failed the gate)" if name in failed else ""
-        lines.append(_verdict_line(f"**{name}**" if row.get("diff_mean") is None
-                                   else f"{name}{mark}", row))
-    return [*lines, "", f"**Conclusion (spectrum classifiers):** {family.get('conclusion', '')}"]
-
-
-def _first_look(result: dict) -> list[str]:
-    """The verdicts over the first ``interim`` replicates beside those over all of them."""
-    look = result.get("interim") or {}
-    if not look.get("rows"):
-        return []
-    n, total = look["replicates"], result["folds"]
-    lines = [f"**The first look: verdicts over the first {n} of the {total} replicates** "
-             "(planned before the run, `evaluation.interim`; the same test and ROPE; the "
-             "generator-gate marks are those of all the replicates), beside the verdicts over "
-             f"all {total}. Spectrum-classifier rows are judged against the same classifier "
-             "on real spectra.", "",
-             f"| training data | difference (first {n}) | P(better) | P(equiv.) | P(worse) | "
-             f"verdict (first {n}) | decidable (first {n}) | verdict (all {total}) |",
-             "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
-    failed = result.get("failed_generator_rows") or {}
-    spectrum = result.get("spectrum_classifiers") or {}
-    for rows, first, order in ((result["rows"], look["rows"], result.get("row_order")),
-                               (spectrum.get("rows") or {},
-                                (look.get("spectrum_classifiers") or {}).get("rows") or {},
-                                spectrum.get("row_order"))):
-        for name, row in _ordered(first, order):
-            if row.get("diff_mean") is None:
-                continue  # a baseline
-            mark = f" (**generator {failed[name]}**)" if name in failed else ""
-            lines.append(
-                f"| {name}{mark} | {_pm(row, 'diff', sign=True)} | "
-                f"{_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
-                f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} | "
-                f"{_fmt(row.get('smallest_decidable'), 3)} | "
-                f"{(rows.get(name) or {}).get('verdict') or '—'} |")
-    return lines
-
-
-def _fidelity_folds(result: dict) -> list[str]:
-    extractor = result["extractor"]
-    lines = [f"Fidelity (stage 05) against each fold's held-out real samples, mean ± sd "
-             f"across folds (extractor `{extractor['name']}`, {extractor['feature_dim']} "
-             "features). *null*: the same metric for as many real train images as the set has, "
-             "scored against the same held-out samples (real-vs-real); a set larger than the "
-             "train split gets a null of all train images (*null n* says how many), which is "
-             "the best real data can show here, not what a perfect generator would get at the "
-             "set's size.", ""]
-    if extractor.get("notice"):
-        lines += [f"> {extractor['notice']}", ""]
-    lines += ["| set | n | null n | FID | FID null | KID | KID null | precision | "
-              "precision null | recall | recall null |", "| --- |" + " ---: |" * 10]
-    for name, row in result["overall"].items():
-        gate_status = row.get("generator_gate")
-        if gate_status and gate_status != gate.PASSED:
-            name = f"{name} (**generator {gate_status}**)"
-        if row.get("fid_mean") is None and row.get("note"):
-            lines.append(f"| {name} |" + " — |" * 9 + f" {row['note']} |")
-            continue
-        lines.append(f"| {name} | {_fmt(row.get('n_generated_mean'), 0)} | "
-                     f"{_fmt(row.get('null_n_mean'), 0)} | "
-                     + " | ".join(f"{_pm(row, m)} | {_pm(row, m + '_null')}"
-                                  for m in ("fid", "kid_mean", "precision", "recall")) + " |")
-    return lines
-
-
-def _downstream_folds(result: dict) -> list[str]:
-    one = result["folds"] == 1
-    lines = [f"Downstream classifier ({result['classifier']}, seeds {result['seeds']} in the first "
-             f"unit and shifted per unit, {result['budget']}; {_design(result)}). "
-             + ("With one split the difference carries its 95 % paired bootstrap interval "
-                "(seeds and test images resampled) and there is no verdict. " if one else "")
-             + ("Difference = macro-F1 minus real-only, paired within each replicate, mean "
-                "± sd across replicates; P(…) from the Bayesian t posterior for independent "
-                f"units (scale s/√R) with ROPE ±{result['rope']}; verdict at probability ≥ "
-                f"{result['decision']}; p (Holm): paired t-test, Holm-adjusted across rows; "
-                if _replicates(result) else
-                "Difference = macro-F1 minus real-only, paired within each fold, mean ± sd "
-                "across folds; P(…) from the Bayesian correlated t-test with ROPE "
-                f"±{result['rope']}; verdict at probability ≥ {result['decision']}; p (Holm): "
-                "Nadeau–Bengio corrected t-test, Holm-adjusted across rows; ")
-             + "decidable: the smallest true difference this design declares better half of "
-             "the time at this row's spread (ROPE + the posterior's half-width); minority "
-             "recall: difference in mean recall of the minority classes (secondary "
-             "endpoint).", "",
-             "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
-             "verdict | decidable | p (Holm) | minority recall |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
-    worth = any(row.get("worth_real_per_class") for row in result["rows"].values())
-    if worth:  # simulated data: what each row is worth in fresh real spectra per class
-        lines[0] += (" Worth: the fresh real spectra per class that real-only training needs "
-                     "to reach the row's macro-F1, read off each unit's own oracle curve (made "
-                     "monotone): the median, and in brackets the 10-90 % range across units.")
-        lines[2] += " worth (real per class) |"
-        lines[3] += " ---: |"
-    failed = result.get("failed_generator_rows") or {}
-    for name, row in _ordered(result["rows"], result.get("row_order")):
-        tail = f" {row.get('worth_real_per_class') or '—'} |" if worth else ""
-        if row.get("note") and row.get("macro_f1_mean") is None:
-            lines.append(f"| {name} |" + " — |" * 8 + f" {row['note']} |" + tail)
-            continue
-        if name in failed:  # the row stays, marked: it measures a failed generator
-            name = f"{name} (**generator {failed[name]}**)"
-        if name == result.get("baseline"):
-            lines.append(f"| {name} | {_fmt(row['macro_f1_mean'])} ± "
-                         f"{_fmt(row.get('macro_f1_sd'))} |" + " — |" * 8 + tail)
-            continue
-        diff = "—" if row.get("diff_mean") is None else (
-            f"{_fmt(row['diff_mean'], sign=True)} ± {_fmt(row.get('diff_sd'))}")
-        if row.get("ci_low") is not None:  # one split: the in-split bootstrap interval
-            diff = (f"{_fmt(row['diff_mean'], sign=True)} [{_fmt(row['ci_low'], sign=True)}, "
-                    f"{_fmt(row['ci_high'], sign=True)}]")
-        lines.append(
-            f"| {name} | {_fmt(row['macro_f1_mean'])} ± {_fmt(row.get('macro_f1_sd'))} | "
-            f"{diff} | {_fmt(row.get('p_better'), 2)} | {_fmt(row.get('p_equivalent'), 2)} | "
-            f"{_fmt(row.get('p_worse'), 2)} | {row.get('verdict') or '—'} | "
-            f"{_fmt(row.get('smallest_decidable'), 3)} | "
-            f"{_fmt(row.get('p_holm'), 3)} | {_fmt(row.get('minority_recall_diff'), sign=True)} |"
-            + tail)
-    by_fold = result.get("emptied_by_filter") or {}
-    emptied = {}
-    for fold, rows in by_fold.items():
-        for row in rows:
-            emptied.setdefault(row, []).append(fold)
-    if emptied:
-        lines += ["", "Filters that kept no image in some fold (failed there; no row in those "
-                  "folds, so no verdict): " + "; ".join(
-                      f"{row} ({', '.join(folds)})" for row, folds in sorted(emptied.items()))
-                  + "."]
-    lines += ["", f"**Conclusion:** {result['conclusion']}"]
-    return lines
-
-
-def _oracle(result: dict, figure: str) -> list[str]:
-    """Stage 06's simulator-only rows: the oracle, the learning curve, the fresh test set."""
-    record = result.get("oracle") or {}
-    if not record:
-        return []
-    if not record.get("simulated") or record.get("why_not"):
-        return [f"**Oracle rows, learning curve, fresh test set:** none; "
-                f"{record.get('why_not', '')}."]
-    rows = record.get("rows") or {}
-    lines = [f"**What more real data would buy (simulated data only).** Real-only training "
-             f"plus k fresh simulated spectra per class, drawn by the simulator that made the "
-             f"data and in no split of any fold (checked at run time); on top of the folds' "
-             f"{record['real_per_class']:.1f} real train spectra per class on average.", "",
-             "| training data | macro-F1 | difference | P(better) | P(equiv.) | P(worse) | "
-             "verdict |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    lines += [_verdict_line(name, row) for name, row in _ordered(rows, record.get("row_order"))]
-    curves = record.get("learning_curve") or {}
-    ks = sorted({int(k) for curve in curves.values() for points in curve.values()
-                 for k in points})
-    lines += ["", f"**Learning curve** (macro-F1, mean ± sd across folds; [figure]({figure})): "
-              "real-only, the best baseline (the chooser's pick, chosen on validation data) "
-              "and the best generator (highest held-in gate validity among those that "
-              "passed, per fold), each + k fresh real spectra per class, scored on each "
-              "fold's held-out part and on the fresh simulated test set.", "",
-              "| tested on | curve | " + " | ".join(f"k = {k}" for k in ks) + " |",
-              "| --- | --- |" + " ---: |" * len(ks)]
-    tests = sorted(curves, key=lambda t: t != "held-out folds")  # the held-out folds first
-    for test in tests:
-        curve = curves[test]
-        for name in sorted(curve, key=lambda c: (c != "real only", c)):  # real-only first
-            points = curve[name]
-            lines.append(f"| {test} | {name} | " + " | ".join(
-                _pm(points[str(k)], "macro_f1") if str(k) in points else "—" for k in ks)
-                + " |")
-    chosen = record.get("best_generator") or {}
-    lines += ["", "Best generator per fold: " + "; ".join(
-        f"{fold}: {pick.get('note')}" for fold, pick in chosen.items()) + "."]
-    test = record.get("simulated_test") or {}
-    if test and record.get("simulated_test_spectra"):
-        lines += ["", f"**Fresh simulated test set** ({record['simulated_test_spectra']} "
-                  "spectra no one has seen, scored by every fold's image classifiers; mean ± "
-                  "sd across folds of the mean over seeds; difference paired by seed): without "
-                  "the held-out folds' sampling noise, not the classifiers' training "
-                  "noise (the sd). Worth: read on this test set's own real-only curve; a "
-                  "point estimate, as uncertain as the difference.", "",
-                  "| training data | macro-F1 | difference from real-only | worth (real per "
-                  "class) |", "| --- | ---: | ---: | ---: |"]
-        failed = result.get("failed_generator_rows") or {}
-        for name, row in _ordered(test, record.get("simulated_test_order")):
-            mark = f" (**generator {failed[name]}**)" if name in failed else ""
-            lines.append(f"| {name}{mark} | {_pm(row, 'macro_f1')} | "
-                         + ("—" if name == result.get("baseline") else _pm(row, "diff", True))
-                         + f" | {row.get('worth_real_per_class') or '—'} |")
-    return lines
 
 
 def render_dataset(metrics_dir: str | Path) -> list[str]:
     """The results of one dataset from its metrics folder."""
     metrics_dir = Path(metrics_dir)
-    downstream = _load(metrics_dir, "06_downstream.json")
+    downstream = load(metrics_dir, "06_downstream.json")
     if downstream and "folds" in downstream:
         return _render_folds(metrics_dir, downstream)
     lines = []
-    explore = _load(metrics_dir, "01_explore.json")
+    explore = load(metrics_dir, "01_explore.json")
     if explore:
         lines.append(f"Data: {explore['n_samples']} samples in {explore['n_classes']} classes, "
                      f"imbalance ratio (max/min) {explore['imbalance_ratio']['total']:.2f} "
                      f"overall, {explore['imbalance_ratio']['train']:.2f} in the train split.")
-    chosen = _load(metrics_dir, "02_chosen.json")
+    chosen = load(metrics_dir, "02_chosen.json")
     if chosen:
         scores = chosen["scores"]
         lines.append(f"Data chooser: strategy {chosen['name']} at N = {chosen['n']} (validation "
-                     f"macro-F1 {_fmt(scores['macro_f1_mean'])} ± "
-                     f"{_fmt(scores['macro_f1_std'])}; {chosen['overlapping_candidates']} of "
+                     f"macro-F1 {fmt(scores['macro_f1_mean'])} ± "
+                     f"{fmt(scores['macro_f1_std'])}; {chosen['overlapping_candidates']} of "
                      f"{chosen['candidates'] - 1} other candidates overlap within mean ± sd).")
-    fidelity = _load(metrics_dir, "05_fidelity.json")
+    fidelity = load(metrics_dir, "05_fidelity.json")
     if fidelity:
-        lines += ["", *_fidelity(fidelity)]
-    downstream = _load(metrics_dir, "06_downstream.json")
+        lines += ["", *fidelity_split(fidelity)]
+    downstream = load(metrics_dir, "06_downstream.json")
     if downstream:
-        lines += ["", *_downstream(downstream)]
+        lines += ["", *downstream_split(downstream)]
     elif lines:
         lines += ["", f"No downstream result is recorded in `{metrics_dir}` yet (stage 06 has not "
                   "been run for these metrics), so none is claimed."]
     return lines
 
 
-def what_folds_show(result: dict) -> str:
-    """Plain words on what this evaluation design can and cannot tell a reader."""
-    if result["folds"] == 1:
-        return ("**One split.** Every number comes from one train/val/test split: it shows how "
-                "the pipeline behaves, not whether a difference would survive another split. "
-                "Use `evaluation.folds` >= 2 for verdicts.")
-    if _replicates(result):
-        decidable = [row.get("smallest_decidable") for row in result["rows"].values()
-                     if row.get("smallest_decidable") is not None]
-        reach = (f" At the spreads observed, the smallest difference this run can call "
-                 f"better is {min(decidable):.3f} to {max(decidable):.3f} macro-F1 depending "
-                 "on the row; more replicates lower it as 1/√R." if decidable else "")
-        return (f"**What the replicates can and cannot show.** Each of the {result['folds']} "
-                "replicates is a new dataset drawn from the calibrated simulator with the "
-                "default data's class counts, run through everything that learns or selects "
-                "and scored on its own fresh test set (the smallest class 100 spectra), so the "
-                "replicates are independent and the verdicts need no correction for overlap. "
-                "They answer the question for the process that makes the data, at this "
-                "sample size, not for one particular dataset." + reach + " 'Undecided' means "
-                "the replicates cannot tell yet, not 'no effect'; 'practically equivalent' "
-                f"means the difference is probably within ±{result['rope']} macro-F1; a "
-                "generator that failed its checks (stage 03) is judged as it behaved.")
-    k, r = result["folds"], result["repeats"]
-    return (f"**What the folds can and cannot show.** Each of the {k * r} outer folds reran "
-            "everything that learns or selects (chooser, generators, filters, extractor, "
-            "classifiers) on its training part and scored its held-out part once, so every "
-            "sample was predicted by a pipeline that never saw it, and the spread across folds "
-            "includes the split, the generators' training and the chooser's pick. The folds' "
-            "training parts overlap, so their scores are correlated; the Bayesian test and the "
-            "corrected t-test widen their uncertainty for that (Nadeau–Bengio), but no "
-            "correction is exact. With few folds a verdict needs a clear effect: "
-            f"'undecided' means the data cannot tell, not 'no effect'. 'Practically equivalent' "
-            f"means the difference is probably within ±{result['rope']} macro-F1. The verdicts "
-            "are about this dataset and this classifier budget; they do not transfer to other "
-            "data, and a generator that failed its checks (stage 03) is judged as it behaved.")
-
-
 def _render_folds(metrics_dir: Path, downstream: dict) -> list[str]:
     lines = []
-    explore = _load(metrics_dir, "01_explore.json")
+    explore = load(metrics_dir, "01_explore.json")
     if explore:
         lines.append(f"Data: {explore['n_samples']} samples in {explore['n_classes']} classes, "
                      f"imbalance ratio (max/min) {explore['imbalance_ratio']['total']:.2f}; "
-                     f"evaluated by {_design(downstream)}: every stage that learns or selects "
-                     f"ran inside each {'replicate' if _replicates(downstream) else 'fold'}, on "
+                     f"evaluated by {design(downstream)}: every stage that learns or selects "
+                     f"ran inside each {'replicate' if is_replicates(downstream) else 'fold'}, on "
                      "its training part.")
-    for name, render in (("02_chosen.json", _chosen_folds),
-                         ("03_generators.json", _gate_folds),
-                         ("03_generators.json", _generators_folds),
-                         ("05_fidelity.json", _fidelity_folds),
-                         ("05b_paper_table.json", _paper_table)):
-        result = _load(metrics_dir, name)
+    for name, render in (("02_chosen.json", chosen_folds),
+                         ("03_generators.json", gate_folds),
+                         ("03_generators.json", generators_folds),
+                         ("05_fidelity.json", fidelity_folds),
+                         ("05b_paper_table.json", paper_table)):
+        result = load(metrics_dir, name)
         if result and render(result):
             lines += ["", *render(result)]
     # a link relative to the project root (where the README is), however metrics_dir is given
     parts = metrics_dir.parent.parts
     root = len(parts) - 1 - parts[::-1].index("reports") if "reports" in parts else 0
     figure = Path(*parts[root:], "figures", "06_learning_curve.png").as_posix()
-    oracle = _oracle(downstream, figure)
-    first_look = _first_look(downstream)
-    return [*lines, "", *_downstream_folds(downstream), *(["", *first_look] if first_look else []),
+    oracle = oracle_section(downstream, figure)
+    look = first_look(downstream)
+    return [*lines, "", *downstream_folds(downstream), *(["", *look] if look else []),
             *(["", *oracle] if oracle else []), "",
-            *_spectrum_classifiers(downstream), "", what_folds_show(downstream)]
-
-
-MAX_LISTED_SOURCES = 5
-
-
-def _provenance(folder: Path) -> list[str]:
-    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    if not run["sources"]:  # run-dataset without a source: the embedded default data
-        md5 = ((run.get("data_dvc") or {}).get("outs") or [{}])[0].get("md5", "?")
-        files = f"the embedded default (simulated) data, `data.dvc` md5 `{md5[:12]}…`"
-        run = {**run, "format": "simulated"}
-    elif len(run["sources"]) > MAX_LISTED_SOURCES:  # a folder of images: count, not list
-        folders = sorted({str(Path(s["path"]).parent.parent) for s in run["sources"]})
-        files = (f"{len(run['sources'])} files under " + ", ".join(f"`{f}`" for f in folders)
-                 + " (each file's sha256 in run.json)")
-    else:
-        files = ", ".join(f"`{Path(s['path']).name}` (sha256 `{s['sha256'][:12]}…`)"
-                          for s in run["sources"])
-    stages = ", ".join(f"{k} {v:.0f} s" for k, v in run["stage_seconds"].items())
-    lines = [f"Sources: {files}; format `{run['format']}`; parameters: {run['profile']}; "
-             f"commit `{run['commit'][:12]}`.",
-             f"Reproduce: `{run['command']}` (results in `reports/datasets/{folder.name}`). "
-             f"Whole `dvc repro`: {run['dvc_repro_seconds'] / 60:.1f} min on "
-             f"{run['machine']['cpus']} CPU cores"
-             + (f" ({stages})." if stages else ".")]
-    reused = run.get("stages_unchanged", []) + run.get("stages_restored_from_run_cache", [])
-    if reused:
-        lines[-1] += (f" Not rerun in that time (unchanged or restored from DVC's run cache): "
-                      f"{', '.join(reused)}.")
-    earlier = run.get("earlier_stage_seconds") or {}
-    if earlier:
-        lines[-1] += (" When they last ran: " + ", ".join(
-            f"{stage} {entry['seconds'] / 60:.1f} min (commit `{entry['commit'][:12]}`)"
-            for stage, entry in earlier.items()) + ".")
-    return lines
-
-
-def _origin(metrics_dir: Path) -> tuple[bool | None, dict | None]:
-    """Did the simulator make the data behind ``metrics_dir``, and the data's ``dataset.yaml``.
-
-    The metrics decide (stage 06 records whether the data came from the simulator); the
-    descriptor, where one is found (``<result set>/dataset.yaml`` beside the metrics folder, or
-    ``data/raw/dataset.yaml`` of the project whose ``reports/metrics`` this is), names the data
-    and decides only for older metrics that do not say.
-    """
-    downstream = _load(metrics_dir, "06_downstream.json") or {}
-    oracle = downstream.get("oracle")
-    simulated = oracle.get("simulated") if isinstance(oracle, dict) else None
-    descriptor = None
-    for path in (metrics_dir.parent / "dataset.yaml",
-                 metrics_dir.parent.parent / "data" / "raw" / "dataset.yaml"):
-        if path.is_file():
-            try:
-                meta = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except yaml.YAMLError:
-                meta = None
-            descriptor = meta if isinstance(meta, dict) else None
-            break
-    if simulated is None and descriptor is not None and descriptor.get("origin"):
-        simulated = descriptor["origin"] == "simulated"
-    return (None if simulated is None else bool(simulated)), descriptor
-
-
-def _imported_names(descriptor: dict | None) -> list[str]:
-    """The name an import recorded: ``name`` if given, else the source files it copied."""
-    if not descriptor or descriptor.get("origin") != "imported":
-        return []
-    if descriptor.get("name"):
-        return [str(descriptor["name"])]
-    return [str(f) for f in descriptor.get("files") or []]
-
-
-def dataset_label(metrics_dir: str | Path = "reports/metrics") -> tuple[str, str]:
-    """(section heading, answer column) for the dataset whose metrics are in ``metrics_dir``.
-
-    Only data the simulator made are called the simulated default; imported data carry the
-    name their import recorded, and data of unknown origin claim nothing.
-    """
-    simulated, descriptor = _origin(Path(metrics_dir))
-    if simulated:
-        return DEFAULT_SIMULATED, "default (simulated)"
-    if simulated is None:
-        return "Default dataset (`make reproduce`)", "default"
-    names = _imported_names(descriptor)
-    if names:
-        return (f"Dataset {', '.join(f'`{n}`' for n in names)} (imported with `gansemble "
-                "import-data`; `make reproduce`)", f"{' + '.join(names)} (imported)")
-    return "Imported dataset (not simulated; `make reproduce`)", "imported"
+            *spectrum_classifiers(downstream), "", what_folds_show(downstream)]
 
 
 def render_results(metrics_dir: str | Path = "reports/metrics",
@@ -610,6 +113,6 @@ def render_results(metrics_dir: str | Path = "reports/metrics",
     else:
         lines = ["No results yet: run `make reproduce`."]
     for folder in others:
-        lines += ["", f"### Dataset `{folder.name}`", "", *_provenance(folder), "",
+        lines += ["", f"### Dataset `{folder.name}`", "", *provenance(folder), "",
                   *(render_dataset(folder / "metrics") or ["No metrics recorded."])]
     return "\n".join(lines)
