@@ -33,7 +33,7 @@ def main() -> None:
     from gansemble_lib.core.constants import FID, KID_MEAN, PRECISION, RECALL, TRAIN
     from gansemble_lib.data.dataset import load_prepared
     from gansemble_lib.evaluation import extractors, fidelity
-    from gansemble_lib.evaluation import symp_filter as sf
+    from gansemble_lib.evaluation import filter_sets as fsets
 
     unit = Path("folds") / args.unit
     params = load_params("params.yaml", "fidelity")
@@ -49,7 +49,7 @@ def main() -> None:
     test = fidelity.reference_subset(data.test_for_evaluation(), params.reference_max,
                                      seed=params.seed)
     sets = {("real train", "-"): (train.images, train.labels),
-            **sf.load_sets(unit / "data/synthetic", data.classes)}
+            **fsets.load_sets(unit / "data/synthetic", data.classes)}
     settings = fidelity.MetricSettings(kid_subsets=params.kid_subsets,
                                        prc_neighborhood=params.prc_neighborhood,
                                        batch_size=params.batch_size, seed=params.seed)

@@ -31,7 +31,7 @@ from gansemble_lib.core.constants import MACRO_F1, TRAIN, VAL  # noqa: E402
 from gansemble_lib.data.dataset import load_prepared  # noqa: E402
 from gansemble_lib.evaluation import downstream as ds  # noqa: E402
 from gansemble_lib.evaluation.classifiers import TrainSettings, classification_scores  # noqa: E402
-from gansemble_lib.evaluation.symp_filter import load_sets  # noqa: E402
+from gansemble_lib.evaluation.filter_sets import load_sets  # noqa: E402
 
 
 def main() -> None:

@@ -51,6 +51,8 @@ from gansemble_lib.core.io_utils import atomic_dir, write_json
 from gansemble_lib.core.numerics import resolve_device
 from gansemble_lib.core.tables import save_table
 from gansemble_lib.data.dataset import load_prepared
+from gansemble_lib.evaluation import filter_sets as fsets
+from gansemble_lib.evaluation import filter_summary as fsum
 from gansemble_lib.evaluation import symp_filter as sf
 from gansemble_lib.evaluation.classifiers import classification_scores, predict, to_tensor
 from gansemble_lib.generators import sources
@@ -113,21 +115,21 @@ with atomic_dir(paths.synthetic_dir) as out, atomic_dir(paths.figures_dir) as fi
         results = sf.apply_filters(pool, checks, keep=params.keep, region=params.region,
                                    corner_fraction=params.corner_fraction,
                                    direction=params.direction)
-        index_rows += sf.save_filtered_sets(out, name, pool, results, data.classes)
-        summaries.update({(name, f): sf.summarise(t, data.classes) for f, t in results.items()})
+        index_rows += fsets.save_filtered_sets(out, name, pool, results, data.classes)
+        summaries.update({(name, f): fsum.summarise(t, data.classes) for f, t in results.items()})
         for filter_name in ("symp", "strong"):
-            rows = sf.kept_rejected_rows(pool, results[filter_name], data.classes,
+            rows = fsum.kept_rejected_rows(pool, results[filter_name], data.classes,
                                          per_row=params.grid_per_class)
             figures.save_figure(figures.example_rows(rows),
                                 figure_out / f"{name}__{filter_name}.png")
             plt.close("all")
         print(f"{name}: {len(pool.labels)} pooled in {time.perf_counter() - tick:.1f} s")
-    sf.write_index(out, index_rows)
+    fsets.write_index(out, index_rows)
 
 # %%
-summary = sf.summary_table(summaries)
+summary = fsum.summary_table(summaries)
 save_table(summary, paths.tables_dir, "04_filter_summary", digits=0)
-totals = summary.xs(sf.TOTAL_INDEX, level=CLASS_INDEX)
+totals = summary.xs(fsum.TOTAL_INDEX, level=CLASS_INDEX)
 totals
 
 # %% [markdown]
@@ -136,7 +138,7 @@ totals
 
 # %%
 print(f"source: {name}")
-figures.example_rows(sf.kept_rejected_rows(pool, results["symp"], data.classes,
+figures.example_rows(fsum.kept_rejected_rows(pool, results["symp"], data.classes,
                                            per_row=params.grid_per_class))
 
 # %%
@@ -144,7 +146,7 @@ record = {
     "judge": {"classifier": params.classifier, "validation": judge_scores},
     "thresholds": {"near_copy": checks.copy_threshold, "outlier": checks.outlier_threshold,
                    "tau": params.tau},
-    **sf.counts_record(totals),
+    **fsum.counts_record(totals),
 }
 write_json(paths.metrics_path, record)
-progress.summary(sf.stage_summary(record))
+progress.summary(fsum.stage_summary(record))

@@ -62,6 +62,7 @@ from gansemble_lib.core.numerics import resolve_device
 from gansemble_lib.core.tables import frame_record, save_table
 from gansemble_lib.data.dataset import geometry_from_info, load_prepared
 from gansemble_lib.evaluation import extractors, fidelity, validity
+from gansemble_lib.evaluation import filter_sets as fsets
 from gansemble_lib.evaluation import symp_filter as sf
 from gansemble_lib.generators import sources
 from gansemble_lib.pipeline.inputs import notebook_inputs
@@ -72,7 +73,7 @@ params, paths = notebook_inputs(stage, params, paths)
 torch_device = resolve_device(paths.device)
 data = load_prepared(paths.prepared_dir)
 train = data.subset(TRAIN)
-synthetic = sf.load_sets(paths.synthetic_dir, data.classes)
+synthetic = fsets.load_sets(paths.synthetic_dir, data.classes)
 print(f"{len(synthetic)} synthetic sets; floor: {len(train.labels)} real train images")
 
 # %% [markdown]

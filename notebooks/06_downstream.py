@@ -62,8 +62,8 @@ from gansemble_lib.evaluation import oracle, worth
 from gansemble_lib.evaluation import rows as row_kinds
 from gansemble_lib.evaluation import spectrum_rows as spectra_rows
 from gansemble_lib.evaluation.classifiers import TrainSettings, budget_statement
+from gansemble_lib.evaluation.filter_sets import load_set_spectra, load_sets
 from gansemble_lib.evaluation.rows import AUGMENTATION_ROW, REAL_ONLY
-from gansemble_lib.evaluation.symp_filter import load_set_spectra, load_sets
 from gansemble_lib.pipeline.inputs import notebook_inputs
 from gansemble_lib.reporting import report_figures
 

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 
 from gansemble_lib.core.constants import CLASS_INDEX
+from gansemble_lib.evaluation import filter_sets as fsets
+from gansemble_lib.evaluation import filter_summary as fsum
 from gansemble_lib.evaluation import symp_filter as sf
 from gansemble_lib.evaluation.neighbours import pixel_features
 from tests.conftest import REPO
@@ -178,7 +180,7 @@ def test_embed_returns_what_the_last_linear_layer_sees(name, dim):
 def test_summary_accounts_for_every_pooled_image():
     table = sf.symp_filter(sf.Pool(inked([3, 1, 2, 5]), np.array([0, 0, 1, 1]),
                                    np.zeros(4, dtype=int)), keep=1)
-    summary = sf.summarise(table, ("a", "b", "c"))
+    summary = fsum.summarise(table, ("a", "b", "c"))
     assert list(summary["pooled"]) == [2, 2, 0]
     assert list(summary[sf.KEPT_REASON]) == [1, 1, 0]
     reasons = summary[list(sf.REASONS)].sum(axis=1)
@@ -188,16 +190,16 @@ def test_summary_accounts_for_every_pooled_image():
 def test_kept_set_round_trips_through_npz(tmp_path):
     pool = one_pool(inked([3, 1, 2]), class_index=1)
     table = sf.symp_filter(pool, keep=2)
-    images, labels = sf.kept_set(pool, table)
-    sf.save_set(tmp_path / "s.npz", images, labels, ("a", "b"), source="x", filter="symp")
-    back, back_labels, classes = sf.load_set(tmp_path / "s.npz")
+    images, labels = fsets.kept_set(pool, table)
+    fsets.save_set(tmp_path / "s.npz", images, labels, ("a", "b"), source="x", filter="symp")
+    back, back_labels, classes = fsets.load_set(tmp_path / "s.npz")
     assert np.array_equal(back, images) and list(back_labels) == [1, 1]
     assert classes == ("a", "b")
 
 
 def test_kept_rejected_rows_leave_out_surplus():
     pool = sf.Pool(inked([1] * 4), np.zeros(4, dtype=int), np.zeros(4, dtype=int))
-    rows = sf.kept_rejected_rows(pool, sf.no_filter(pool, keep=2), ("a",), per_row=3)
+    rows = fsum.kept_rejected_rows(pool, sf.no_filter(pool, keep=2), ("a",), per_row=3)
     assert len(rows["a kept"]) == 2 and len(rows["a rejected"]) == 0
 
 
@@ -229,14 +231,14 @@ def test_budget_check_refuses_a_filter_that_cannot_reject():
 
 def test_sets_made_for_other_classes_are_refused(tmp_path):
     pool = one_pool(inked([1, 2, 3]))
-    rows = sf.save_filtered_sets(tmp_path, "gen", pool, {"none": sf.no_filter(pool, keep=1)},
+    rows = fsets.save_filtered_sets(tmp_path, "gen", pool, {"none": sf.no_filter(pool, keep=1)},
                                  ("a", "b"))
-    sf.write_index(tmp_path, rows)
+    fsets.write_index(tmp_path, rows)
     assert (tmp_path / "gen__decisions.csv").is_file()
-    (images, labels), = sf.load_sets(tmp_path, ("a", "b")).values()
+    (images, labels), = fsets.load_sets(tmp_path, ("a", "b")).values()
     assert len(images) == 1 and list(labels) == [0]
     with pytest.raises(ValueError, match="rerun the symp_filter stage"):
-        sf.load_sets(tmp_path, ("a", "c"))
+        fsets.load_sets(tmp_path, ("a", "c"))
 
 
 @pytest.mark.parametrize("path", [
@@ -249,10 +251,10 @@ def test_the_filter_stage_never_reads_the_test_split(path):
 
 def test_summary_table_totals_feed_the_metrics_record():
     pool = sf.Pool(inked([3, 1, 2, 5]), np.array([0, 0, 1, 1]), np.zeros(4, dtype=int))
-    summaries = {("gen", "symp"): sf.summarise(sf.symp_filter(pool, keep=1), ("a", "b"))}
-    table = sf.summary_table(summaries)
-    totals = table.xs(sf.TOTAL_INDEX, level=CLASS_INDEX)
+    summaries = {("gen", "symp"): fsum.summarise(sf.symp_filter(pool, keep=1), ("a", "b"))}
+    table = fsum.summary_table(summaries)
+    totals = table.xs(fsum.TOTAL_INDEX, level=CLASS_INDEX)
     assert totals.loc[("gen", "symp"), "pooled"] == 4
-    record = sf.counts_record(totals)
+    record = fsum.counts_record(totals)
     assert record["kept"] == {"gen/symp": 2}
     assert record["rejected"]["gen/symp"][sf.RANKED_OUT] == 2

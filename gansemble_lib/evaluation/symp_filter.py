@@ -20,15 +20,13 @@ classifier trains on the train split and the outlier threshold comes from the va
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from ..core.constants import CLASS_INDEX, LABEL
-from ..core.io_utils import atomic_file
+from ..core.constants import CLASS_INDEX
 from ..generators.interface import Generator
 from .classifiers import TrainSettings, make_classifier, to_tensor, train_classifier
 from .neighbours import nearest_distances, pixel_features
@@ -48,8 +46,6 @@ RANKED_OUT = "ranked_out"  # SYMP: not among the pool's best densities
 SURPLUS = "surplus"  # passed every check, but the pool's quota of ``keep`` was already full
 REASONS = (KEPT_REASON, NEAR_COPY, OUTLIER, LOW_CONFIDENCE, RANKED_OUT, SURPLUS)
 CPU = torch.device("cpu")
-INDEX_FILE = "index.csv"
-TOTAL_INDEX = -1  # class_index of the per-(source, filter) total rows of the summary table
 
 
 @dataclass(frozen=True)
@@ -310,147 +306,3 @@ def apply_filters(pool: Pool, checks: StrongChecks, *, keep: int, region: str = 
             "strong": strong_filter(pool, checks, keep=keep)}
 
 
-def summarise(table: pd.DataFrame, classes: tuple[str, ...]) -> pd.DataFrame:
-    """Per class: pooled, kept, and how many images each reason accounts for."""
-    counts = pd.crosstab(table[CLASS_INDEX], table[REASON]).reindex(
-        index=range(len(classes)), columns=list(REASONS), fill_value=0)
-    counts.insert(0, "pooled", counts.sum(axis=1))
-    counts.insert(0, LABEL, list(classes))
-    counts.index.name = CLASS_INDEX
-    return counts.reset_index()
-
-
-def summary_table(summaries: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
-    """All per-class summaries in one table, with a total row ("all") per source and filter."""
-    parts = []
-    for (source, filter_name), summary in summaries.items():
-        total = summary.drop(columns=[CLASS_INDEX, LABEL]).sum().to_frame().T
-        total[LABEL] = "all"
-        total[CLASS_INDEX] = TOTAL_INDEX
-        parts.append(pd.concat([summary, total], ignore_index=True)
-                     .assign(source=source, filter=filter_name))
-    table = pd.concat(parts, ignore_index=True)
-    return table.set_index(["source", "filter", CLASS_INDEX])
-
-
-def counts_record(totals: pd.DataFrame) -> dict:
-    """Kept and rejected-by-reason counts per "source/filter", for the stage's metrics JSON.
-
-    ``totals`` is the summary table's total rows, indexed by (source, filter).
-    """
-    rejected = [r for r in REASONS if r != KEPT_REASON]
-    return {"kept": {f"{s}/{f}": int(row[KEPT_REASON]) for (s, f), row in totals.iterrows()},
-            "rejected": {f"{s}/{f}": {r: int(row[r]) for r in rejected}
-                         for (s, f), row in totals.iterrows()}}
-
-
-def stage_summary(record: dict) -> str:
-    """One line for the terminal: images kept per filter over all sources."""
-    kept: dict[str, int] = {}
-    for key, n in record["kept"].items():
-        name = key.rpartition("/")[2]
-        kept[name] = kept.get(name, 0) + n
-    sources = sorted({key.rpartition("/")[0] for key in record["kept"]})
-    return (f"{len(sources)} sources filtered; kept in all: "
-            + ", ".join(f"{name} {n}" for name, n in kept.items()))
-
-
-def kept_set(pool: Pool, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The images and class indices a filter kept, in pool order."""
-    mask = table[KEPT].to_numpy()
-    return pool.images[mask], pool.labels[mask]
-
-
-def set_path(directory: str | Path, source: str, filter_name: str) -> Path:
-    """Where the set of one source after one filter lives: ``<source>__<filter>.npz``."""
-    return Path(directory) / f"{source}__{filter_name}.npz"
-
-
-def save_set(path: str | Path, images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
-             spectra: np.ndarray | None = None, **meta: str) -> None:
-    """A filtered set as ``.npz``: images (N, C, H, W) uint8, class_index, classes, metadata,
-    and the source's own spectra when it has them."""
-    extra = {k: np.asarray(v) for k, v in meta.items()}
-    if spectra is not None:
-        extra["spectra"] = np.asarray(spectra, dtype=np.float32)
-    with atomic_file(path, "wb") as handle:
-        np.savez_compressed(handle, images=images, class_index=labels.astype(np.int64),
-                            classes=np.asarray(classes), **extra)
-
-
-def load_set(path: str | Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Read a set written by :func:`save_set`: (images, class indices, class names)."""
-    with np.load(path, allow_pickle=False) as archive:
-        return (archive["images"], archive["class_index"],
-                tuple(str(c) for c in archive["classes"]))
-
-
-def save_filtered_sets(directory: str | Path, source: str, pool: Pool,
-                       results: dict[str, pd.DataFrame], classes: tuple[str, ...]
-                       ) -> list[dict]:
-    """Write every filter's kept set of one source, and every pooled image's fate under each
-    filter (``<source>__decisions.csv``); return rows for the sets' index."""
-    decisions = pd.concat([t.assign(filter=f) for f, t in results.items()], ignore_index=True)
-    with atomic_file(Path(directory) / f"{source}__decisions.csv", "w", encoding="utf-8",
-                     newline="") as handle:
-        decisions.to_csv(handle, index=False, float_format="%.6g", lineterminator="\n")
-    rows = []
-    for filter_name, table in results.items():
-        images, labels = kept_set(pool, table)
-        spectra = None if pool.spectra is None else pool.spectra[table[KEPT].to_numpy()]
-        path = set_path(directory, source, filter_name)
-        save_set(path, images, labels, classes, spectra, source=source, filter=filter_name)
-        rows.append({"source": source, "filter": filter_name, "file": path.name,
-                     "images": len(labels)})
-    return rows
-
-
-def write_index(directory: str | Path, rows: list[dict]) -> None:
-    """``index.csv`` listing every set, so later stages read exactly what this one wrote."""
-    with atomic_file(Path(directory) / INDEX_FILE, "w", encoding="utf-8", newline="") as handle:
-        pd.DataFrame(rows).to_csv(handle, index=False, lineterminator="\n")
-
-
-def load_sets(directory: str | Path, classes: tuple[str, ...]
-              ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """Every set listed in the index: {(source, filter): (images, class indices)}.
-
-    Sets made for other classes (a stale directory) are refused rather than mislabelled.
-    """
-    index = pd.read_csv(Path(directory) / INDEX_FILE)
-    sets = {}
-    for row in index.itertuples(index=False):
-        images, labels, set_classes = load_set(Path(directory) / row.file)
-        if set_classes != tuple(classes):
-            raise ValueError(f"{row.file} was made for classes {set_classes}, not {classes}; "
-                             "rerun the symp_filter stage")
-        sets[(row.source, row.filter)] = (images, labels)
-    return sets
-
-
-def load_set_spectra(directory: str | Path) -> dict[tuple[str, str], np.ndarray]:
-    """The sources' own spectra of every set that has them: {(source, filter): (N, M)}."""
-    index = pd.read_csv(Path(directory) / INDEX_FILE)
-    out = {}
-    for row in index.itertuples(index=False):
-        with np.load(Path(directory) / row.file, allow_pickle=False) as archive:
-            if "spectra" in archive.files:
-                out[(row.source, row.filter)] = archive["spectra"].astype(np.float64)
-    return out
-
-
-def kept_rejected_rows(pool: Pool, table: pd.DataFrame, classes: tuple[str, ...], *,
-                       per_row: int, max_classes: int = 4) -> dict[str, np.ndarray]:
-    """Rows for ``figures.example_rows``: kept, then rejected (not surplus) images per class.
-
-    Surplus images passed the filter and only missed the quota, so showing them as
-    "rejected" would mislead; a class with nothing rejected gets an empty row.
-    """
-    rows = {}
-    for k in range(min(len(classes), max_classes)):
-        of_class = table[CLASS_INDEX].to_numpy() == k
-        kept = table[KEPT].to_numpy() & of_class
-        rejected = ~table[KEPT].to_numpy() & (table[REASON].to_numpy() != SURPLUS) & of_class
-        rows[f"{classes[k]} kept"] = pool.images[np.flatnonzero(kept)[:per_row]]
-        rows[f"{classes[k]} rejected"] = pool.images[np.flatnonzero(rejected)[:per_row]]
-    return rows
