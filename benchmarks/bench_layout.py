@@ -94,7 +94,7 @@ def main() -> None:
     import torch
 
     from gansemble_lib.core import numerics
-    from gansemble_lib.core.config import load_params
+    from gansemble_lib.core.params_io import load_params
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)

@@ -44,8 +44,8 @@ def _value(text: str):
 def measure(config: str, args) -> None:
     import torch
 
-    from gansemble_lib.core.config import load_params
     from gansemble_lib.core.constants import TRAIN, VAL
+    from gansemble_lib.core.params_io import load_params
     from gansemble_lib.data.dataset import load_prepared
     from gansemble_lib.evaluation import cgan_stage, gan_checks, gate
     from gansemble_lib.generators import cgan
@@ -117,7 +117,7 @@ def plot() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gansemble_lib.core.config import load_params
+    from gansemble_lib.core.params_io import load_params
 
     minimum = load_params("params.yaml", "gate").diversity_min  # the gate's margin
     frame = pd.concat([pd.read_csv(p) for p in sorted(RESULTS.glob(f"{PREFIX}__*.csv"))],

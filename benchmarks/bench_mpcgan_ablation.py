@@ -142,8 +142,8 @@ def label_noise_ratio(g, z_dim: int, n_classes: int, seed: int) -> float:
 def measure(args) -> None:
     import torch
 
-    from gansemble_lib.core.config import load_params
     from gansemble_lib.core.constants import TRAIN, VAL
+    from gansemble_lib.core.params_io import load_params
     from gansemble_lib.data.dataset import load_prepared
     from gansemble_lib.evaluation import cgan_stage, gan_checks, gate
     from gansemble_lib.generators import cgan
@@ -218,7 +218,7 @@ def measure(args) -> None:
 def plot() -> None:
     import matplotlib
 
-    from gansemble_lib.core.config import load_params
+    from gansemble_lib.core.params_io import load_params
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -29,8 +29,8 @@ def main() -> None:
     parser.add_argument("--unit", default="rep00")
     args = parser.parse_args()
 
-    from gansemble_lib.core.config import load_params
     from gansemble_lib.core.constants import FID, KID_MEAN, PRECISION, RECALL, TRAIN
+    from gansemble_lib.core.params_io import load_params
     from gansemble_lib.data.dataset import load_prepared
     from gansemble_lib.evaluation import extractors, fidelity
     from gansemble_lib.evaluation import filter_sets as fsets

@@ -26,8 +26,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from gansemble_lib.core.config import load_params  # noqa: E402
 from gansemble_lib.core.constants import MACRO_F1, TRAIN, VAL  # noqa: E402
+from gansemble_lib.core.params_io import load_params  # noqa: E402
 from gansemble_lib.data.dataset import load_prepared  # noqa: E402
 from gansemble_lib.evaluation import downstream as ds  # noqa: E402
 from gansemble_lib.evaluation.classifiers import TrainSettings, classification_scores  # noqa: E402

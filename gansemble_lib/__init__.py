@@ -16,8 +16,8 @@ from .core.numerics import pin as _pin
 _pin()
 
 from .augment.images import STRATEGIES, oversample, strategy_name
-from .core.config import load_params
 from .core.errors import DataError, LoadReport
+from .core.params_io import load_params
 from .data.dataset import PreparedData, load_prepared
 from .data.images_io import load_image_folder
 from .data.polar import PolarGeometry, decode, render

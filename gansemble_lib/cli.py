@@ -45,7 +45,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 def _evaluation_folds(params: str) -> tuple[int, str]:
     """evaluation.folds in ``params`` (the design prepare checks the classes against) and where
     it came from; the default design when there is no such file."""
-    from .core.config import EvaluationParams, load_params
+    from .core.config import EvaluationParams
+    from .core.params_io import load_params
 
     if not Path(params).is_file():
         return EvaluationParams().folds, f"the default evaluation.folds (no {params} here)"
@@ -83,7 +84,7 @@ def _cmd_import_data(args: argparse.Namespace) -> None:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
-    from .core.config import load_params
+    from .core.params_io import load_params
     from .data.prepare import prepare, summary_line
 
     evaluation = load_params(args.params, "evaluation")

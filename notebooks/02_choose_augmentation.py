@@ -49,9 +49,9 @@ from gansemble_lib.augment.images import (
 )
 from gansemble_lib.augment.spectra import SpectralSource
 from gansemble_lib.core import figures, progress
-from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import SAMPLE_ID, TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.core.params_io import borrowed_section
 from gansemble_lib.core.tables import save_table
 from gansemble_lib.data.dataset import load_prepared
 from gansemble_lib.evaluation import chooser

@@ -41,9 +41,9 @@ import pandas as pd
 from IPython.display import Image
 
 from gansemble_lib.core import figures, progress
-from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.core.params_io import borrowed_section
 from gansemble_lib.data.dataset import load_prepared
 from gansemble_lib.evaluation import cgan_stage, gan_checks, gate
 from gansemble_lib.generators import cgan

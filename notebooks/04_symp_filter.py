@@ -45,10 +45,10 @@ import time
 import matplotlib.pyplot as plt
 
 from gansemble_lib.core import figures, progress
-from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import CLASS_INDEX, TRAIN, VAL
 from gansemble_lib.core.io_utils import atomic_dir, write_json
 from gansemble_lib.core.numerics import resolve_device
+from gansemble_lib.core.params_io import borrowed_section
 from gansemble_lib.core.tables import save_table
 from gansemble_lib.data.dataset import load_prepared
 from gansemble_lib.evaluation import filter_sets as fsets

@@ -45,7 +45,6 @@ import time
 import numpy as np
 
 from gansemble_lib.core import applicability, progress
-from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import (
     CLASS_INDEX,
     FID,
@@ -59,6 +58,7 @@ from gansemble_lib.core.constants import (
 )
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.core.numerics import resolve_device
+from gansemble_lib.core.params_io import borrowed_section
 from gansemble_lib.core.tables import frame_record, save_table
 from gansemble_lib.data.dataset import geometry_from_info, load_prepared
 from gansemble_lib.evaluation import extractors, fidelity, validity

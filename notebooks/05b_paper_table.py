@@ -40,10 +40,10 @@ import pandas as pd
 
 from gansemble_lib.augment.spectra import SpectralSource
 from gansemble_lib.core import progress
-from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import CLASS_INDEX, TRAIN, VAL
 from gansemble_lib.core.io_utils import write_json
 from gansemble_lib.core.numerics import resolve_device
+from gansemble_lib.core.params_io import borrowed_section
 from gansemble_lib.core.tables import frame_record, save_table
 from gansemble_lib.data.dataset import load_prepared
 from gansemble_lib.evaluation import cgan_stage, extractors, fidelity, gan_checks, gate

@@ -48,11 +48,11 @@ import pandas as pd
 
 from gansemble_lib.augment.spectra import SpectralSource
 from gansemble_lib.core import applicability, progress
-from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import SAMPLE_ID, TRAIN
 from gansemble_lib.core.figures import save_figure
 from gansemble_lib.core.io_utils import write_json, write_text
 from gansemble_lib.core.numerics import resolve_device
+from gansemble_lib.core.params_io import borrowed_section
 from gansemble_lib.core.tables import save_table
 from gansemble_lib.data.dataset import geometry_from_info, load_prepared
 from gansemble_lib.data.simulate import FRESH_START

@@ -52,11 +52,11 @@ import pandas as pd
 
 from gansemble_lib.core import progress
 from gansemble_lib.core.applicability import mark_not_applicable
-from gansemble_lib.core.config import borrowed_section
 from gansemble_lib.core.constants import FID, KID_MEAN, PRECISION, RECALL
 from gansemble_lib.core.errors import DataError
 from gansemble_lib.core.figures import save_figure
 from gansemble_lib.core.io_utils import write_json
+from gansemble_lib.core.params_io import borrowed_section
 from gansemble_lib.core.tables import frame_record, json_ready, save_table
 from gansemble_lib.data.dataset import read_prepared_info
 from gansemble_lib.data.units import fold_names

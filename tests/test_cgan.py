@@ -18,8 +18,9 @@ import pytest
 import torch
 
 from gansemble_lib.augment.diffaugment import DiffAugment, parse_policy, translation
-from gansemble_lib.core.config import CganParams, PrepareParams, from_mapping
+from gansemble_lib.core.config import CganParams, PrepareParams
 from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.params_io import from_mapping
 from gansemble_lib.data.polar import PolarGeometry, render_spectra
 from gansemble_lib.evaluation import gan_checks
 from gansemble_lib.generators import cgan, spectrum_gan

@@ -2,8 +2,9 @@ import dataclasses
 
 import pytest
 
-from gansemble_lib.core.config import SECTIONS, PrepareParams, from_mapping, load_params
+from gansemble_lib.core.config import SECTIONS, PrepareParams
 from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.params_io import from_mapping, load_params
 from gansemble_lib.core.profiles import PROFILES, profile_params, render_params
 from tests.conftest import REPO
 

@@ -253,6 +253,6 @@ def test_every_stage_that_gates_reads_the_gate_section():
     for name in ("folds", "evaluate"):  # 03, 03b and 05b run inside folds; 06b is evaluate
         assert {"gate.validity_share", "gate.diversity_min", "gate.null_shuffles"} <= set(
             stages[name]["params"]), name
-    from gansemble_lib.core.config import borrowed_section
+    from gansemble_lib.core.params_io import borrowed_section
 
     assert borrowed_section("gate", GateParams(diversity_min=0.3)).diversity_min == 0.3

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from gansemble_lib.core.config import from_mapping
 from gansemble_lib.core.constants import SPLIT, TEST
 from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.params_io import from_mapping
 from gansemble_lib.core.profiles import profile_params
 from gansemble_lib.data.prepare import prepare
 from gansemble_lib.data.replicates import draw_replicate

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from gansemble_lib.core.config import VaeParams, from_mapping
+from gansemble_lib.core.config import VaeParams
 from gansemble_lib.core.errors import DataError
+from gansemble_lib.core.params_io import from_mapping
 from gansemble_lib.generators.interface import load_generator
 from gansemble_lib.generators.training import load_checkpoint
 from gansemble_lib.generators.vae import (

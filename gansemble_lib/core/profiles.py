@@ -18,9 +18,10 @@ from typing import Any
 
 import yaml
 
-from .config import SECTIONS, from_mapping
+from .config import SECTIONS
 from .errors import DataError
 from .io_utils import write_text
+from .params_io import from_mapping
 
 ALL_VARIANTS = ("mpcgan_noaug", "mpcgan_aug", "mpcgan_faithful", "mpcgan_ac", "mpcgan_proj",
                 "modern_aug", "modern_spec", "spectrum")

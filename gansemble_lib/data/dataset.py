@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.config import PrepareParams, from_mapping
+from ..core.config import PrepareParams
 from ..core.constants import (
     CLASS_INDEX,
     IMAGES_FILE,
@@ -41,6 +41,7 @@ from ..core.constants import (
     VAL,
 )
 from ..core.errors import DataError
+from ..core.params_io import from_mapping
 from .polar import PolarGeometry
 
 FENCE_ENV = "GANSEMBLE_FENCE_TEST"

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from ..augment.diffaugment import DiffAugment
-from ..core.config import CganParams, as_dict
+from ..core.config import CganParams
 from ..core.numerics import resolve_device
+from ..core.params_io import as_dict
 from .cgan_models import ARCHITECTURES, MODERN, MPCGAN, MPCGAN_AC, MPCGAN_PROJ, build_image_models
 from .gan_training import (
     ACGAN_RECIPE,

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.config import CganParams, PrepareParams, as_dict, from_mapping
+from ..core.config import CganParams, PrepareParams
 from ..core.errors import DataError
 from ..core.numerics import resolve_device
+from ..core.params_io import as_dict, from_mapping
 from ..data.dataset import RENDER_KEYS, render_params
 from ..data.polar import render_spectra, resample_to
 from .cgan import NOT_IN_FINGERPRINT, per_class_grid

@@ -16,7 +16,7 @@ ROOT = LIB.parent
 # Modules every stage uses for plumbing only (messages, file writing, names, the parameter
 # schema whose values DVC already tracks through params.yaml, the pipeline's declaration and
 # the notebooks' input reader, package files): not deps.
-PLUMBING = frozenset({"__init__", "core.config", "core.constants", "core.errors",
+PLUMBING = frozenset({"__init__", "core.config", "core.params_io", "core.constants", "core.errors",
                       "core.io_utils", "core.progress", "pipeline.stages", "pipeline.inputs",
                       "pipeline.dvc_yaml",
                       "pipeline.code_deps"}

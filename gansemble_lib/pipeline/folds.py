@@ -239,7 +239,7 @@ def run_folds(*, workers: int | None = None, params_file: str = "params.yaml",
               scheduler: str | None = None) -> None:
     """All folds' stages on Dask: a local cluster of ``workers`` single-thread processes, or
     the cluster at ``scheduler`` (default ``$GANSEMBLE_SCHEDULER``)."""
-    from ..core.config import load_params
+    from ..core.params_io import load_params
     from ..data.dataset import read_prepared_info
     from .stages import fold_stages
 

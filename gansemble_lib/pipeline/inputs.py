@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..core.config import from_mapping
 from ..core.errors import DataError
+from ..core.params_io import from_mapping
 from .stages import split_stage_name, stage_params, stage_paths
 
 

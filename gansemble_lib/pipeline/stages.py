@@ -26,9 +26,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from ..core.config import SpectralAugmentParams, load_params
+from ..core.config import SpectralAugmentParams
 from ..core.constants import IMAGES, SPECTRA
 from ..core.errors import DataError
+from ..core.params_io import load_params
 
 MODALITIES = (SPECTRA, IMAGES)
 

@@ -17,8 +17,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.config import GateParams, VerifyParams, load_params
+from ..core.config import GateParams, VerifyParams
 from ..core.errors import DataError
+from ..core.params_io import load_params
 from .verify_numbers import (
     CALIBRATED,
     DEFAULTS,
