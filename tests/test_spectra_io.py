@@ -11,7 +11,8 @@ import pytest
 
 from gansemble_lib import cli
 from gansemble_lib.core.errors import DataError
-from gansemble_lib.data.spectra_io import FORMATS, clean_label, load_spectra, read_table
+from gansemble_lib.data.spectra_io import FORMATS, clean_label, load_spectra
+from gansemble_lib.data.text_table import read_table
 
 RAMPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "rampp"
 FW = "Microplasbial MP variants FW.CSV"
