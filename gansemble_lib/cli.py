@@ -26,7 +26,8 @@ def _cmd_fetch_inception(args: argparse.Namespace) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
-    from .data.simulate import SimulationConfig, write_dataset
+    from .data.simulate import SimulationConfig
+    from .data.simulated_raw import write_dataset
 
     path = write_dataset(args.out, SimulationConfig(seed=args.seed, model=args.model),
                          overwrite=args.overwrite)

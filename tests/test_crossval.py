@@ -68,7 +68,8 @@ def test_the_fold_view_holds_that_folds_parts_and_the_same_arrays(tmp_path):
     from gansemble_lib.core.profiles import profile_params
     from gansemble_lib.data.dataset import load_prepared
     from gansemble_lib.data.prepare import prepare
-    from gansemble_lib.data.simulate import SimulationConfig, write_dataset
+    from gansemble_lib.data.simulate import SimulationConfig
+    from gansemble_lib.data.simulated_raw import write_dataset
 
     raw = write_dataset(tmp_path / "raw", SimulationConfig(
         class_counts={"PE": 9, "PS": 7, "POM": 6}, points=300))

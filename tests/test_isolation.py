@@ -44,7 +44,8 @@ from gansemble_lib.data.dataset import (
     load_prepared,
 )
 from gansemble_lib.data.prepare import prepare
-from gansemble_lib.data.simulate import SimulationConfig, write_dataset
+from gansemble_lib.data.simulate import SimulationConfig
+from gansemble_lib.data.simulated_raw import write_dataset
 from gansemble_lib.data.units import read_fold_table
 from gansemble_lib.evaluation import paper_table as pt
 from gansemble_lib.pipeline.engine import THREAD_ENV

@@ -13,13 +13,8 @@ from gansemble_lib.core.errors import DataError
 from gansemble_lib.data.dataset import load_prepared
 from gansemble_lib.data.import_data import import_data
 from gansemble_lib.data.prepare import prepare
-from gansemble_lib.data.simulate import (
-    FRESH_START,
-    SimulationConfig,
-    fresh_spectra,
-    simulate,
-    write_dataset,
-)
+from gansemble_lib.data.simulate import FRESH_START, SimulationConfig, fresh_spectra, simulate
+from gansemble_lib.data.simulated_raw import write_dataset
 from gansemble_lib.evaluation import oracle, rows, worth
 from gansemble_lib.evaluation.downstream import training_data
 

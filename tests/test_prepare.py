@@ -13,7 +13,8 @@ from gansemble_lib.core.errors import DataError
 from gansemble_lib.data.dataset import load_prepared
 from gansemble_lib.data.import_data import import_data
 from gansemble_lib.data.prepare import prepare
-from gansemble_lib.data.simulate import SimulationConfig, write_dataset
+from gansemble_lib.data.simulate import SimulationConfig
+from gansemble_lib.data.simulated_raw import write_dataset
 
 SMALL = {"Cellulosic": 6, "POM": 3, "PE": 9, "PS": 5}
 FAST = {"image_size": 32, "axis_points": 200, "baseline": "rolling_min"}

@@ -15,7 +15,8 @@ from gansemble_lib.core.params_io import from_mapping
 from gansemble_lib.core.profiles import profile_params
 from gansemble_lib.data.prepare import prepare
 from gansemble_lib.data.replicates import draw_replicate
-from gansemble_lib.data.simulate import SimulationConfig, write_dataset
+from gansemble_lib.data.simulate import SimulationConfig
+from gansemble_lib.data.simulated_raw import write_dataset
 from gansemble_lib.data.units import (
     SEED_STRIDE,
     fresh_test_counts,

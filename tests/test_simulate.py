@@ -10,12 +10,8 @@ import pytest
 import yaml
 
 from gansemble_lib.core.errors import DataError
-from gansemble_lib.data.simulate import (
-    PAPER_CLASS_COUNTS,
-    SimulationConfig,
-    simulate,
-    write_dataset,
-)
+from gansemble_lib.data.simulate import PAPER_CLASS_COUNTS, SimulationConfig, simulate
+from gansemble_lib.data.simulated_raw import write_dataset
 
 # The literature model with pure band shapes, so "strongest band" questions are about the
 # chemistry, not the nuisances (the calibrated default is tested in test_calibration.py).
@@ -167,7 +163,7 @@ def test_atomic_write_replaces_own_refuses_foreign(tmp_path) -> None:
 
 
 def test_interrupted_write_leaves_old_dataset(tmp_path, monkeypatch) -> None:
-    import gansemble_lib.data.simulate as sim
+    import gansemble_lib.data.simulated_raw as raw
 
     out = write_dataset(tmp_path / "raw", SimulationConfig(class_counts={"PS": 1}, points=20))
     before = _sha256(out / "spectra.csv")
@@ -175,7 +171,7 @@ def test_interrupted_write_leaves_old_dataset(tmp_path, monkeypatch) -> None:
     def crash(_cfg):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim, "_meta_bytes", crash)
+    monkeypatch.setattr(raw, "_meta_bytes", crash)
     with pytest.raises(KeyboardInterrupt):
         write_dataset(out, SimulationConfig(class_counts={"PS": 4}, points=20))
     assert _sha256(out / "spectra.csv") == before
@@ -184,7 +180,8 @@ def test_interrupted_write_leaves_old_dataset(tmp_path, monkeypatch) -> None:
 
 _DIGESTS = """
 import hashlib
-from gansemble_lib.data.simulate import SimulationConfig, _csv_bytes, column_names, simulate
+from gansemble_lib.data.simulate import SimulationConfig, simulate
+from gansemble_lib.data.simulated_raw import _csv_bytes, column_names
 cfg = SimulationConfig()
 axis, x, _ = simulate(cfg)
 print(hashlib.sha256(x.tobytes()).hexdigest(), hashlib.sha256(_csv_bytes(axis, x,
@@ -230,10 +227,11 @@ def test_float_noise_far_below_the_written_precision_leaves_the_bytes_alone(monk
     the rounding of one float operation), the written file unchanged; a perturbation at the
     written precision changes it (the control)."""
     from gansemble_lib.data import simulate as sim
+    from gansemble_lib.data import simulated_raw as raw
 
     cfg = SimulationConfig(class_counts={c: 4 for c in PAPER_CLASS_COUNTS})
     axis, x, _ = simulate(cfg)
-    before = sim._csv_bytes(axis, x, sim.column_names(cfg))
+    before = raw._csv_bytes(axis, x, raw.column_names(cfg))
     original = sim._calibrated_spectrum
 
     def perturbed(scale):
@@ -245,6 +243,6 @@ def test_float_noise_far_below_the_written_precision_leaves_the_bytes_alone(monk
     monkeypatch.setattr(sim, "_calibrated_spectrum", perturbed(1e-12))
     noisy = simulate(cfg)[1]
     assert not np.array_equal(noisy, x)
-    assert sim._csv_bytes(axis, noisy, sim.column_names(cfg)) == before
+    assert raw._csv_bytes(axis, noisy, raw.column_names(cfg)) == before
     monkeypatch.setattr(sim, "_calibrated_spectrum", perturbed(1e-4))
-    assert sim._csv_bytes(axis, simulate(cfg)[1], sim.column_names(cfg)) != before
+    assert raw._csv_bytes(axis, simulate(cfg)[1], raw.column_names(cfg)) != before

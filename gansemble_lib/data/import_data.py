@@ -132,7 +132,8 @@ def fetch_default_data(raw_dir: str | Path = "data/raw", dvc_file: str | Path = 
     Tries, in order: the workspace as it is, the local DVC cache, and regenerating the default
     simulated dataset (verified against the recorded hash, and removed again on a mismatch).
     """
-    from .simulate import SimulationConfig, write_dataset
+    from .simulate import SimulationConfig
+    from .simulated_raw import write_dataset
 
     raw_dir = Path(raw_dir)
     if raw_dir.exists():
