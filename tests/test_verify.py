@@ -402,60 +402,6 @@ def test_an_untouched_checkout_says_nothing_was_rerun_and_exits_2(tmp_path, comm
     assert "AGREES" not in result.stdout and "Traceback" not in result.stderr
 
 
-def test_a_rerun_that_reproduced_every_number_bit_for_bit_agrees(tmp_path, committed_source):
-    """Metrics equal to the committed ones after a `gansemble repro` that recomputed them (the
-    pinned path on the same kind of CPU) agree (0); a record whose repro skipped the stages
-    that recompute them, one from another commit, or metrics edited since are "nothing was
-    rerun" (2) or a comparison, never a bit-for-bit agreement."""
-    from gansemble_lib.reporting import rerun_record
-
-    project = _project(tmp_path, committed_source)
-    (project / ".dvc" / "tmp").mkdir(parents=True)
-    rerun_record.write_record(project, ["prepare", "explore", "folds", "evaluate", "report"])
-    out = io.StringIO()
-    assert vf.verify(root=project, out=out) == 0, out.getvalue()
-    assert "reproduced every metrics file of reports/metrics bit for bit" in out.getvalue()
-    assert "nothing was rerun" not in out.getvalue()
-
-    rerun_record.write_record(project, ["report"])  # folds and evaluate skipped as unchanged
-    out = io.StringIO()
-    assert vf.verify(root=project, out=out) == 2 and "nothing was rerun" in out.getvalue()
-
-    rerun_record.write_record(project, ["folds", "evaluate"])
-    (project / "notes.txt").write_text("a later commit\n")
-    _git("add", "-A", cwd=project)
-    _git("commit", "-q", "-m", "later", cwd=project)
-    out = io.StringIO()
-    assert vf.verify(root=project, out=out) == 2 and "nothing was rerun" in out.getvalue()
-
-    rerun_record.write_record(project, ["folds", "evaluate"])
-    _edit(project / METRICS, "05_fidelity.json", lambda d: d.update(edited=True))
-    assert rerun_record.reproduced(project, rerun_record.head_commit(project)) is None
-
-
-def test_repro_records_the_stages_dvc_ran_and_only_after_a_success(tmp_path, monkeypatch):
-    from gansemble_lib.pipeline import repro
-    from gansemble_lib.reporting import rerun_record
-
-    (tmp_path / ".dvc" / "tmp").mkdir(parents=True)
-    lines = ["Stage 'prepare' didn't change, skipping\n", "Running stage 'folds':\n",
-             "> python -m gansemble_lib folds\n", "Running stage 'evaluate':\n"]
-
-    def fake_stream(cmd, *, cwd=None, env=None, on_line=None, echo=print):
-        for line in lines:
-            on_line(line)
-        return fake_stream.code
-
-    monkeypatch.setattr(repro, "stream", fake_stream)
-    fake_stream.code = 1
-    assert repro.main([], root=tmp_path) == 1
-    assert not (tmp_path / rerun_record.RECORD).exists()
-    fake_stream.code = 0
-    assert repro.main([], root=tmp_path) == 0
-    record = json.loads((tmp_path / rerun_record.RECORD).read_text(encoding="utf-8"))
-    assert record["ran"] == ["folds", "evaluate"]
-
-
 def test_a_rerun_in_a_checkout_is_compared_with_git(tmp_path, committed_source, monkeypatch):
     """After a rerun (the working tree's metrics differ from HEAD), verify reads the committed
     side from git: every file found, a move within tolerance agrees (0), outside it not (1)."""

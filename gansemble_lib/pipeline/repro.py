@@ -14,10 +14,8 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from ..core.progress import CONSOLE_ENV, own_stderr_path
-from ..reporting.rerun_record import write_record
 
 _DROP = (re.compile(r"^Running stage '[^']+':$"), re.compile(r"^> "),
          re.compile(r"^Updating lock file "), re.compile(r"^Use `dvc push`"),
@@ -25,7 +23,6 @@ _DROP = (re.compile(r"^Running stage '[^']+':$"), re.compile(r"^> "),
          re.compile(r"^To enable auto staging, run:"), re.compile(r"^\s+git add "),
          re.compile(r"^\s+dvc config core\.autostage"), re.compile(r"^'[^']+\.dvc' didn't change"),
          re.compile(r"^\s*$"))
-_RUNNING = re.compile(r"^Running stage '([^']+)':$")
 _SKIPPED = re.compile(r"^Stage '([^']+)' didn't change, skipping")
 _CACHED = re.compile(r"^Stage '([^']+)' is cached")
 
@@ -66,17 +63,6 @@ def stream(cmd: list[str], *, cwd: str | None = None, env: dict[str, str] | None
     return proc.returncode
 
 
-def main(dvc_args: list[str], root: str | Path = ".") -> int:
-    """``dvc repro`` with the readable log; after a success, the record ``verify`` reads of
-    which stages actually ran (:mod:`..reporting.rerun_record`)."""
-    ran: list[str] = []
-
-    def seen(line: str) -> None:
-        if running := _RUNNING.match(line.rstrip("\n")):
-            ran.append(running.group(1))
-
-    code = stream([sys.executable, "-m", "dvc", "repro", *dvc_args], cwd=str(root),
-                  on_line=seen, echo=lambda line: print(line, flush=True))
-    if code == 0:
-        write_record(root, ran)
-    return code
+def main(dvc_args: list[str]) -> int:
+    return stream([sys.executable, "-m", "dvc", "repro", *dvc_args],
+                  echo=lambda line: print(line, flush=True))
