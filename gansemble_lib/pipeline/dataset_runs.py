@@ -7,12 +7,15 @@ as ``make reproduce-decisive`` does):
 1. clones the current commit into ``runs/NAME`` (git- and DVC-ignored), or moves an existing
    clone there to the current commit, so a second run only reruns what changed (DVC's run cache
    also restores stages whose inputs it has seen before);
-2. writes a named parameter profile there if one is asked for, then imports the sources with
+2. gives the clone this checkout's standard FID Inception-v3 when ``make inception`` fetched it
+   (a hard link or copy, SHA-1 checked), so its stage 05/05b report FID in the literature's
+   units too;
+3. writes a named parameter profile there if one is asked for, then imports the sources with
    ``import-data`` (same validation and messages; a class is checked against the profile's
    evaluation.folds, the design its prepare stage will use), or, without sources, materialises
    the embedded default data with ``fetch-data`` (offline, verified against ``data.dvc``);
-3. runs ``dvc repro`` there, streaming its output and timing each stage;
-4. copies the results into ``reports/datasets/NAME/`` of this checkout, all at once: metrics,
+4. runs ``dvc repro`` there, streaming its output and timing each stage;
+5. copies the results into ``reports/datasets/NAME/`` of this checkout, all at once: metrics,
    tables, the HTML report, the downstream figures, the clone's ``dvc.lock``, ``params.yaml``
    and ``dataset.yaml``, and ``run.json`` (commit, sources with sha256, the clone's ``data.dvc``
    entry, profile, wall time per stage, machine, package versions).
@@ -42,6 +45,7 @@ import yaml
 
 from ..core.errors import DataError
 from ..core.io_utils import atomic_dir, sha256_file
+from ..evaluation import inception
 from ..reporting.colophon import package_versions
 from .repro import console_env, readable
 
@@ -125,6 +129,32 @@ def checkout_clone(repo: Path, dest: Path, commit: str) -> None:
     _git(dest, "checkout", "--quiet", "--force", "--detach", commit)
     if own_lock is not None:
         lock.write_bytes(own_lock)
+
+
+def share_inception(repo: Path, clone: Path, echo=print) -> dict | None:
+    """Give ``clone`` the standard FID Inception-v3 that ``repo`` fetched (``make inception``),
+    so both score with the same network; None when ``repo`` has none. A file with another
+    SHA-1 is refused, and a stale copy in the clone is replaced."""
+    source, target = repo / inception.DEFAULT_PATH, clone / inception.DEFAULT_PATH
+    if not source.is_file():
+        echo(f"[{clone.name}] no standard Inception-v3 here (make inception): FID with the "
+             "domain extractor only")
+        return None
+    found = inception.sha1_file(source)
+    if found != inception.SHA1:
+        raise DataError(f"SHA-1 {found}, not the expected {inception.SHA1}", path=source,
+                        fix="delete it and run `make inception` again")
+    if not (target.is_file() and inception.sha1_file(target) == found):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(f".{target.name}.part")
+        part.unlink(missing_ok=True)
+        try:
+            os.link(source, part)
+        except OSError:  # another file system, or links not allowed
+            shutil.copyfile(source, part)
+        part.replace(target)
+    echo(f"[{clone.name}] standard Inception-v3 (SHA-1 {found[:12]}) shared with the clone")
+    return {"path": inception.DEFAULT_PATH.as_posix(), "sha1": found}
 
 
 @dataclass
@@ -252,6 +282,7 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
     clone = repo / RUNS_DIR / name
     echo(f"[{name}] clone of {commit[:12]} in {clone}")
     checkout_clone(repo, clone, commit)
+    standard = share_inception(repo, clone, echo=echo)
     env = _environment(clone)
     python = [sys.executable, "-m", "gansemble_lib"]
     if profile:  # first: import-data checks the classes against its evaluation.folds
@@ -270,7 +301,8 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
         "name": name, "commit": commit, "sources": described, "format": fmt,
         "import_options": list(import_options), "profile": profile or "params.yaml as committed",
         "started_utc": started.isoformat(timespec="seconds"), "dvc_repro_seconds": wall,
-        "stage_seconds": clock.seconds, "stages_unchanged": clock.skipped,
+        "stage_seconds": clock.seconds, "standard_inception": standard,
+        "stages_unchanged": clock.skipped,
         "stages_restored_from_run_cache": clock.restored,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()},
