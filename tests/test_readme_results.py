@@ -265,3 +265,15 @@ def test_a_default_data_run_shows_its_first_look_and_leads_the_answer(tmp_path):
     vae = next(line for line in answer.splitlines() if line.startswith("| class VAEs"))
     assert "| worse 1 — **1 of 1" in vae and "| undecided 1 — **1 of 1" in vae
     assert "`make verify` checks" in answer
+
+    # a result set of one split (the paper table's CPU run) has no verdicts: it is named under
+    # the table, not given a column of "no verdict"
+    split = tmp_path / "datasets" / "paper_cpu" / "metrics"
+    split.mkdir(parents=True)
+    (split / "06_downstream.json").write_text(json.dumps({**laptop, "design": "cv", "folds": 1}))
+    (split.parent / "run.json").write_text(json.dumps({**run, "profile": "paper_cpu"}))
+    answer = render_answer(default, tmp_path / "datasets")
+    header = next(line for line in answer.splitlines() if line.startswith("| method family"))
+    assert "paper_cpu" not in header and header.count("|") == 5
+    assert "Result sets of one split, with no verdicts to count, are not columns: `paper_cpu`" \
+        in answer

@@ -80,6 +80,11 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
                for name, d in sets if (d / "06_downstream.json").is_file()]
     if not results:
         return "No results yet: run `make reproduce`."
+    # a result set of one split has no verdicts to count (e.g. `paper_cpu`, run for the paper's
+    # table): it is named below the table instead of filling a column with "no verdict"
+    top = results[0][0]
+    one_split = [name for name, r in results[1:] if r.get("folds", 1) == 1]
+    results = [(name, r) for name, r in results if name == top or name not in one_split]
     # result sets of the embedded default data at another profile (run-dataset without a
     # source, e.g. `make reproduce-decisive`) come first, each with its planned first look
     default_runs = {name for name, d in sets if _default_data_run(d.parent)}
@@ -121,7 +126,11 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
                                            if v.get("diff_mean") is not None]))
     lines.append("| logistic regression / 1-D CNN on spectra + synthetic spectra (vs the same "
                  "classifier on real spectra) | " + " | ".join(cells) + " |")
-    if default_runs:
+    if one_split:
+        lines += ["", "Result sets of one split, with no verdicts to count, are not columns: "
+                  + ", ".join(f"`{n}`" for n in one_split) + " (their tables: [RESULTS.md]"
+                  "(RESULTS.md))."]
+    if default_runs - set(one_split):
         lines += ["", "The replicate columns of the default data at more than the laptop's "
                   "replicates are the full design (its result set under `reports/datasets/`, "
                   "with the command and wall time in [RESULTS.md](RESULTS.md)); the "
