@@ -131,11 +131,11 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
                   + ", ".join(f"`{n}`" for n in one_split) + " (their tables: [RESULTS.md]"
                   "(RESULTS.md))."]
     if default_runs - set(one_split):
-        lines += ["", "The replicate columns of the default data at more than the laptop's "
-                  "replicates are the full design (its result set under `reports/datasets/`, "
-                  "with the command and wall time in [RESULTS.md](RESULTS.md)); the "
-                  "`default (simulated)` column is the laptop run `make reproduce` repeats "
-                  "and `make verify` checks."]
+        named = ", ".join(f"`{n}`" for n in sorted(default_runs - set(one_split)))
+        lines += ["", f"Columns of the default data named by a profile ({named}) are result "
+                  "sets of that profile under `reports/datasets/`, each with its command and "
+                  "wall time in [RESULTS.md](RESULTS.md); the `default (simulated)` column is "
+                  "the laptop run `make reproduce` repeats and `make verify` checks."]
     designs = "; ".join(
         f"{n}: " + short_design(r)
         + f", real-only macro-F1 {r['rows']['real only']['macro_f1_mean']:.3f}"
