@@ -459,6 +459,8 @@ def test_the_command_prints_the_table_and_exits_by_what_it_found(tmp_path, commi
     assert disagree.returncode == 1
     assert "| 05_fidelity.json:overall/vae/none/fid_mean |" in disagree.stdout
     assert "| NO |" in disagree.stdout and "verify: DISAGREES" in disagree.stdout
+    assert "reading it:" in disagree.stdout and "docs/verify.md" in disagree.stdout
+    assert "reading it:" not in agree.stdout
     assert "Traceback" not in disagree.stderr
 
 

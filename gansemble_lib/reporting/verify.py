@@ -42,6 +42,16 @@ NOT_GIT = ("not a git checkout: verify compares with the results committed in gi
            "--committed DIR to compare with a folder of committed metrics")
 
 
+# Printed under a disagreement: what a reader on another machine should make of it.
+READING_A_DISAGREEMENT = (
+    "reading it: on the CPU and numerical path that wrote the committed results (the colophon of "
+    "reports/report.html) a rerun is bit-identical. On another, a few numbers outside their "
+    "tolerance are the rare events of single training runs (one classifier seed, a set a "
+    "filter empties in one run only; docs/verify.md gives the rate measured on three such "
+    "reruns); many numbers of one kind, or a verdict that changes without being borderline, "
+    "are not.")
+
+
 def committed_json(path: str | Path, ref: str = "HEAD", root: str | Path = ".") -> dict | None:
     """A file's JSON as committed at ``ref`` (None when git has no such file)."""
     result = subprocess.run(["git", "show", f"{ref}:{Path(path).as_posix()}"], cwd=root,
@@ -367,5 +377,7 @@ def verify(*, ref: str = "HEAD", root: str | Path = ".", committed_dir: str | Pa
           "x the sd "
           f"a rerun's difference can have, at least one held-out sample; basis: "
           f"{_basis([p.noise for _, p, _ in pending], everything)}", file=out)
+    if not ok:
+        print(READING_A_DISAGREEMENT, file=out)
     return 0 if ok else 1
 
