@@ -277,3 +277,30 @@ def test_a_default_data_run_shows_its_first_look_and_leads_the_answer(tmp_path):
     assert "paper_cpu" not in header and header.count("|") == 5
     assert "Result sets of one split, with no verdicts to count, are not columns: `paper_cpu`" \
         in answer
+
+
+def test_the_paper_table_names_its_extractors_and_shows_the_standard_fid_when_run():
+    from gansemble_lib.reporting.results_stages import paper_table
+
+    row = {"keeps_label": True, "fid_without_symp_mean": 30.0, "fid_without_symp_sd": 0.1,
+           "fid_with_symp_mean": 29.7, "fid_with_symp_sd": 0.05, "is_without_symp_mean": 1.01,
+           "is_without_symp_sd": 0.0, "is_with_symp_mean": 1.01, "is_with_symp_sd": 0.0,
+           "validity": 0.1, "validity_null": 0.1, "gate": "did not learn its classes"}
+    result = {"fold": "split", "protocol": "2 draws",
+              "extractor": {"name": "gansemble-domain", "weights_sha256": "95caf4de8526" * 4},
+              "rows": {"as given": row}, "row_order": ["as given"]}
+    domain_only = "\n".join(paper_table(result))
+    assert "weights sha256 `95caf4de8526…`" in domain_only and "not comparable" in domain_only
+    assert "Inception FID" not in domain_only
+    assert ("| as given | yes | 30.000 ± 0.100 | 29.700 ± 0.050 | 1.010 ± 0.000 | "
+            "1.010 ± 0.000 | 0.10 (0.10) | did not learn its classes |") in domain_only
+    standard = {**result, "standard_extractor": {"name": "inception-v3-tf-torchscript",
+                                                 "weights_sha256": "4f2e" * 16},
+                "rows": {"as given": {**row, "fid_inception_without_symp_mean": 250.0,
+                                      "fid_inception_without_symp_sd": 2.0,
+                                      "fid_inception_with_symp_mean": 245.0,
+                                      "fid_inception_with_symp_sd": 1.0}}}
+    both = "\n".join(paper_table(standard))
+    assert "standard `inception-v3-tf-torchscript` (weights sha256 `4f2e4f2e4f2e…`)" in both
+    assert "| Inception FID | Inception FID + SYMP |" in both
+    assert "| 29.700 ± 0.050 | 250.000 ± 2.000 | 245.000 ± 1.000 | 1.010 ± 0.000 |" in both

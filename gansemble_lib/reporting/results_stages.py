@@ -83,23 +83,39 @@ def fidelity_folds(result: dict) -> list[str]:
 
 
 def paper_table(result: dict) -> list[str]:
-    """Stage 05b: the paper's baseline table in its layout."""
+    """Stage 05b: the paper's baseline table in its layout; with the standard Inception-v3
+    fetched, its FID beside the run's extractor, each named with its weights' hash."""
     if not result.get("rows"):
         return [f"The paper-layout table (stage 05b) was not run: {result.get('how', '')}."]
-    extractor = result["extractor"]
+    extractor, standard = result["extractor"], result.get("standard_extractor")
+    named = f"`{extractor['name']}`" + (
+        f" (weights sha256 `{extractor['weights_sha256'][:12]}…`)"
+        if extractor.get("weights_sha256") else "")
     lines = [f"**The paper's baseline table, in its layout** (stage 05b, fold {result['fold']}): "
-             f"MPcGAN trained on five sets; {result['protocol']}; extractor "
-             f"`{extractor['name']}`" + (" (not Inception-v3: the values are not comparable with "
-                                         "the paper's)" if "inception" not in extractor["name"]
-                                         else "") + ". Keeps label: whether the set's "
-             "augmentation keeps the meaning of a polar spectrum.", "",
-             "| training set | keeps label | FID | FID + SYMP | IS | IS + SYMP | gate |",
-             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+             f"MPcGAN trained on five sets; {result['protocol']}; FID and IS with {named}"
+             + (" (not Inception-v3: its values are not comparable with the paper's)"
+                if "inception" not in extractor["name"] else "")
+             + (f"; *Inception FID* with the standard `{standard['name']}` (weights sha256 "
+                f"`{standard['weights_sha256'][:12]}…`), in the literature's units"
+                if standard else "")
+             + ". Keeps label: whether the set's augmentation keeps the meaning of a polar "
+             "spectrum. Gate: did the generator learn its classes (validity: the class-mean "
+             "match of its samples; real images score near 1, a generator that ignores its "
+             "labels near the null).", ""]
+    columns = [("FID", "fid_without_symp"), ("FID + SYMP", "fid_with_symp")]
+    if standard:
+        columns += [("Inception FID", "fid_inception_without_symp"),
+                    ("Inception FID + SYMP", "fid_inception_with_symp")]
+    columns += [("IS", "is_without_symp"), ("IS + SYMP", "is_with_symp")]
+    lines += ["| training set | keeps label | " + " | ".join(c for c, _ in columns)
+              + " | validity (null) | gate |",
+              "| --- | --- |" + " ---: |" * len(columns) + " ---: | --- |"]
     for name, row in ordered(result["rows"], result.get("row_order")):
-        cells = [pm(row, f"{m}_{f}") for m in ("fid", "is")
-                 for f in ("without_symp", "with_symp")]
+        validity = ("—" if row.get("validity") is None else
+                    f"{fmt(row['validity'], 2)} ({fmt(row.get('validity_null'), 2)})")
         lines.append(f"| {name} | {'yes' if row.get('keeps_label') else 'no'} | "
-                     f"{cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {row.get('gate')} |")
+                     + " | ".join(pm(row, key) for _, key in columns)
+                     + f" | {validity} | {row.get('gate')} |")
     return lines
 
 
