@@ -304,3 +304,19 @@ def test_the_paper_table_names_its_extractors_and_shows_the_standard_fid_when_ru
     assert "standard `inception-v3-tf-torchscript` (weights sha256 `4f2e4f2e4f2e…`)" in both
     assert "| Inception FID | Inception FID + SYMP |" in both
     assert "| 29.700 ± 0.050 | 250.000 ± 2.000 | 245.000 ± 1.000 | 1.010 ± 0.000 |" in both
+
+
+def test_one_split_fidelity_adds_the_standard_inception_table_only_when_it_ran():
+    from gansemble_lib.reporting.results_stages import fidelity_split
+
+    row = {"fid": 2.0, "kid_mean": 0.1, "is_mean": 1.0, "precision": 1.0, "recall": 1.0}
+    result = {"extractor": {"name": "gansemble-domain", "weights_sha256": "ab" * 32,
+                            "feature_dim": 64, "notice": ""},
+              "overall": {"vae/none": row}, "overall_order": ["vae/none"], "standard": None}
+    assert "standard" not in "\n".join(fidelity_split(result))
+    result["standard"] = {"name": "inception-v3-tf-torchscript", "weights_sha256": "cd" * 32,
+                          "overall": {"vae/none": {"fid": 105.0, "kid_mean": 0.05,
+                                                   "precision": 0.5, "recall": 0.25}}}
+    text = "\n".join(fidelity_split(result))
+    assert "standard `inception-v3-tf-torchscript` (weights sha256 `cdcdcdcdcdcd…`)" in text
+    assert "| vae | none | 105.000 | 0.050 | 0.500 | 0.250 |" in text

@@ -146,6 +146,24 @@ def fidelity_split(result: dict) -> list[str]:
         lines.append(f"| {source} | {filter_name} |{n} {cells} |{note}")
     if notes:
         lines += ["", "Notes: " + "; ".join(f"({marks[note]}) {note}" for note in notes) + "."]
+    return lines + standard_fidelity(result)
+
+
+def standard_fidelity(result: dict) -> list[str]:
+    """Stage 05's sets scored with the standard Inception-v3 too, when it was fetched."""
+    standard = result.get("standard")
+    if not standard or not standard.get("overall"):
+        return []
+    lines = ["", f"The same sets with the standard `{standard['name']}` (weights sha256 "
+             f"`{standard['weights_sha256'][:12]}…`), in the literature's units (no IS: the "
+             "network has no classification layer):", "",
+             "| source | filter | FID | KID | precision | recall |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for name, row in ordered(standard["overall"], result.get("overall_order")):
+        source, _, filter_name = name.partition("/")
+        lines.append(f"| {source} | {filter_name} | " + " | ".join(
+            "" if row.get(c) is None else fmt(row[c])
+            for c in ("fid", "kid_mean", "precision", "recall")) + " |")
     return lines
 
 
