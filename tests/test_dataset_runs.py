@@ -193,21 +193,29 @@ def test_the_fetched_standard_inception_is_shared_with_the_clone_after_its_hash(
     from gansemble_lib.evaluation import inception
 
     repo, clone = tmp_path / "repo", tmp_path / "clone"
-    assert dr.share_inception(repo, clone, echo=lambda _: None) is None
-    assert not (clone / inception.DEFAULT_PATH).exists()  # none fetched: nothing made up
+    quiet = {"echo": lambda _: None}
+    with pytest.raises(DataError, match="no standard Inception") as error:  # wanted, none
+        dr.share_inception(repo, clone, **quiet)
+    assert "make inception" in error.value.fix and "--standard-fid" in error.value.fix
+    assert not (clone / inception.DEFAULT_PATH).exists()
 
     weights = repo / inception.DEFAULT_PATH
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"not the network")
     with pytest.raises(DataError, match="SHA-1") as error:
-        dr.share_inception(repo, clone, echo=lambda _: None)
+        dr.share_inception(repo, clone, **quiet)
     assert "make inception" in error.value.fix
     assert not (clone / inception.DEFAULT_PATH).exists()
 
     monkeypatch.setattr(inception, "SHA1", inception.sha1_file(weights))
     (clone / inception.DEFAULT_PATH).parent.mkdir(parents=True)
     (clone / inception.DEFAULT_PATH).write_bytes(b"a stale copy")
-    record = dr.share_inception(repo, clone, echo=lambda _: None)
+    record = dr.share_inception(repo, clone, **quiet)
     assert record == {"path": inception.DEFAULT_PATH.as_posix(), "sha1": inception.SHA1}
     assert (clone / inception.DEFAULT_PATH).read_bytes() == b"not the network"
     assert not list((clone / inception.DEFAULT_PATH).parent.glob(".*part"))
+
+    # not asked for (the default): a clone reused from such a run loses its copy, so its
+    # stage 05 scores with the domain extractor only, as the run's record says
+    assert dr.share_inception(repo, clone, wanted=False, **quiet) is None
+    assert not (clone / inception.DEFAULT_PATH).exists()

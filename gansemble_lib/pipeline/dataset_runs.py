@@ -7,9 +7,10 @@ as ``make reproduce-decisive`` does):
 1. clones the current commit into ``runs/NAME`` (git- and DVC-ignored), or moves an existing
    clone there to the current commit, so a second run only reruns what changed (DVC's run cache
    also restores stages whose inputs it has seen before);
-2. gives the clone this checkout's standard FID Inception-v3 when ``make inception`` fetched it
-   (a hard link or copy, SHA-1 checked), so its stage 05/05b report FID in the literature's
-   units too;
+2. with ``--standard-fid``, gives the clone this checkout's standard FID Inception-v3 (fetched
+   by ``make inception``; a hard link or copy, SHA-1 checked), so its stages 05/05b report FID
+   in the literature's units too (opt-in: it costs ~15 min of one core in every unit that runs
+   stage 05, every outer fold of real data);
 3. writes a named parameter profile there if one is asked for, then imports the sources with
    ``import-data`` (same validation and messages; a class is checked against the profile's
    evaluation.folds, the design its prepare stage will use), or, without sources, materialises
@@ -131,15 +132,20 @@ def checkout_clone(repo: Path, dest: Path, commit: str) -> None:
         lock.write_bytes(own_lock)
 
 
-def share_inception(repo: Path, clone: Path, echo=print) -> dict | None:
-    """Give ``clone`` the standard FID Inception-v3 that ``repo`` fetched (``make inception``),
-    so both score with the same network; None when ``repo`` has none. A file with another
-    SHA-1 is refused, and a stale copy in the clone is replaced."""
+def share_inception(repo: Path, clone: Path, echo=print, *, wanted: bool = True
+                    ) -> dict | None:
+    """With ``wanted``, give ``clone`` the standard FID Inception-v3 that ``repo`` fetched
+    (``make inception``), so both score with the same network; without, make sure the clone
+    has none. None when the clone scores with the domain extractor only. A file with another
+    SHA-1, or none to share when one is wanted, stops the run with the fix; a stale copy in
+    the clone is replaced."""
     source, target = repo / inception.DEFAULT_PATH, clone / inception.DEFAULT_PATH
-    if not source.is_file():
-        echo(f"[{clone.name}] no standard Inception-v3 here (make inception): FID with the "
-             "domain extractor only")
+    if not wanted:
+        target.unlink(missing_ok=True)  # a clone reused from a run that had it
         return None
+    if not source.is_file():
+        raise DataError("no standard Inception-v3 to score with", path=source,
+                        fix="run `make inception` first, or leave out --standard-fid")
     found = inception.sha1_file(source)
     if found != inception.SHA1:
         raise DataError(f"SHA-1 {found}, not the expected {inception.SHA1}", path=source,
@@ -269,7 +275,8 @@ def earlier_seconds(previous: Path, clock: StageClock) -> dict[str, dict]:
 
 
 def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: str | None = None,
-                repo: str | Path = ".", import_options: tuple[str, ...] = (), echo=print) -> Path:
+                repo: str | Path = ".", import_options: tuple[str, ...] = (),
+                standard_fid: bool = False, echo=print) -> Path:
     """The whole pipeline on ``sources`` in ``runs/NAME``; results in ``reports/datasets/NAME``."""
     check_name(name)
     repo = Path(repo).resolve()
@@ -282,7 +289,7 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
     clone = repo / RUNS_DIR / name
     echo(f"[{name}] clone of {commit[:12]} in {clone}")
     checkout_clone(repo, clone, commit)
-    standard = share_inception(repo, clone, echo=echo)
+    standard = share_inception(repo, clone, echo=echo, wanted=standard_fid)
     env = _environment(clone)
     python = [sys.executable, "-m", "gansemble_lib"]
     if profile:  # first: import-data checks the classes against its evaluation.folds
@@ -309,7 +316,8 @@ def run_dataset(name: str, sources: list[str], *, fmt: str = "auto", profile: st
         "packages": package_versions(),
         "command": "gansemble run-dataset " + " ".join(
             [name, *(f'"{s}"' for s in sources), *(["--format", fmt] if sources else []),
-             *(["--profile", profile] if profile else []), *import_options]),
+             *(["--profile", profile] if profile else []), *import_options,
+             *(["--standard-fid"] if standard_fid else [])]),
     }
     record["data_dvc"] = yaml.safe_load((clone / "data.dvc").read_text(encoding="utf-8"))
     record["earlier_stage_seconds"] = earlier_seconds(repo / RESULTS_DIR / name / RUN_RECORD,
