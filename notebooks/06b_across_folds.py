@@ -408,7 +408,9 @@ fidelity_units = [f for f in folds  # under the replicates design: the first rep
 write_json(f"{paths.metrics_dir}/05_fidelity.json",
            {**design, **({"folds": len(fidelity_units), "repeats": 1} if independent else {}),
             "fidelity_units": fidelity_units, "extractor": first["extractor"],
-            "overall": frame_record(fidelity)})
+            "overall": frame_record(fidelity),
+            # the first unit's sets scored with the standard Inception-v3 too, when it was there
+            "standard": first.get("standard"), "standard_unit": folds[0]})
 counts = verdicts["verdict"].value_counts().to_dict() if "verdict" in verdicts else {}
 progress.summary(
     f"{len(verdicts)} rows over {len(folds)} {'replicate' if independent else 'fold'}(s); "

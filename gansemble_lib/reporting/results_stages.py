@@ -79,7 +79,7 @@ def fidelity_folds(result: dict) -> list[str]:
                      f"{fmt(row.get('null_n_mean'), 0)} | "
                      + " | ".join(f"{pm(row, m)} | {pm(row, m + '_null')}"
                                   for m in ("fid", "kid_mean", "precision", "recall")) + " |")
-    return lines
+    return lines + standard_fidelity(result)
 
 
 def paper_table(result: dict) -> list[str]:
@@ -150,11 +150,13 @@ def fidelity_split(result: dict) -> list[str]:
 
 
 def standard_fidelity(result: dict) -> list[str]:
-    """Stage 05's sets scored with the standard Inception-v3 too, when it was fetched."""
+    """Stage 05's sets scored with the standard Inception-v3 too, when it was fetched (across
+    units: the first unit's, ``standard_unit``)."""
     standard = result.get("standard")
     if not standard or not standard.get("overall"):
         return []
-    lines = ["", f"The same sets with the standard `{standard['name']}` (weights sha256 "
+    unit = f" in unit {result['standard_unit']}" if result.get("standard_unit") else ""
+    lines = ["", f"The same sets{unit} with the standard `{standard['name']}` (weights sha256 "
              f"`{standard['weights_sha256'][:12]}…`), in the literature's units (no IS: the "
              "network has no classification layer):", "",
              "| source | filter | FID | KID | precision | recall |",
