@@ -588,3 +588,43 @@ def test_a_pick_far_from_its_runner_up_or_a_set_far_from_empty_still_disagrees()
     # without calibrated noise a pick is never borderline: the uncalibrated rule cannot say
     uncalibrated = {c.metric: c for c in _choice_checks(*_choice_sets(0.004, 20), {})}
     assert uncalibrated["statement: chosen in rep1"].disagrees
+
+
+def test_copies_of_a_borderline_gate_and_the_scores_of_a_set_emptied_in_the_first_unit_follow():
+    from gansemble_lib.reporting.verify_numbers import Check
+    from gansemble_lib.reporting.verify_statements import follow_choices
+
+    was, now = "did not learn; collapsed (5 of 5 units)", "did not learn (5 of 5 units)"
+    emptied_before = {"rep0": ["mpcgan_aug + strong filter"]}
+    checks = [
+        Check("statement: gate of mpcgan_aug", was, now, None, False, borderline=True),
+        Check("06_downstream.json:rows/mpcgan_aug (no filter)/generator_gate", was, now, None,
+              False),
+        Check("06_downstream.json:rows/vae (no filter)/generator_gate", "passed", now, None,
+              False),  # another change than the borderline statement's: still a disagreement
+        Check("statement: filters that kept nothing", emptied_before, {}, None, False),
+        Check("04_filter.json:kept/mpcgan_aug/strong/rep0", 0, 15, 30.0, True),
+        Check("05_fidelity.json:overall/mpcgan_aug/strong/fid_mean", 31.0, "missing", None,
+              False),
+        Check("05_fidelity.json:overall/vae/strong/fid_mean", 3.0, 9.0, 1.0, False),
+    ]
+    data = {"02_chosen.json": ({"fold_names": ["rep0", "rep1"]}, {}),
+            "04_filter.json": ({"kept": {"mpcgan_aug": {"strong": {"rep0": 0, "rep1": 40}}}},
+                               {"kept": {"mpcgan_aug": {"strong": {"rep0": 15, "rep1": 40}}}})}
+    out = {c.metric: c for c in follow_choices(checks, data)}
+    copy = out["06_downstream.json:rows/mpcgan_aug (no filter)/generator_gate"]
+    assert copy.borderline and "borderline gate of mpcgan_aug" in copy.basis
+    assert out["06_downstream.json:rows/vae (no filter)/generator_gate"].disagrees
+    assert out["statement: filters that kept nothing"].borderline
+    score = out["05_fidelity.json:overall/mpcgan_aug/strong/fid_mean"]
+    assert score.borderline and "the unit stage 05 scores" in score.basis
+    assert out["05_fidelity.json:overall/vae/strong/fid_mean"].disagrees
+    # the same set emptied in a later unit leaves stage 05's scores (of the first unit) judged
+    later = {"04_filter.json": ({"kept": {"mpcgan_aug": {"strong": {"rep0": 40, "rep1": 0}}}},
+                                {"kept": {"mpcgan_aug": {"strong": {"rep0": 40, "rep1": 15}}}}),
+             "02_chosen.json": data["02_chosen.json"]}
+    moved = [c if "kept/" not in c.metric else
+             Check("04_filter.json:kept/mpcgan_aug/strong/rep1", 0, 15, 30.0, True)
+             for c in checks]
+    out = {c.metric: c for c in follow_choices(moved, later)}
+    assert out["05_fidelity.json:overall/mpcgan_aug/strong/fid_mean"].disagrees

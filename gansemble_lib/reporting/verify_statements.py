@@ -297,16 +297,37 @@ def follow_choices(checks: list[Check], data: dict[str, tuple[dict, dict]]) -> l
             checks = [dataclasses.replace(c, borderline=True, basis=text) if c is emptied else c
                       for c in checks]
             for key, _, _ in changed:
-                source, filter_name, _unit = key.split("/")
+                source, filter_name, unit = key.split("/")
                 row = set_row_name(source, filter_name)
                 rules.append((lambda metric, row=row: metric.startswith(
                     f"06_downstream.json:rows/{row}/"),
                     f"follows the set {row} emptied in one run only"))
+                if unit == first:  # stage 05 scores the first unit's sets: that set's scores
+                    rules.append((lambda metric, prefix=f"{source}/{filter_name}/":
+                                  metric.startswith(f"05_fidelity.json:overall/{prefix}"),
+                                  f"follows the set {row} emptied in one run only (in "
+                                  f"{unit}, the unit stage 05 scores)"))
+    # A gate status is also written beside every row and set of its generator: each copy of a
+    # borderline gate statement that changed the same way is that statement, not a new number.
+    for c in checks:
+        if c.metric.startswith("statement: gate of ") and c.borderline and not c.agrees:
+            generator = c.metric.removeprefix("statement: gate of ")
+            rules.append((lambda metric, pair=(c.committed, c.reproduced): pair,
+                          f"repeats the borderline gate of {generator}"))
     if not rules:
         return checks
     out = []
     for c in checks:
-        reason = next((why for rule, why in rules if rule(c.metric)), None) \
+        reason = next((why for rule, why in rules if _follows(rule, c)), None) \
             if c.disagrees and not c.statement else None
         out.append(dataclasses.replace(c, borderline=True, basis=reason) if reason else c)
     return out
+
+
+def _follows(rule, check: Check) -> bool:
+    """Whether ``check`` follows a borderline choice: a rule on the metric's name, or (a
+    repeated gate status) the (committed, reproduced) pair the changed statement had."""
+    found = rule(check.metric)
+    if isinstance(found, tuple):
+        return (check.committed, check.reproduced) == found
+    return bool(found)
