@@ -130,8 +130,9 @@ def render_answer(metrics_dir: str | Path = "reports/metrics",
         lines += ["", "Result sets of one split, with no verdicts to count, are not columns: "
                   + ", ".join(f"`{n}`" for n in one_split) + " (their tables: [RESULTS.md]"
                   "(RESULTS.md))."]
-    if default_runs - set(one_split):
-        named = ", ".join(f"`{n}`" for n in sorted(default_runs - set(one_split)))
+    profiled = sorted(default_runs - set(one_split))
+    if profiled:
+        named = ", ".join(f"`{n}`" for n in profiled)
         lines += ["", f"Columns of the default data named by a profile ({named}) are result "
                   "sets of that profile under `reports/datasets/`, each with its command and "
                   "wall time in [RESULTS.md](RESULTS.md); the `default (simulated)` column is "

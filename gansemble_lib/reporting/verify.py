@@ -47,9 +47,8 @@ READING_A_DISAGREEMENT = (
     "reading it: on the CPU and numerical path that wrote the committed results (the colophon of "
     "reports/report.html) a rerun is bit-identical. On another, a few numbers outside their "
     "tolerance are the rare events of single training runs (one classifier seed, a set a "
-    "filter empties in one run only; docs/verify.md gives the rate measured on three such "
-    "reruns); many numbers of one kind, or a verdict that changes without being borderline, "
-    "are not.")
+    "filter empties in one run only; docs/verify.md gives what such reruns showed); many "
+    "numbers of one kind, or a verdict that changes without being borderline, are not.")
 
 
 def committed_json(path: str | Path, ref: str = "HEAD", root: str | Path = ".") -> dict | None:

@@ -280,7 +280,8 @@ def follow_choices(checks: list[Check], data: dict[str, tuple[dict, dict]]) -> l
                             and metric.endswith(f"/{unit}"))
                         or (unit == first and metric.startswith("05_fidelity.json:")
                             and source in metric))
-            rules.append((from_pick, f"follows the chooser's borderline pick in {unit}"))
+            rules.append((lambda check, rule=from_pick: rule(check.metric),
+                          f"follows the chooser's borderline pick in {unit}"))
     emptied = by_metric.get("statement: filters that kept nothing")
     old_f, new_f = data.get("04_filter.json", (None, None))
     if emptied is not None and emptied.disagrees and old_f and new_f:
@@ -299,12 +300,12 @@ def follow_choices(checks: list[Check], data: dict[str, tuple[dict, dict]]) -> l
             for key, _, _ in changed:
                 source, filter_name, unit = key.split("/")
                 row = set_row_name(source, filter_name)
-                rules.append((lambda metric, row=row: metric.startswith(
+                rules.append((lambda check, row=row: check.metric.startswith(
                     f"06_downstream.json:rows/{row}/"),
                     f"follows the set {row} emptied in one run only"))
                 if unit == first:  # stage 05 scores the first unit's sets: that set's scores
-                    rules.append((lambda metric, prefix=f"{source}/{filter_name}/":
-                                  metric.startswith(f"05_fidelity.json:overall/{prefix}"),
+                    rules.append((lambda check, prefix=f"{source}/{filter_name}/":
+                                  check.metric.startswith(f"05_fidelity.json:overall/{prefix}"),
                                   f"follows the set {row} emptied in one run only (in "
                                   f"{unit}, the unit stage 05 scores)"))
     # A gate status is also written beside every row and set of its generator: each copy of a
@@ -312,22 +313,14 @@ def follow_choices(checks: list[Check], data: dict[str, tuple[dict, dict]]) -> l
     for c in checks:
         if c.metric.startswith("statement: gate of ") and c.borderline and not c.agrees:
             generator = c.metric.removeprefix("statement: gate of ")
-            rules.append((lambda metric, pair=(c.committed, c.reproduced): pair,
+            rules.append((lambda check, pair=(c.committed, c.reproduced):
+                          (check.committed, check.reproduced) == pair,
                           f"repeats the borderline gate of {generator}"))
     if not rules:
         return checks
     out = []
     for c in checks:
-        reason = next((why for rule, why in rules if _follows(rule, c)), None) \
+        reason = next((why for rule, why in rules if rule(c)), None) \
             if c.disagrees and not c.statement else None
         out.append(dataclasses.replace(c, borderline=True, basis=reason) if reason else c)
     return out
-
-
-def _follows(rule, check: Check) -> bool:
-    """Whether ``check`` follows a borderline choice: a rule on the metric's name, or (a
-    repeated gate status) the (committed, reproduced) pair the changed statement had."""
-    found = rule(check.metric)
-    if isinstance(found, tuple):
-        return (check.committed, check.reproduced) == found
-    return bool(found)
